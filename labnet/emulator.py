@@ -1,0 +1,162 @@
+"""The embedded AWS emulator: moto's server on 127.0.0.1, started as its own process.
+
+It outlives the notebook kernel that started it, so a network deployed from one notebook can be torn
+down from another or from a papermill run in a new process. labnet records its address and pid in
+``$LABNET_HOME/emulator.json``, reuses it while it answers, starts it on first need and stops it on
+request (``python -m labnet emulator start|status|stop``). ``LABNET_EMULATOR_URL`` points labnet at an
+emulator someone else runs (tests, a shared moto, LocalStack) instead.
+
+The emulator always uses fixed test credentials of its own: labnet never hands a user's real AWS
+credentials to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import paths
+from .errors import EmulatorError
+
+ENV_URL = "LABNET_EMULATOR_URL"
+TEST_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+START_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Emulator:
+    """A running emulator: its URL, and its pid when labnet started it (None when external)."""
+
+    url: str
+    pid: int | None = None
+    started: float | None = None
+
+    @property
+    def external(self) -> bool:
+        return self.pid is None
+
+    def client(self, service: str = "ec2", region: str = "us-east-1"):
+        """A boto3 client for this emulator, with the emulator's own test credentials."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.session.Session().client(
+            service, region_name=region, endpoint_url=self.url,
+            config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5,
+                          read_timeout=60),
+            **TEST_CREDENTIALS)
+
+
+def _record() -> Path:
+    return paths.home() / "emulator.json"
+
+
+def healthy(url: str, timeout: float = 2.0) -> bool:
+    """True when something answers HTTP at ``url`` (moto answers its dashboard path)."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/moto-api/", timeout=timeout):
+            return True
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def find() -> Emulator | None:
+    """The emulator labnet should use, if one is running: ``$LABNET_EMULATOR_URL`` or the recorded one."""
+    url = os.environ.get(ENV_URL)
+    if url:
+        return Emulator(url=url.rstrip("/"))
+    try:
+        rec = json.loads(_record().read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    pid = rec.get("pid")
+    if isinstance(pid, int) and paths.pid_alive(pid) and healthy(rec["url"]):
+        return Emulator(url=rec["url"], pid=pid, started=rec.get("started"))
+    return None
+
+
+def ensure() -> Emulator:
+    """The running emulator, starting one if needed. With ``$LABNET_EMULATOR_URL`` set, never starts one."""
+    em = find()
+    if em is not None:
+        if em.external and not healthy(em.url):
+            raise EmulatorError(f"the emulator at {em.url} (from ${ENV_URL}) does not answer; start it, "
+                                f"or unset {ENV_URL} to let labnet start its own")
+        return em
+    return start()
+
+
+def start() -> Emulator:
+    """Start moto's server on 127.0.0.1 on a free port, in its own session, and record it."""
+    if os.environ.get(ENV_URL):
+        raise EmulatorError(f"${ENV_URL} is set: labnet uses that emulator and does not start its own")
+    existing = find()
+    if existing is not None:
+        return existing
+    home = paths.home()
+    ready = home / f"emulator.ready.{os.getpid()}"
+    ready.unlink(missing_ok=True)
+    log = open(home / "emulator.log", "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "labnet._emulator_server", str(ready)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+    )
+    log.close()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready.exists():
+        if proc.poll() is not None:
+            raise EmulatorError(f"the emulator exited with code {proc.returncode} while starting; "
+                                f"see {home / 'emulator.log'}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise EmulatorError(f"the emulator did not start within {START_TIMEOUT:.0f}s; "
+                                f"see {home / 'emulator.log'}")
+        time.sleep(0.05)
+    info = json.loads(ready.read_text())
+    ready.unlink(missing_ok=True)
+    em = Emulator(url=f"http://127.0.0.1:{info['port']}", pid=proc.pid, started=time.time())
+    paths.write_json(_record(), {"url": em.url, "pid": em.pid, "started": em.started})
+    return em
+
+
+def stop() -> bool:
+    """Stop the emulator labnet started (never an external one). True if one was stopped."""
+    try:
+        rec = json.loads(_record().read_text())
+    except (FileNotFoundError, ValueError):
+        return False
+    pid = rec.get("pid")
+    stopped = False
+    if isinstance(pid, int) and paths.pid_alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while paths.pid_alive(pid) and time.monotonic() < deadline:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.05)
+        if paths.pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        stopped = True
+    _record().unlink(missing_ok=True)
+    return stopped
+
+
+def status() -> dict:
+    """Where the emulator is and whether it answers (safe to print: no credentials)."""
+    em = find()
+    if em is None:
+        return {"running": False, "url": None, "pid": None, "external": False}
+    return {"running": True, "url": em.url, "pid": em.pid, "external": em.external}

@@ -1,0 +1,554 @@
+"""The EC2 API calls behind each pulumi-aws resource type the program declares (rehearsal engine).
+
+One handler per resource type token: ``create`` makes the real EC2 call(s) from the resource's
+inputs (camelCase, as the Pulumi mock monitor delivers them) and returns ``(id, outputs)``;
+``delete`` removes it, treating "already gone" as done; ``find`` looks for a resource whose create
+call may have been sent by a run that was killed before it could record the id.
+
+The calls mirror what the pulumi-aws provider does for the same resources, in the same order a
+raw boto3 script would make them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from botocore.exceptions import ClientError
+
+NOT_FOUND = ("NotFound", "InvalidVpcID", "InvalidSubnetID", "InvalidRouteTableID", "InvalidGroup",
+             "InvalidAssociationID", "InvalidRoute", "InvalidTransitGateway", "InvalidVpcEndpoint",
+             "InvalidInternetGatewayID", "InvalidAllocationID", "InvalidNatGatewayID",
+             "InvalidPermission.NotFound", "Gateway.NotAttached", "InvalidAttachmentID")
+
+
+def is_not_found(exc: BaseException) -> bool:
+    if not isinstance(exc, ClientError):
+        return False
+    code = exc.response.get("Error", {}).get("Code", "")
+    return any(code.startswith(p) for p in NOT_FOUND) or code.endswith(".NotFound")
+
+
+def _tag_spec(resource_type: str, inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    tags = inputs.get("tags") or {}
+    if not tags:
+        return []
+    return [{"ResourceType": resource_type, "Tags": [{"Key": k, "Value": str(v)} for k, v in tags.items()]}]
+
+
+def _i(v: Any) -> int:
+    return int(v)  # the mock monitor delivers numbers as floats
+
+
+def _wait(describe: Callable[[], str | None], want: set[str], what: str, timeout: float = 600) -> None:
+    """Poll until a resource reaches one of ``want`` states (real AWS takes minutes for a TGW;
+    the emulator is immediate, so the first look normally succeeds)."""
+    delay = 0.05
+    deadline = time.monotonic() + timeout
+    while True:
+        state = describe()
+        if state in want:
+            return
+        if state in ("failed", "rejected"):
+            raise RuntimeError(f"{what} entered state {state!r}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} still {state!r} after {timeout:.0f}s")
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+def _by_name_tag(describe, key: str, inputs: dict[str, Any], id_key: str, extra_filters=()) -> str | None:
+    tags = inputs.get("tags") or {}
+    if "Name" not in tags:
+        return None
+    filters = [{"Name": "tag:Name", "Values": [tags["Name"]]}, *extra_filters]
+    if "stack" in tags:
+        filters.append({"Name": "tag:stack", "Values": [tags["stack"]]})
+    items = describe(Filters=filters)[key]
+    return items[0][id_key] if items else None
+
+
+# -- handlers ------------------------------------------------------------------------------------
+class Handler:
+    token = ""
+
+    def create(self, ec2, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def delete(self, ec2, rid: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def find(self, ec2, inputs: dict[str, Any]) -> str | None:
+        return None
+
+    def exists(self, ec2, rid: str, inputs: dict[str, Any]) -> bool:
+        """Whether the resource is still there (used by refresh)."""
+        return self.find_by_id(ec2, rid, inputs)
+
+    def find_by_id(self, ec2, rid: str, inputs: dict[str, Any]) -> bool:
+        return True
+
+
+class TransitGateway(Handler):
+    token = "aws:ec2transitgateway/transitGateway:TransitGateway"
+
+    def create(self, ec2, name, inputs):
+        opts = {
+            "AmazonSideAsn": _i(inputs.get("amazonSideAsn", 64512)),
+            "DnsSupport": inputs.get("dnsSupport", "enable"),
+            "VpnEcmpSupport": inputs.get("vpnEcmpSupport", "enable"),
+            "DefaultRouteTableAssociation": inputs.get("defaultRouteTableAssociation", "enable"),
+            "DefaultRouteTablePropagation": inputs.get("defaultRouteTablePropagation", "enable"),
+            "AutoAcceptSharedAttachments": inputs.get("autoAcceptSharedAttachments", "disable"),
+        }
+        tgw = ec2.create_transit_gateway(Description=inputs.get("description", ""), Options=opts,
+                                         TagSpecifications=_tag_spec("transit-gateway", inputs))["TransitGateway"]
+        tid = tgw["TransitGatewayId"]
+        _wait(lambda: self._state(ec2, tid), {"available"}, f"transit gateway {tid}")
+        return tid, {"arn": tgw.get("TransitGatewayArn", ""), "ownerId": tgw.get("OwnerId", "")}
+
+    def _state(self, ec2, tid):
+        items = ec2.describe_transit_gateways(TransitGatewayIds=[tid])["TransitGateways"]
+        return items[0]["State"] if items else "deleted"
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.delete_transit_gateway(TransitGatewayId=rid)
+        _wait(lambda: self._state(ec2, rid), {"deleted"}, f"transit gateway {rid} deletion")
+
+    def find(self, ec2, inputs):
+        tags = inputs.get("tags") or {}
+        if "Name" not in tags:
+            return None
+        items = ec2.describe_transit_gateways(Filters=[{"Name": "tag:Name", "Values": [tags["Name"]]}])
+        live = [t for t in items["TransitGateways"] if t["State"] not in ("deleted", "deleting")]
+        return live[0]["TransitGatewayId"] if live else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        return self._state(ec2, rid) not in ("deleted", "deleting")
+
+
+class TgwRouteTable(Handler):
+    token = "aws:ec2transitgateway/routeTable:RouteTable"
+
+    def create(self, ec2, name, inputs):
+        rt = ec2.create_transit_gateway_route_table(
+            TransitGatewayId=inputs["transitGatewayId"],
+            TagSpecifications=_tag_spec("transit-gateway-route-table", inputs))["TransitGatewayRouteTable"]
+        return rt["TransitGatewayRouteTableId"], {}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.delete_transit_gateway_route_table(TransitGatewayRouteTableId=rid)
+
+    def find(self, ec2, inputs):
+        tags = inputs.get("tags") or {}
+        if "Name" not in tags:
+            return None
+        items = ec2.describe_transit_gateway_route_tables(
+            Filters=[{"Name": "tag:Name", "Values": [tags["Name"]]}])["TransitGatewayRouteTables"]
+        live = [t for t in items if t.get("State") not in ("deleted", "deleting")]
+        return live[0]["TransitGatewayRouteTableId"] if live else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        items = ec2.describe_transit_gateway_route_tables(TransitGatewayRouteTableIds=[rid])
+        return any(t.get("State") not in ("deleted", "deleting") for t in items["TransitGatewayRouteTables"])
+
+
+class Vpc(Handler):
+    token = "aws:ec2/vpc:Vpc"
+
+    def create(self, ec2, name, inputs):
+        vpc = ec2.create_vpc(CidrBlock=inputs["cidrBlock"], TagSpecifications=_tag_spec("vpc", inputs))["Vpc"]
+        vid = vpc["VpcId"]
+        ec2.modify_vpc_attribute(VpcId=vid, EnableDnsSupport={"Value": bool(inputs.get("enableDnsSupport", True))})
+        ec2.modify_vpc_attribute(VpcId=vid, EnableDnsHostnames={"Value": bool(inputs.get("enableDnsHostnames", False))})
+        return vid, {"arn": f"vpc/{vid}"}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.delete_vpc(VpcId=rid)
+
+    def find(self, ec2, inputs):
+        return _by_name_tag(ec2.describe_vpcs, "Vpcs", inputs, "VpcId",
+                            [{"Name": "cidr-block", "Values": [inputs["cidrBlock"]]}])
+
+    def find_by_id(self, ec2, rid, inputs):
+        return bool(ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [rid]}])["Vpcs"])
+
+
+class Subnet(Handler):
+    token = "aws:ec2/subnet:Subnet"
+
+    def create(self, ec2, name, inputs):
+        sn = ec2.create_subnet(VpcId=inputs["vpcId"], CidrBlock=inputs["cidrBlock"],
+                               AvailabilityZone=inputs["availabilityZone"],
+                               TagSpecifications=_tag_spec("subnet", inputs))["Subnet"]
+        return sn["SubnetId"], {}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.delete_subnet(SubnetId=rid)
+
+    def find(self, ec2, inputs):
+        return _by_name_tag(ec2.describe_subnets, "Subnets", inputs, "SubnetId",
+                            [{"Name": "vpc-id", "Values": [inputs["vpcId"]]}])
+
+    def find_by_id(self, ec2, rid, inputs):
+        return bool(ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": [rid]}])["Subnets"])
+
+
+class RouteTable(Handler):
+    token = "aws:ec2/routeTable:RouteTable"
+
+    def create(self, ec2, name, inputs):
+        rt = ec2.create_route_table(VpcId=inputs["vpcId"], TagSpecifications=_tag_spec("route-table", inputs))
+        return rt["RouteTable"]["RouteTableId"], {}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.delete_route_table(RouteTableId=rid)
+
+    def find(self, ec2, inputs):
+        return _by_name_tag(ec2.describe_route_tables, "RouteTables", inputs, "RouteTableId",
+                            [{"Name": "vpc-id", "Values": [inputs["vpcId"]]}])
+
+    def find_by_id(self, ec2, rid, inputs):
+        return bool(ec2.describe_route_tables(Filters=[{"Name": "route-table-id", "Values": [rid]}])["RouteTables"])
+
+
+class RouteTableAssociation(Handler):
+    token = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+
+    def create(self, ec2, name, inputs):
+        r = ec2.associate_route_table(SubnetId=inputs["subnetId"], RouteTableId=inputs["routeTableId"])
+        return r["AssociationId"], {}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.disassociate_route_table(AssociationId=rid)
+
+    def _associations(self, ec2, inputs):
+        tables = ec2.describe_route_tables(
+            Filters=[{"Name": "route-table-id", "Values": [inputs["routeTableId"]]}])["RouteTables"]
+        return [a for t in tables for a in t.get("Associations", []) if a.get("SubnetId") == inputs["subnetId"]]
+
+    def find(self, ec2, inputs):
+        found = self._associations(ec2, inputs)
+        return found[0]["RouteTableAssociationId"] if found else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        return any(a["RouteTableAssociationId"] == rid for a in self._associations(ec2, inputs))
+
+
+class Route(Handler):
+    token = "aws:ec2/route:Route"
+    TARGETS = (("transitGatewayId", "TransitGatewayId"), ("gatewayId", "GatewayId"),
+               ("natGatewayId", "NatGatewayId"))
+
+    def create(self, ec2, name, inputs):
+        args = {"RouteTableId": inputs["routeTableId"], "DestinationCidrBlock": inputs["destinationCidrBlock"]}
+        for src, dst in self.TARGETS:
+            if inputs.get(src):
+                args[dst] = inputs[src]
+        ec2.create_route(**args)
+        # Terraform/pulumi-aws's id for a route: "r-" + route table id + hash of the destination.
+        return f"r-{inputs['routeTableId']}_{inputs['destinationCidrBlock']}", {}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.delete_route(RouteTableId=inputs["routeTableId"], DestinationCidrBlock=inputs["destinationCidrBlock"])
+
+    def find(self, ec2, inputs):
+        return f"r-{inputs['routeTableId']}_{inputs['destinationCidrBlock']}" if self.find_by_id(ec2, "", inputs) else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        tables = ec2.describe_route_tables(
+            Filters=[{"Name": "route-table-id", "Values": [inputs["routeTableId"]]}])["RouteTables"]
+        return any(r.get("DestinationCidrBlock") == inputs["destinationCidrBlock"]
+                   for t in tables for r in t.get("Routes", []))
+
+
+class InternetGateway(Handler):
+    token = "aws:ec2/internetGateway:InternetGateway"
+
+    def create(self, ec2, name, inputs):
+        igw = ec2.create_internet_gateway(TagSpecifications=_tag_spec("internet-gateway", inputs))["InternetGateway"]
+        gid = igw["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=gid, VpcId=inputs["vpcId"])
+        return gid, {}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        try:
+            ec2.detach_internet_gateway(InternetGatewayId=rid, VpcId=inputs["vpcId"])
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise
+        ec2.delete_internet_gateway(InternetGatewayId=rid)
+
+    def find(self, ec2, inputs):
+        return _by_name_tag(ec2.describe_internet_gateways, "InternetGateways", inputs, "InternetGatewayId")
+
+    def find_by_id(self, ec2, rid, inputs):
+        return bool(ec2.describe_internet_gateways(
+            Filters=[{"Name": "internet-gateway-id", "Values": [rid]}])["InternetGateways"])
+
+
+class VpcAttachment(Handler):
+    token = "aws:ec2transitgateway/vpcAttachment:VpcAttachment"
+
+    def create(self, ec2, name, inputs):
+        att = ec2.create_transit_gateway_vpc_attachment(
+            TransitGatewayId=inputs["transitGatewayId"], VpcId=inputs["vpcId"],
+            SubnetIds=list(inputs["subnetIds"]),
+            Options={"DnsSupport": inputs.get("dnsSupport", "enable")},
+            TagSpecifications=_tag_spec("transit-gateway-attachment", inputs),
+        )["TransitGatewayVpcAttachment"]
+        aid = att["TransitGatewayAttachmentId"]
+        _wait(lambda: self._state(ec2, aid), {"available"}, f"attachment {aid}")
+        return aid, {}
+
+    def _state(self, ec2, aid):
+        items = ec2.describe_transit_gateway_vpc_attachments(
+            TransitGatewayAttachmentIds=[aid])["TransitGatewayVpcAttachments"]
+        return items[0]["State"] if items else "deleted"
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.delete_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=rid)
+        _wait(lambda: self._state(ec2, rid), {"deleted"}, f"attachment {rid} deletion")
+
+    def find(self, ec2, inputs):
+        items = ec2.describe_transit_gateway_vpc_attachments(Filters=[
+            {"Name": "vpc-id", "Values": [inputs["vpcId"]]},
+            {"Name": "transit-gateway-id", "Values": [inputs["transitGatewayId"]]}])["TransitGatewayVpcAttachments"]
+        live = [a for a in items if a["State"] not in ("deleted", "deleting")]
+        return live[0]["TransitGatewayAttachmentId"] if live else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        return self._state(ec2, rid) not in ("deleted", "deleting")
+
+
+class TgwAssociation(Handler):
+    token = "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation"
+
+    def create(self, ec2, name, inputs):
+        ec2.associate_transit_gateway_route_table(
+            TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"],
+            TransitGatewayAttachmentId=inputs["transitGatewayAttachmentId"])
+        return f"{inputs['transitGatewayRouteTableId']}_{inputs['transitGatewayAttachmentId']}", {}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.disassociate_transit_gateway_route_table(
+            TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"],
+            TransitGatewayAttachmentId=inputs["transitGatewayAttachmentId"])
+
+    def find(self, ec2, inputs):
+        return f"{inputs['transitGatewayRouteTableId']}_{inputs['transitGatewayAttachmentId']}" \
+            if self.find_by_id(ec2, "", inputs) else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        items = ec2.get_transit_gateway_route_table_associations(
+            TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"])["Associations"]
+        return any(a.get("TransitGatewayAttachmentId") == inputs["transitGatewayAttachmentId"]
+                   and a.get("State") not in ("disassociated", "disassociating") for a in items)
+
+
+class TgwPropagation(Handler):
+    token = "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation"
+
+    def create(self, ec2, name, inputs):
+        ec2.enable_transit_gateway_route_table_propagation(
+            TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"],
+            TransitGatewayAttachmentId=inputs["transitGatewayAttachmentId"])
+        return f"{inputs['transitGatewayRouteTableId']}_{inputs['transitGatewayAttachmentId']}", {}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.disable_transit_gateway_route_table_propagation(
+            TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"],
+            TransitGatewayAttachmentId=inputs["transitGatewayAttachmentId"])
+
+    def find(self, ec2, inputs):
+        return f"{inputs['transitGatewayRouteTableId']}_{inputs['transitGatewayAttachmentId']}" \
+            if self.find_by_id(ec2, "", inputs) else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        items = ec2.get_transit_gateway_route_table_propagations(
+            TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"])["TransitGatewayRouteTablePropagations"]
+        return any(p.get("TransitGatewayAttachmentId") == inputs["transitGatewayAttachmentId"]
+                   and p.get("State") not in ("disabled", "disabling") for p in items)
+
+
+class SecurityGroup(Handler):
+    token = "aws:ec2/securityGroup:SecurityGroup"
+
+    def create(self, ec2, name, inputs):
+        group_name = inputs.get("name") or (inputs.get("tags") or {}).get("Name") or name
+        sg = ec2.create_security_group(GroupName=group_name, Description=inputs.get("description", "Managed by labnet"),
+                                       VpcId=inputs["vpcId"], TagSpecifications=_tag_spec("security-group", inputs))
+        gid = sg["GroupId"]
+        # Like the pulumi-aws provider: drop AWS's default allow-all egress; rules are explicit resources.
+        try:
+            ec2.revoke_security_group_egress(GroupId=gid, IpPermissions=[
+                {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise
+        return gid, {"arn": f"security-group/{gid}", "name": group_name}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.delete_security_group(GroupId=rid)
+
+    def find(self, ec2, inputs):
+        return _by_name_tag(ec2.describe_security_groups, "SecurityGroups", inputs, "GroupId",
+                            [{"Name": "vpc-id", "Values": [inputs["vpcId"]]}])
+
+    def find_by_id(self, ec2, rid, inputs):
+        return bool(ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [rid]}])["SecurityGroups"])
+
+
+def _permission(inputs: dict[str, Any]) -> dict[str, Any]:
+    perm: dict[str, Any] = {"IpProtocol": inputs["ipProtocol"]}
+    if inputs["ipProtocol"] != "-1":
+        perm["FromPort"] = _i(inputs["fromPort"])
+        perm["ToPort"] = _i(inputs["toPort"])
+    desc = {"Description": inputs["description"]} if inputs.get("description") else {}
+    if inputs.get("cidrIpv4"):
+        perm["IpRanges"] = [{"CidrIp": inputs["cidrIpv4"], **desc}]
+    elif inputs.get("cidrIpv6"):
+        perm["Ipv6Ranges"] = [{"CidrIpv6": inputs["cidrIpv6"], **desc}]
+    elif inputs.get("referencedSecurityGroupId"):
+        perm["UserIdGroupPairs"] = [{"GroupId": inputs["referencedSecurityGroupId"], **desc}]
+    return perm
+
+
+def _strip(perm: dict[str, Any]) -> dict[str, Any]:
+    """The same permission without descriptions (revoke matches on the rule, not its text)."""
+    out = dict(perm)
+    for key in ("IpRanges", "Ipv6Ranges", "UserIdGroupPairs"):
+        if key in out:
+            out[key] = [{k: v for k, v in r.items() if k != "Description"} for r in out[key]]
+    return out
+
+
+class _SgRule(Handler):
+    direction = "ingress"
+
+    def create(self, ec2, name, inputs):
+        call = getattr(ec2, f"authorize_security_group_{self.direction}")
+        resp = call(GroupId=inputs["securityGroupId"], IpPermissions=[_permission(inputs)],
+                    TagSpecifications=_tag_spec("security-group-rule", inputs))
+        rules = resp.get("SecurityGroupRules") or []
+        rid = rules[0]["SecurityGroupRuleId"] if rules else f"sgr-{name}"
+        return rid, {}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        call = getattr(ec2, f"revoke_security_group_{self.direction}")
+        call(GroupId=inputs["securityGroupId"], IpPermissions=[_strip(_permission(inputs))])
+
+    def find(self, ec2, inputs):
+        return "sgr-recovered" if self.find_by_id(ec2, "", inputs) else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        groups = ec2.describe_security_groups(
+            Filters=[{"Name": "group-id", "Values": [inputs["securityGroupId"]]}])["SecurityGroups"]
+        key = "IpPermissions" if self.direction == "ingress" else "IpPermissionsEgress"
+        want = _strip(_permission(inputs))
+        for g in groups:
+            for perm in g.get(key, []):
+                if _covers(_strip(perm), want):
+                    return True
+        return False
+
+
+def _covers(have: dict[str, Any], want: dict[str, Any]) -> bool:
+    if str(have.get("IpProtocol")) != str(want.get("IpProtocol")):
+        return False
+    if want.get("IpProtocol") != "-1" and (have.get("FromPort"), have.get("ToPort")) != (want.get("FromPort"), want.get("ToPort")):
+        return False
+    for key, field in (("IpRanges", "CidrIp"), ("Ipv6Ranges", "CidrIpv6"), ("UserIdGroupPairs", "GroupId")):
+        for item in want.get(key, []):
+            if not any(h.get(field) == item[field] for h in have.get(key, [])):
+                return False
+    return True
+
+
+class SgIngress(_SgRule):
+    token = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+    direction = "ingress"
+
+
+class SgEgress(_SgRule):
+    token = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+    direction = "egress"
+
+
+class VpcEndpoint(Handler):
+    token = "aws:ec2/vpcEndpoint:VpcEndpoint"
+
+    def create(self, ec2, name, inputs):
+        ep = ec2.create_vpc_endpoint(VpcEndpointType=inputs.get("vpcEndpointType", "Gateway"),
+                                     VpcId=inputs["vpcId"], ServiceName=inputs["serviceName"],
+                                     RouteTableIds=list(inputs.get("routeTableIds") or []),
+                                     TagSpecifications=_tag_spec("vpc-endpoint", inputs))["VpcEndpoint"]
+        return ep["VpcEndpointId"], {}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        resp = ec2.delete_vpc_endpoints(VpcEndpointIds=[rid])
+        failed = [u for u in resp.get("Unsuccessful", []) if "NotFound" not in str(u)]
+        if failed:
+            raise RuntimeError(f"could not delete VPC endpoint {rid}: {failed}")
+
+    def find(self, ec2, inputs):
+        return _by_name_tag(ec2.describe_vpc_endpoints, "VpcEndpoints", inputs, "VpcEndpointId",
+                            [{"Name": "vpc-id", "Values": [inputs["vpcId"]]}])
+
+    def find_by_id(self, ec2, rid, inputs):
+        items = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-endpoint-id", "Values": [rid]}])["VpcEndpoints"]
+        return any(e.get("State", "").lower() not in ("deleted", "deleting") for e in items)
+
+
+class Eip(Handler):
+    token = "aws:ec2/eip:Eip"
+
+    def create(self, ec2, name, inputs):
+        r = ec2.allocate_address(Domain="vpc", TagSpecifications=_tag_spec("elastic-ip", inputs))
+        return r["AllocationId"], {"publicIp": r.get("PublicIp", "")}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.release_address(AllocationId=rid)
+
+    def find(self, ec2, inputs):
+        tags = inputs.get("tags") or {}
+        if "Name" not in tags:
+            return None
+        items = ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [tags["Name"]]}])["Addresses"]
+        return items[0]["AllocationId"] if items else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        return bool(ec2.describe_addresses(Filters=[{"Name": "allocation-id", "Values": [rid]}])["Addresses"])
+
+
+class NatGateway(Handler):
+    token = "aws:ec2/natGateway:NatGateway"
+
+    def create(self, ec2, name, inputs):
+        nat = ec2.create_nat_gateway(SubnetId=inputs["subnetId"], AllocationId=inputs["allocationId"],
+                                     TagSpecifications=_tag_spec("natgateway", inputs))["NatGateway"]
+        nid = nat["NatGatewayId"]
+        _wait(lambda: self._state(ec2, nid), {"available"}, f"NAT gateway {nid}")
+        return nid, {}
+
+    def _state(self, ec2, nid):
+        items = ec2.describe_nat_gateways(NatGatewayIds=[nid])["NatGateways"]
+        return items[0]["State"] if items else "deleted"
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.delete_nat_gateway(NatGatewayId=rid)
+        _wait(lambda: self._state(ec2, rid), {"deleted"}, f"NAT gateway {rid} deletion")
+
+    def find(self, ec2, inputs):
+        items = ec2.describe_nat_gateways(Filters=[{"Name": "subnet-id", "Values": [inputs["subnetId"]]}])["NatGateways"]
+        live = [n for n in items if n["State"] not in ("deleted", "deleting")]
+        return live[0]["NatGatewayId"] if live else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        return self._state(ec2, rid) not in ("deleted", "deleting")
+
+
+HANDLERS: dict[str, Handler] = {h.token: h for h in (
+    TransitGateway(), TgwRouteTable(), Vpc(), Subnet(), RouteTable(), RouteTableAssociation(), Route(),
+    InternetGateway(), VpcAttachment(), TgwAssociation(), TgwPropagation(), SecurityGroup(), SgIngress(),
+    SgEgress(), VpcEndpoint(), Eip(), NatGateway())}

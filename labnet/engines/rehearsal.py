@@ -1,0 +1,351 @@
+"""The rehearsal engine: the real Pulumi program, run by the Pulumi SDK's mock monitor, whose
+resource hook makes the real EC2 calls against the embedded emulator.
+
+Why it exists: deploy and teardown must run end to end on any machine without an AWS account or
+the ``pulumi`` CLI, and the test suite must exercise them for real. The program's own dependency
+graph decides the order (the SDK registers a resource only once its inputs are known).
+
+What it does: journals every resource before and after its EC2 call, holds the stack lock while it
+works, reuses what the state already holds (an ``up`` of an unchanged spec makes no AWS call),
+creates what a changed spec adds and deletes what it drops, and destroys in reverse creation order.
+
+What it does not do, and says so: update a resource in place. A spec change that would modify or
+replace an existing resource stops before any AWS call with :class:`SpecChangedError`.
+It refuses any target but the emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..errors import (DeployError, InterruptedOperationError, LabnetError, SpecChangedError,
+                      TeardownIncompleteError)
+from ..spec import NetworkSpec
+from .ec2_calls import HANDLERS, is_not_found
+from .progress import ProgressCallback, ProgressEvent, ignore
+from .state import Resource, StackState, StackStore
+
+PROJECT = "labnet"
+_PROGRAM_LOCK = threading.Lock()  # the SDK's settings are process-wide: one program run at a time
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    """One row of a preview: what ``up`` would do to one resource."""
+
+    action: str  # create | same | replace | delete
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    id: str | None = None
+
+
+class Cancelled(Exception):
+    """Raised inside the resource hook once the caller was interrupted."""
+
+
+def _clean(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in inputs.items() if not k.startswith("__")}
+
+
+def urn_of(typ: str, name: str) -> str:
+    return f"{typ}::{name}"
+
+
+def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict], tuple[str, dict]],
+                preview: bool, cancel: threading.Event | None = None) -> dict[str, Any]:
+    """Run :func:`labnet.program.build` under the SDK's mock monitor in a worker thread with its own
+    event loop (so it also works inside a running Jupyter kernel); return the resolved exports."""
+    import pulumi
+    from pulumi.runtime import mocks as pmocks
+    from pulumi.runtime import settings as psettings
+    from pulumi.runtime.stack import run_pulumi_func
+
+    from .. import program
+
+    class _Mocks(pmocks.Mocks):
+        def new_resource(self, args: pmocks.MockResourceArgs):
+            rid, outputs = hook(args.typ, args.name, _clean(args.inputs))
+            return rid, outputs
+
+        def call(self, args: pmocks.MockCallArgs):
+            return {}
+
+    box: dict[str, Any] = {}
+
+    def worker() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            # The SDK keeps settings (outputs, RPC manager, root stack) process-wide: start clean.
+            psettings.reset_options(project=PROJECT, stack=stack, preview=preview)
+            pmocks.set_mocks(_Mocks(), project=PROJECT, stack=stack, preview=preview)
+
+            async def main() -> None:
+                exports = program.build(spec, stack)
+                box["exports"] = await pulumi.Output.from_input(exports).future()
+
+            loop.run_until_complete(run_pulumi_func(main))
+        except BaseException as exc:  # noqa: BLE001 handed to the calling thread
+            box["error"] = exc
+        finally:
+            try:
+                psettings.reset_options()
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+
+    with _PROGRAM_LOCK:
+        t = threading.Thread(target=worker, name=f"labnet-rehearsal-{stack}", daemon=True)
+        t.start()
+        try:
+            while t.is_alive():
+                t.join(0.1)
+        except KeyboardInterrupt:
+            # Let in-flight EC2 calls finish and be journaled; start no new ones.
+            if cancel is not None:
+                cancel.set()
+            t.join()
+            raise
+    if "error" in box:
+        raise box["error"]
+    return box.get("exports") or {}
+
+
+class RehearsalEngine:
+    """Runs one stack's operations against the emulator. ``ec2`` is a boto3 EC2 client for it."""
+
+    name = "rehearsal"
+
+    def __init__(self, store: StackStore, ec2, target: dict[str, Any]) -> None:
+        self.store = store
+        self.ec2 = ec2
+        self.target = dict(target)
+        self.endpoint = getattr(getattr(ec2, "meta", None), "endpoint_url", "the emulator")
+
+    # -- preview ---------------------------------------------------------------------------------
+    def plan(self, spec: NetworkSpec, state: StackState | None = None) -> list[PlannedResource]:
+        """Every resource ``up`` would create, keep, replace or delete; no AWS call is made."""
+        state = state if state is not None else self.store.load()
+        rows: list[PlannedResource] = []
+        seen: set[str] = set()
+        lock = threading.Lock()
+
+        def hook(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
+            urn = urn_of(typ, name)
+            rec = state.resources.get(urn)
+            if typ not in HANDLERS:
+                raise LabnetError(f"the rehearsal engine has no EC2 calls for {typ} ({name})")
+            with lock:
+                seen.add(urn)
+                if rec is not None and rec.status == "created":
+                    action = "same" if rec.inputs == inputs else "replace"
+                    rows.append(PlannedResource(action, typ, name, inputs, rec.id))
+                    return rec.id or "", {**inputs, **rec.outputs, "id": rec.id}
+                rows.append(PlannedResource("create", typ, name, inputs))
+                return f"<{name}>", {**inputs, "arn": f"<{name}.arn>"}
+
+        run_program(spec, self.store.stack, hook, preview=True)
+        for rec in reversed(state.created):
+            if rec.urn not in seen:
+                rows.append(PlannedResource("delete", rec.type, rec.name, rec.inputs, rec.id))
+        return rows
+
+    # -- up --------------------------------------------------------------------------------------
+    def up(self, spec: NetworkSpec, progress: ProgressCallback = ignore, resume: bool = False) -> dict[str, Any]:
+        with self.store.lock("up"):
+            state = self.store.load()
+            if state.operation is not None and not resume:
+                raise self._interrupted(state)
+            plan = self.plan(spec, state)
+            changed = [p for p in plan if p.action == "replace"]
+            if changed:
+                names = ", ".join(p.name for p in changed[:6]) + (" …" if len(changed) > 6 else "")
+                raise SpecChangedError(
+                    f"the new spec changes {len(changed)} existing resource(s) of stack {self.store.stack!r} "
+                    f"({names}); the rehearsal engine does not update resources in place. Nothing was "
+                    "changed. Run destroy() and then up() with the new spec, or keep the old spec")
+            creates = [p for p in plan if p.action == "create"]
+            deletes = [p for p in plan if p.action == "delete"]
+            if not creates and not deletes and not state.pending and state.outputs:
+                return state.outputs  # unchanged spec: nothing to do, no AWS call
+            state.spec = spec.to_dict()
+            state.engine, state.target = self.name, self.target
+            self.store.record(state, {"event": "operation", "operation": {
+                "kind": "up", "started": time.time(), "planned": len(creates) + len(deletes)}})
+            self.store.save(state)
+            total = len(creates) + len(deletes)
+            counter = {"done": 0, "seq": max((r.seq for r in state.resources.values()), default=0)}
+            try:
+                for p in deletes:
+                    rec = state.resources[urn_of(p.type, p.name)]
+                    self._delete_one(state, rec, progress, counter, total, "up")
+                exports = run_program(spec, self.store.stack, self._create_hook(state, progress, counter, total),
+                                      preview=False, cancel=self._cancel)
+            except KeyboardInterrupt as exc:
+                self.store.save(state)
+                raise self._interrupted(state, just_now=True) from exc
+            except BaseException as exc:
+                state.last = {"kind": "up", "result": "failed", "finished": time.time(),
+                              "error": _short(exc, self.endpoint)}
+                self.store.save(state)
+                if isinstance(exc, (LabnetError,)) and not isinstance(exc, DeployError):
+                    raise
+                raise DeployError(
+                    f"up of stack {self.store.stack!r} failed after creating {counter['done']} of {total} "
+                    f"resource(s): {_short(exc, self.endpoint)}. State is saved: {len(state.created)} "
+                    "resource(s) are recorded; fix the cause and run up() again to finish, or destroy() to "
+                    "remove them") from exc
+            state.outputs = exports
+            state.operation = None
+            state.last = {"kind": "up", "result": "succeeded", "finished": time.time(),
+                          "created": len(creates), "deleted": len(deletes)}
+            self.store.save(state)
+            return exports
+
+    _cancel: threading.Event
+
+    def _create_hook(self, state: StackState, progress: ProgressCallback, counter: dict, total: int):
+        self._cancel = threading.Event()
+        lock = threading.Lock()
+        ec2 = self.ec2
+
+        def hook(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
+            urn = urn_of(typ, name)
+            handler = HANDLERS[typ]
+            rec = state.resources.get(urn)
+            if rec is not None and rec.status == "created":
+                return rec.id or "", {**inputs, **rec.outputs, "id": rec.id}
+            if self._cancel.is_set():
+                raise Cancelled(f"cancelled before creating {name}")
+            if rec is not None and rec.status == "pending":
+                # A killed run may have created it without recording the id: look before creating twice.
+                found = handler.find(ec2, inputs)
+                if found:
+                    with lock:
+                        counter["seq"] += 1
+                        seq = counter["seq"]
+                    self.store.record(state, {"event": "created", "urn": urn, "id": found, "outputs": {},
+                                              "seq": seq})
+                    return found, {**inputs, "id": found}
+            self.store.record(state, {"event": "pending", "urn": urn, "type": typ, "name": name, "inputs": inputs})
+            with lock:
+                done = counter["done"]
+            progress(ProgressEvent("up", "create", name, typ, done, total, "started"))
+            try:
+                rid, outputs = handler.create(ec2, name, inputs)
+            except BaseException:
+                progress(ProgressEvent("up", "create", name, typ, done, total, "failed"))
+                raise
+            with lock:
+                counter["seq"] += 1
+                counter["done"] += 1
+                seq, done = counter["seq"], counter["done"]
+            self.store.record(state, {"event": "created", "urn": urn, "id": rid, "outputs": outputs, "seq": seq})
+            progress(ProgressEvent("up", "create", name, typ, done, total, "done"))
+            return rid, {**inputs, **outputs, "id": rid}
+
+        return hook
+
+    # -- destroy ---------------------------------------------------------------------------------
+    def destroy(self, progress: ProgressCallback = ignore) -> list[str]:
+        """Delete everything the state owns, newest first; nothing else. Returns what was removed."""
+        with self.store.lock("destroy"):
+            state = self.store.load()
+            todo = list(state.pending) + list(reversed(state.created))
+            self.store.record(state, {"event": "operation", "operation": {
+                "kind": "destroy", "started": time.time(), "planned": len(todo)}})
+            removed: list[str] = []
+            counter = {"done": 0}
+            try:
+                for rec in todo:
+                    if self._delete_one(state, rec, progress, counter, len(todo), "destroy"):
+                        removed.append(rec.name)
+            except KeyboardInterrupt as exc:
+                self.store.save(state)
+                raise self._interrupted(state, just_now=True) from exc
+            except BaseException as exc:
+                state.last = {"kind": "destroy", "result": "failed", "finished": time.time(),
+                              "error": _short(exc, self.endpoint)}
+                self.store.save(state)
+                remaining = [r.name for r in state.pending + list(reversed(state.created))]
+                raise TeardownIncompleteError(self.store.stack, remaining, _short(exc, self.endpoint),
+                                              "destroy() (or `python -m labnet destroy "
+                                              f"{self.store.stack}`) to finish") from exc
+            state.outputs = {}
+            state.operation = None
+            state.last = {"kind": "destroy", "result": "succeeded", "finished": time.time(),
+                          "deleted": len(removed)}
+            self.store.save(state)
+            return removed
+
+    def _delete_one(self, state: StackState, rec: Resource, progress: ProgressCallback, counter: dict,
+                    total: int, operation: str) -> bool:
+        handler = HANDLERS[rec.type]
+        rid = rec.id
+        if rec.status == "pending":
+            rid = handler.find(self.ec2, rec.inputs)
+            if not rid:  # the create call never took effect
+                self.store.record(state, {"event": "abandoned", "urn": rec.urn})
+                return False
+        progress(ProgressEvent(operation, "delete", rec.name, rec.type, counter["done"], total, "started"))
+        try:
+            handler.delete(self.ec2, rid, rec.inputs, rec.outputs)
+        except Exception as exc:
+            if not is_not_found(exc):
+                progress(ProgressEvent(operation, "delete", rec.name, rec.type, counter["done"], total, "failed"))
+                raise
+        counter["done"] += 1
+        self.store.record(state, {"event": "deleted", "urn": rec.urn})
+        progress(ProgressEvent(operation, "delete", rec.name, rec.type, counter["done"], total, "done"))
+        return True
+
+    # -- refresh ---------------------------------------------------------------------------------
+    def refresh(self, progress: ProgressCallback = ignore) -> list[dict[str, Any]]:
+        """Check every recorded resource against the emulator; forget the ones that are gone."""
+        with self.store.lock("refresh"):
+            state = self.store.load()
+            rows = []
+            recs = state.created
+            for k, rec in enumerate(recs):
+                present = HANDLERS[rec.type].exists(self.ec2, rec.id, rec.inputs)
+                rows.append({"name": rec.name, "type": rec.type, "id": rec.id,
+                             "status": "present" if present else "missing (forgotten)"})
+                if not present:
+                    self.store.record(state, {"event": "deleted", "urn": rec.urn})
+                progress(ProgressEvent("refresh", "read", rec.name, rec.type, k + 1, len(recs), "done"))
+            if not state.created and state.outputs:
+                state.outputs = {}
+            self.store.save(state)
+            return rows
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _interrupted(self, state: StackState, just_now: bool = False) -> InterruptedOperationError:
+        op = state.operation or {}
+        kind = op.get("kind", "an operation")
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(op.get("started", time.time())))
+        created = len(state.created)
+        pending = len(state.pending)
+        head = (f"{kind} of stack {self.store.stack!r} was interrupted" if just_now else
+                f"the last {kind} of stack {self.store.stack!r} (started {when}) did not finish")
+        ways = ("run destroy() again to finish the teardown" if kind == "destroy" else
+                "run up(resume=True) to continue it (resources already made are kept; one in flight is "
+                "looked up before it is made again), or destroy() to remove what it created")
+        return InterruptedOperationError(
+            f"{head}: {created} resource(s) recorded as created, {pending} in flight. State is saved; {ways}")
+
+
+def _short(exc: BaseException, endpoint: str) -> str:
+    from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+
+    if isinstance(exc, (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectionError)):
+        return f"the EC2 endpoint {endpoint} stopped answering ({type(exc).__name__})"
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return f"EC2 {exc.operation_name} failed: {err.get('Code', '?')}: {err.get('Message', '')}"
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 300 else text[:297] + "..."

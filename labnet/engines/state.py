@@ -1,0 +1,250 @@
+"""Stack state on disk: a snapshot, an append-only journal, and a lock.
+
+``$LABNET_HOME/stacks/<stack>/`` holds ``state.json`` (the snapshot written at the end of each
+operation), ``journal.jsonl`` (one line per resource event since the snapshot, written *before* an
+AWS call is made and again after it returns, so an interrupted or killed run leaves a record of every
+resource it may have created) and ``lock`` (who is working on the stack). Files are 0600, folders
+0700. A damaged file is moved aside and reported; it is never read as "empty stack".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from .. import paths
+from ..errors import StackLockedError, StateCorruptError
+
+FORMAT = 1
+
+
+@dataclass
+class Resource:
+    """One resource the stack owns (``status`` created) or may own (``status`` pending)."""
+
+    urn: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    id: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    status: str = "pending"
+    seq: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"urn": self.urn, "type": self.type, "name": self.name, "inputs": self.inputs,
+                "id": self.id, "outputs": self.outputs, "status": self.status, "seq": self.seq}
+
+
+@dataclass
+class StackState:
+    stack: str
+    engine: str = "rehearsal"
+    target: dict[str, Any] = field(default_factory=dict)
+    spec: dict[str, Any] | None = None
+    resources: dict[str, Resource] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    operation: dict[str, Any] | None = None  # the operation in progress (or interrupted)
+    last: dict[str, Any] | None = None  # the last finished operation
+    updated: float = 0.0
+
+    @property
+    def created(self) -> list[Resource]:
+        return sorted((r for r in self.resources.values() if r.status == "created"), key=lambda r: r.seq)
+
+    @property
+    def pending(self) -> list[Resource]:
+        return [r for r in self.resources.values() if r.status == "pending"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "stack": self.stack, "engine": self.engine, "target": self.target,
+                "spec": self.spec, "resources": [r.to_json() for r in self.resources.values()],
+                "outputs": self.outputs, "operation": self.operation, "last": self.last,
+                "updated": self.updated}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "StackState":
+        st = cls(stack=data["stack"], engine=data.get("engine", "rehearsal"),
+                 target=data.get("target") or {}, spec=data.get("spec"),
+                 outputs=data.get("outputs") or {}, operation=data.get("operation"),
+                 last=data.get("last"), updated=data.get("updated", 0.0))
+        for r in data.get("resources", []):
+            st.resources[r["urn"]] = Resource(**r)
+        return st
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """Replay one journal event."""
+        kind = event["event"]
+        if kind == "pending":
+            r = Resource(urn=event["urn"], type=event["type"], name=event["name"], inputs=event["inputs"])
+            self.resources[r.urn] = r
+        elif kind == "created":
+            r = self.resources[event["urn"]]
+            r.id, r.outputs, r.status, r.seq = event["id"], event["outputs"], "created", event["seq"]
+        elif kind in ("deleted", "abandoned"):
+            self.resources.pop(event["urn"], None)
+        elif kind == "operation":
+            self.operation = event["operation"]
+        else:
+            raise ValueError(f"unknown journal event {kind!r}")
+
+
+class StackStore:
+    """The on-disk home of one stack's state."""
+
+    def __init__(self, stack: str, root: Path | None = None) -> None:
+        self.stack = stack
+        self.root = root or paths.home()
+        self.dir = self.root / "stacks" / stack
+        self.state_path = self.dir / "state.json"
+        self.journal_path = self.dir / "journal.jsonl"
+        self.lock_path = self.dir / "lock"
+        self._journal_lock = threading.Lock()
+        self._journal = None
+
+    # -- reading -------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return self.dir.exists()
+
+    def load(self) -> StackState:
+        """The stack's state; a new empty state if the stack was never used.
+
+        Raises :class:`StateCorruptError` (after moving the damaged file aside) when a file cannot be
+        read, and when the snapshot is missing from a stack folder that has a journal.
+        """
+        if not self.dir.exists():
+            return StackState(stack=self.stack)
+        if not self.state_path.exists():
+            if self.journal_path.exists() and self.journal_path.stat().st_size:
+                kept = self._keep_aside(self.journal_path)
+                raise StateCorruptError(str(self.state_path), kept, "the snapshot is missing but a "
+                                        "journal of resource events exists")
+            return StackState(stack=self.stack)
+        try:
+            data = json.loads(self.state_path.read_text())
+            state = StackState.from_json(data)
+            if state.stack != self.stack:
+                raise ValueError(f"it belongs to stack {state.stack!r}")
+        except (ValueError, KeyError, TypeError) as exc:
+            kept = self._keep_aside(self.state_path)
+            raise StateCorruptError(str(self.state_path), kept, f"{type(exc).__name__}: {exc}") from None
+        self._replay(state)
+        return state
+
+    def _replay(self, state: StackState) -> None:
+        if not self.journal_path.exists():
+            return
+        lines = self.journal_path.read_bytes().split(b"\n")
+        for k, line in enumerate(lines):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+                state.apply(event)
+            except (ValueError, KeyError, TypeError) as exc:
+                # A process killed mid-write leaves a cut last line: that event never completed,
+                # and the "pending" record before it already names the resource. Anything else is damage.
+                if k == len(lines) - 1 or (k == len(lines) - 2 and not lines[-1].strip()):
+                    continue
+                kept = self._keep_aside(self.journal_path)
+                raise StateCorruptError(str(self.journal_path), kept,
+                                        f"line {k + 1}: {type(exc).__name__}: {exc}") from None
+
+    def _keep_aside(self, path: Path) -> str:
+        kept = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        shutil.copy2(path, kept)
+        os.chmod(kept, 0o600)
+        path.unlink()
+        return str(kept)
+
+    # -- writing -------------------------------------------------------------------------------
+    def save(self, state: StackState) -> None:
+        """Write the snapshot atomically and start a new journal."""
+        state.updated = time.time()
+        paths.private_dir(self.dir)
+        with self._journal_lock:
+            paths.write_json(self.state_path, state.to_json())
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+            self.journal_path.unlink(missing_ok=True)
+
+    def record(self, state: StackState, event: dict[str, Any]) -> None:
+        """Apply an event to ``state`` and append it to the journal (thread-safe, flushed at once)."""
+        with self._journal_lock:
+            state.apply(event)
+            if self._journal is None:
+                paths.private_dir(self.dir)
+                fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                os.fchmod(fd, 0o600)
+                self._journal = os.fdopen(fd, "a", buffering=1)
+            self._journal.write(json.dumps(event, default=str, separators=(",", ":")) + "\n")
+            self._journal.flush()
+
+    def close(self) -> None:
+        with self._journal_lock:
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+
+    def remove(self) -> None:
+        """Forget the stack entirely (after a complete teardown)."""
+        self.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- locking -------------------------------------------------------------------------------
+    def holder(self) -> dict[str, Any] | None:
+        """Who holds the lock (pid, host, operation, age, alive), or None."""
+        try:
+            info = json.loads(self.lock_path.read_text())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            info = {"pid": "?", "host": "?", "operation": "unknown (unreadable lock file)"}
+        info["age_seconds"] = max(0.0, time.time() - float(info.get("since", time.time())))
+        if info.get("host") == socket.gethostname() and isinstance(info.get("pid"), int):
+            info["alive"] = paths.pid_alive(info["pid"])
+        return info
+
+    @contextlib.contextmanager
+    def lock(self, operation: str) -> Iterator[None]:
+        """Hold the stack's lock for one operation; refuse (naming the holder) if someone has it."""
+        paths.private_dir(self.dir)
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "operation": operation,
+                "since": time.time(), "thread": threading.get_ident()}
+        try:
+            fd = os.open(self.lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise StackLockedError(self.stack, self.holder() or {}) from None
+        with os.fdopen(fd, "w") as fh:
+            json.dump(info, fh)
+        try:
+            yield
+        finally:
+            try:
+                current = json.loads(self.lock_path.read_text())
+                if current.get("pid") == info["pid"] and current.get("since") == info["since"]:
+                    self.lock_path.unlink()
+            except (FileNotFoundError, ValueError):
+                pass
+
+    def break_lock(self) -> dict[str, Any] | None:
+        """Remove the lock (an explicit request only); returns who held it."""
+        held = self.holder()
+        self.lock_path.unlink(missing_ok=True)
+        return held
+
+
+def list_stacks(root: Path | None = None) -> list[str]:
+    base = (root or paths.home()) / "stacks"
+    if not base.exists():
+        return []
+    return sorted(p.name for p in base.iterdir() if p.is_dir())

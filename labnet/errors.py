@@ -1,0 +1,118 @@
+"""labnet's errors: one root class, one subclass per failure a caller can act on.
+
+Every message is written for a data scientist: what was wrong (field and value), the rule it broke,
+and what to do next. Errors never carry credentials or secret values.
+"""
+
+from __future__ import annotations
+
+
+class LabnetError(Exception):
+    """Root of every error labnet raises on purpose."""
+
+
+class InvalidSpecError(LabnetError, ValueError):
+    """A value in a network spec or a parameter breaks a rule, found before any AWS call.
+
+    ``field``, ``value``, ``rule`` and ``fix`` are kept as attributes so forms and notebooks can point
+    at the offending input; ``str(err)`` joins them into one sentence.
+    """
+
+    def __init__(self, field: str, value: object, rule: str, fix: str = "") -> None:
+        self.field = field
+        self.value = value
+        self.rule = rule
+        self.fix = fix
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        message = f"{field}={shown}: {rule}"
+        if fix:
+            message += f"; {fix}"
+        super().__init__(message)
+
+
+class SizingError(InvalidSpecError):
+    """A sizing request that cannot fit; the message names the nearest layout that would."""
+
+
+class FactsError(LabnetError):
+    """Instance or region facts could not be read (unknown instance type, unknown region)."""
+
+
+class TargetError(LabnetError):
+    """A target/engine combination that labnet refuses, or a target that cannot be reached."""
+
+
+class EmulatorError(LabnetError):
+    """The embedded AWS emulator could not be started, found or reached."""
+
+
+class EngineUnavailableError(LabnetError):
+    """The requested engine cannot run here (for example the Pulumi CLI is not on PATH)."""
+
+
+class StackLockedError(LabnetError):
+    """Another operation holds the stack's lock. ``holder`` describes it (pid, host, age)."""
+
+    def __init__(self, stack: str, holder: dict) -> None:
+        self.stack = stack
+        self.holder = dict(holder)
+        pid = holder.get("pid", "?")
+        host = holder.get("host", "?")
+        op = holder.get("operation", "an operation")
+        age = holder.get("age_seconds")
+        age_txt = f", {age:.0f}s ago" if isinstance(age, (int, float)) else ""
+        alive = holder.get("alive")
+        state = "" if alive is None else (" (process alive)" if alive else " (process is gone: stale lock)")
+        fix = (
+            "wait for it to finish"
+            if alive is not False
+            else "if you are sure nothing runs, break it with Lab(...).break_lock() "
+            "or `python -m labnet unlock STACK`"
+        )
+        super().__init__(
+            f"stack {stack!r} is locked by {op} in pid {pid} on {host}{age_txt}{state}; {fix}"
+        )
+
+
+class StateError(LabnetError):
+    """A stack's state cannot be used as it is (damaged file, interrupted operation, changed spec)."""
+
+
+class StateCorruptError(StateError):
+    """A state file is damaged. The damaged file is kept aside at ``kept_at``; nothing is redeployed."""
+
+    def __init__(self, path: str, kept_at: str, reason: str) -> None:
+        self.path = path
+        self.kept_at = kept_at
+        super().__init__(
+            f"state file {path} is damaged ({reason}); it was moved aside to {kept_at} and labnet "
+            "will not treat the stack as empty. Restore it from the copy, or if you know the stack "
+            "holds nothing, delete the stack folder"
+        )
+
+
+class InterruptedOperationError(StateError):
+    """A previous operation on the stack stopped part-way; the message says how to go on."""
+
+
+class SpecChangedError(StateError):
+    """``up`` was asked to change resources the rehearsal engine cannot update in place."""
+
+
+class DeployError(LabnetError):
+    """A deployment failed part-way. State holds what was created; ``destroy`` removes it."""
+
+
+class TeardownIncompleteError(LabnetError):
+    """A teardown stopped with resources left. The stack and its state are kept."""
+
+    def __init__(self, stack: str, remaining: list[str], cause: str, rerun: str) -> None:
+        self.stack = stack
+        self.remaining = list(remaining)
+        shown = ", ".join(remaining[:5]) + (" …" if len(remaining) > 5 else "")
+        super().__init__(
+            f"teardown of stack {stack!r} stopped with {len(remaining)} resource(s) left "
+            f"({shown}): {cause}. The stack and its state are kept; rerun {rerun}"
+        )

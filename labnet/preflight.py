@@ -1,0 +1,302 @@
+"""Preflight: AWS's rules, checked by labnet before any engine runs (stdlib only).
+
+The embedded emulator (moto) accepts many things AWS rejects (two attachment subnets in one AZ,
+overlapping spoke CIDRs behind one TGW, …), so a rehearsal is only worth something if labnet
+enforces the rules itself. :func:`check` raises :class:`~labnet.errors.InvalidSpecError` naming the
+field, the value, the rule and a fix, and returns the warnings (things AWS allows but that will hurt).
+
+Sources for each rule are listed in README.md ("Preflight rules").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from .errors import InvalidSpecError
+from .spec import INTERFACE_MODES, ROLES, NetworkSpec
+
+VPC_PREFIX_RANGE = (16, 28)  # VPC and subnet IPv4 blocks: /16 (largest) to /28 (smallest)
+MAX_TGW_ATTACHMENTS = 5000
+MAX_TGW_ROUTE_TABLES = 20
+MAX_TGW_ROUTES = 10000
+DEFAULT_ROUTES_PER_VPC_ROUTE_TABLE = 50  # adjustable quota; a warning, not an error
+PRIVATE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
+
+STACK_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")  # Pulumi stack name rule
+SPOKE_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+ROUTE_TABLE_NAME_RE = SPOKE_NAME_RE
+REGION_RE = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$")
+TAG_CHARS_RE = re.compile(r"^[\w .:/=+\-@]*$", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class RegionFacts:
+    """What preflight needs to know about a region, read from EC2 by :mod:`labnet.sizing`."""
+
+    region: str
+    azs: tuple[str, ...]
+
+
+def check(spec: NetworkSpec, facts: RegionFacts | None = None) -> list[str]:
+    """Raise :class:`InvalidSpecError` for the first broken AWS rule; return warnings otherwise.
+
+    ``facts`` (the region's AZs as EC2 reports them) lets preflight reject unknown AZ names and more
+    AZs than the region has; without it only the AZ name format is checked.
+    """
+    warnings: list[str] = []
+    check_region(spec.region)
+    supernet = parse_cidr("supernet", spec.supernet, (8, 28))
+    _check_tgw(spec)
+    _check_tags(spec)
+    _check_security(spec)
+
+    if not spec.spokes:
+        raise InvalidSpecError("spokes", 0, "a hub-and-spoke network needs at least one spoke",
+                               "ask for spokes >= 1")
+    if len(spec.spokes) > MAX_TGW_ATTACHMENTS:
+        raise InvalidSpecError("spokes", len(spec.spokes),
+                               f"a Transit Gateway takes at most {MAX_TGW_ATTACHMENTS} attachments",
+                               "split the network over several Transit Gateways or use fewer spokes")
+
+    seen_names: set[str] = set()
+    vpcs: list[tuple[str, ipaddress.IPv4Network]] = []
+    for i, spoke in enumerate(spec.spokes):
+        where = f"spokes[{i}]"
+        if not SPOKE_NAME_RE.match(spoke.name or ""):
+            raise InvalidSpecError(f"{where}.name", spoke.name,
+                                   "spoke names are 1-32 lowercase letters, digits or '-', not starting "
+                                   "or ending with '-' (they become AWS tags and Pulumi resource names)",
+                                   "for example 'spoke-1'")
+        if spoke.name in seen_names:
+            raise InvalidSpecError(f"{where}.name", spoke.name, "spoke names must be unique",
+                                   "rename one of them")
+        seen_names.add(spoke.name)
+        vpc = parse_cidr(f"{where}.cidr", spoke.cidr, VPC_PREFIX_RANGE)
+        if not vpc.subnet_of(supernet):
+            raise InvalidSpecError(f"{where}.cidr", spoke.cidr, f"is outside the supernet {supernet}",
+                                   "choose a VPC CIDR inside the supernet or widen the supernet")
+        for other_name, other in vpcs:
+            if vpc.overlaps(other):
+                raise InvalidSpecError(
+                    f"{where}.cidr", spoke.cidr,
+                    f"spoke {spoke.name!r} {vpc} overlaps spoke {other_name!r} {other}: Transit Gateway "
+                    "cannot route overlapping CIDRs",
+                    "choose another supernet or fewer spokes")
+        vpcs.append((spoke.name, vpc))
+        if spoke.route_table not in spec.transit_gateway.route_tables:
+            raise InvalidSpecError(f"{where}.route_table", spoke.route_table,
+                                   f"is not one of transit_gateway.route_tables "
+                                   f"{list(spec.transit_gateway.route_tables)}",
+                                   "name a declared TGW route table")
+        warnings += _check_subnets(spec, i, vpc, facts)
+
+    routes = len(spec.spokes) - 1
+    if routes > DEFAULT_ROUTES_PER_VPC_ROUTE_TABLE:
+        warnings.append(
+            f"each spoke's route table holds {routes} routes to the other spokes; the default VPC quota "
+            f"is {DEFAULT_ROUTES_PER_VPC_ROUTE_TABLE} routes per route table (raise it in Service Quotas "
+            "before deploying to AWS)")
+    if len(spec.spokes) * len(spec.transit_gateway.route_tables) > MAX_TGW_ROUTES:
+        raise InvalidSpecError("spokes", len(spec.spokes),
+                               f"the TGW would hold more than {MAX_TGW_ROUTES} propagated routes",
+                               "use fewer spokes or fewer TGW route tables")
+    return warnings
+
+
+def check_stack_name(name: object) -> str:
+    """Pulumi stack names: 1-100 characters from letters, digits, '-', '_' and '.'."""
+    if not isinstance(name, str) or not STACK_NAME_RE.match(name):
+        raise InvalidSpecError("stack_name", name,
+                               "stack names are 1-100 characters of letters, digits, '-', '_' or '.' "
+                               "(Pulumi's rule)", "for example 'ml-net'")
+    return name
+
+
+def check_region(region: object) -> str:
+    if not isinstance(region, str) or not REGION_RE.match(region):
+        raise InvalidSpecError("region", region, "is not an AWS region name", "for example 'us-east-1'")
+    return region
+
+
+def parse_cidr(field: str, value: object, prefix_range: tuple[int, int]) -> ipaddress.IPv4Network:
+    """Parse an IPv4 CIDR block strictly (host bits must be zero) and check its prefix length."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidSpecError(field, value, "must be an IPv4 CIDR block", "for example '10.0.0.0/16'")
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        hint = "for example '10.0.0.0/16'"
+        try:
+            hint = f"did you mean {ipaddress.IPv4Network(value, strict=False)}?"
+        except ValueError:
+            pass
+        raise InvalidSpecError(field, value, f"is not a valid IPv4 CIDR block ({exc})", hint) from None
+    if "/" not in value:
+        raise InvalidSpecError(field, value, "needs a prefix length", f"for example '{value}/16'")
+    lo, hi = prefix_range
+    if not lo <= net.prefixlen <= hi:
+        raise InvalidSpecError(field, value,
+                               f"prefix /{net.prefixlen} is outside /{lo}-/{hi} (AWS's limits for this block)",
+                               f"use a prefix between /{lo} and /{hi}")
+    return net
+
+
+def _check_subnets(spec: NetworkSpec, i: int, vpc: ipaddress.IPv4Network,
+                   facts: RegionFacts | None) -> list[str]:
+    spoke = spec.spokes[i]
+    where = f"spokes[{i}]"
+    warnings: list[str] = []
+    nets: list[tuple[int, ipaddress.IPv4Network]] = []
+    attach_azs: dict[str, int] = {}
+    for j, sn in enumerate(spoke.subnets):
+        sw = f"{where}.subnets[{j}]"
+        if sn.role not in ROLES:
+            raise InvalidSpecError(f"{sw}.role", sn.role, f"must be one of {list(ROLES)}", "")
+        _check_az(f"{sw}.az", sn.az, spec.region, facts)
+        net = parse_cidr(f"{sw}.cidr", sn.cidr, VPC_PREFIX_RANGE)
+        if not net.subnet_of(vpc):
+            raise InvalidSpecError(f"{sw}.cidr", sn.cidr, f"is outside its VPC {vpc} (spoke {spoke.name!r})",
+                                   "choose a subnet CIDR inside the VPC CIDR")
+        for k, other in nets:
+            if net.overlaps(other):
+                raise InvalidSpecError(f"{sw}.cidr", sn.cidr,
+                                       f"overlaps {where}.subnets[{k}] {other} in spoke {spoke.name!r}",
+                                       "subnets of one VPC must not overlap")
+        nets.append((j, net))
+        if sn.ips_needed < 0:
+            raise InvalidSpecError(f"{sw}.ips_needed", sn.ips_needed, "must be >= 0", "")
+        if sn.ips_needed > sn.usable_ips:
+            raise InvalidSpecError(f"{sw}.cidr", sn.cidr,
+                                   f"has {sn.usable_ips} usable IPs (AWS reserves 5) but {sn.ips_needed} are needed",
+                                   "use a larger subnet")
+        if sn.role == "attachment":
+            if sn.az in attach_azs:
+                raise InvalidSpecError(f"{sw}.az", sn.az,
+                                       f"spoke {spoke.name!r} already has an attachment subnet in {sn.az} "
+                                       f"(subnets[{attach_azs[sn.az]}]): a TGW VPC attachment takes one "
+                                       "subnet per AZ", "keep one attachment subnet per AZ")
+            attach_azs[sn.az] = j
+            if net.prefixlen != 28:
+                warnings.append(f"{sw}: attachment subnet {sn.cidr} is a /{net.prefixlen}; AWS recommends "
+                                "a small dedicated /28 per AZ for TGW attachments")
+
+    if facts is not None and len(spoke.azs) > len(facts.azs):
+        raise InvalidSpecError(f"{where}.subnets", list(spoke.azs),
+                               f"uses {len(spoke.azs)} AZs but {spec.region} has {len(facts.azs)} "
+                               f"({', '.join(facts.azs)})", f"use at most {len(facts.azs)} AZs")
+    compute = spoke.subnets_by_role("compute")
+    if not compute:
+        raise InvalidSpecError(f"{where}.subnets", "no compute subnet",
+                               f"spoke {spoke.name!r} needs at least one compute subnet for its nodes", "")
+    if not attach_azs:
+        raise InvalidSpecError(f"{where}.subnets", "no attachment subnet",
+                               f"spoke {spoke.name!r} needs an attachment subnet to join the Transit Gateway",
+                               "add a /28 attachment subnet in each AZ that has compute subnets")
+    for sn in compute:
+        if sn.az not in attach_azs:
+            raise InvalidSpecError(f"{where}.subnets", sn.az,
+                                   f"compute subnet {sn.cidr} is in {sn.az}, which has no attachment subnet: "
+                                   "AZs without an attachment subnet cannot reach the Transit Gateway",
+                                   f"add a /28 attachment subnet in {sn.az}")
+    wl = spec.workload
+    if wl is not None and wl.efa:
+        azs = list(dict.fromkeys(s.az for s in compute))
+        if len(compute) > 1:
+            az0 = compute[0].az
+            raise InvalidSpecError(
+                f"{where}.subnets", [f"{s.az} {s.cidr}" for s in compute],
+                f"an EFA cluster ({wl.instance_type}, {wl.interface_mode}) has compute subnets in "
+                f"{len(azs)} AZ(s) and {len(compute)} subnets, but EFA traffic does not cross subnets or AZs",
+                f"use the single-AZ layout: one compute subnet in {az0} for all "
+                f"{wl.nodes_per_spoke} nodes, plus one /28 attachment subnet per AZ "
+                "(labnet.size(..., interface_mode='efa') builds it)")
+    if spec.public_subnets and not spoke.subnets_by_role("public"):
+        raise InvalidSpecError(f"{where}.subnets", "no public subnet",
+                               "public_subnets is on but the spoke has no public subnet for its NAT gateway",
+                               "add a public subnet or turn public_subnets off")
+    if not spec.public_subnets and spoke.subnets_by_role("public"):
+        raise InvalidSpecError(f"{where}.subnets", "public subnet",
+                               "the spoke has a public subnet but public_subnets is off",
+                               "set public_subnets=True or drop the public subnet")
+    return warnings
+
+
+def _check_az(field: str, az: object, region: str, facts: RegionFacts | None) -> None:
+    if not isinstance(az, str) or not re.match(rf"^{re.escape(region)}[a-z]$", az):
+        raise InvalidSpecError(field, az, f"is not an availability zone of {region}",
+                               f"AZ names look like '{region}a'")
+    if facts is not None and az not in facts.azs:
+        raise InvalidSpecError(field, az, f"is not an availability zone of {region}",
+                               f"choose from {', '.join(facts.azs)}")
+
+
+def _check_tgw(spec: NetworkSpec) -> None:
+    tgw = spec.transit_gateway
+    asn = tgw.amazon_side_asn
+    if isinstance(asn, bool) or not isinstance(asn, int) or not any(
+            lo <= asn <= hi for lo, hi in PRIVATE_ASN_RANGES):
+        raise InvalidSpecError("transit_gateway.amazon_side_asn", asn,
+                               "must be a private ASN in 64512-65534 or 4200000000-4294967294",
+                               "the default 64512 works unless it clashes with your on-premises BGP")
+    tables = tgw.route_tables
+    if not tables:
+        raise InvalidSpecError("transit_gateway.route_tables", list(tables),
+                               "needs at least one TGW route table", "use ['spokes']")
+    if len(tables) > MAX_TGW_ROUTE_TABLES:
+        raise InvalidSpecError("transit_gateway.route_tables", len(tables),
+                               f"a Transit Gateway takes at most {MAX_TGW_ROUTE_TABLES} route tables",
+                               "merge route tables")
+    for k, name in enumerate(tables):
+        if not isinstance(name, str) or not ROUTE_TABLE_NAME_RE.match(name):
+            raise InvalidSpecError(f"transit_gateway.route_tables[{k}]", name,
+                                   "route table names are 1-32 lowercase letters, digits or '-'", "")
+    if len(set(tables)) != len(tables):
+        raise InvalidSpecError("transit_gateway.route_tables", list(tables), "names must be unique", "")
+    _check_tag_value("transit_gateway.description", tgw.description, 255)
+
+
+def _check_security(spec: NetworkSpec) -> None:
+    lo, hi = spec.security.cross_spoke_ports
+    if not (0 <= lo <= hi <= 65535):
+        raise InvalidSpecError("security.cross_spoke_ports", [lo, hi],
+                               "must be a TCP port range 0 <= from <= to <= 65535", "for example [0, 65535]")
+
+
+def _check_tags(spec: NetworkSpec) -> None:
+    t = spec.tags
+    pairs: Iterable[tuple[str, object]] = [("project", t.project), ("owner", t.owner), *t.extra]
+    for key, value in pairs:
+        if not isinstance(key, str) or not 1 <= len(key) <= 128 or not TAG_CHARS_RE.match(key) \
+                or key.lower().startswith("aws:"):
+            raise InvalidSpecError(f"tags.{key}", key,
+                                   "AWS tag keys are 1-128 letters, digits, spaces or + - = . _ : / @ and "
+                                   "must not start with 'aws:'", "")
+        if key in ("stack", "managed-by"):
+            raise InvalidSpecError(f"tags.{key}", key, "is set by labnet itself", "drop it from tags")
+        _check_tag_value(f"tags.{key}", value, 256)
+
+
+def _check_tag_value(field: str, value: object, limit: int) -> None:
+    if not isinstance(value, str) or len(value) > limit or not TAG_CHARS_RE.match(value):
+        raise InvalidSpecError(field, value,
+                               f"AWS tag values are up to {limit} letters, digits, spaces or + - = . _ : / @",
+                               "")
+
+
+def check_interface_mode(mode: object) -> str:
+    if mode not in INTERFACE_MODES:
+        raise InvalidSpecError("interface_mode", mode, f"must be one of {list(INTERFACE_MODES)}",
+                               "'efa' (EFA interfaces with IPs), 'efa-only' (EFA-only interfaces, one IP "
+                               "per node) or 'ena' (no EFA)")
+    return mode  # type: ignore[return-value]
+
+
+def check_names(names: Sequence[str]) -> None:
+    """Validate a list of spoke names (used by sizing before it builds a spec)."""
+    for i, n in enumerate(names):
+        if not isinstance(n, str) or not SPOKE_NAME_RE.match(n):
+            raise InvalidSpecError(f"spoke_names[{i}]", n, "spoke names are 1-32 lowercase letters, digits "
+                                   "or '-'", "for example 'spoke-1'")

@@ -1,0 +1,177 @@
+"""The Pulumi program: a :class:`~labnet.spec.NetworkSpec` → pulumi-aws resources and exports.
+
+This is the one description of the network. The Automation API engine runs it as an inline program,
+the rehearsal engine runs it under the SDK's mock monitor, and ``pulumi up`` at the repository root
+(Pulumi.yaml) runs it with the spec read from stack config. Nothing else in labnet creates AWS
+resources.
+
+Per spoke: a VPC (DNS support and hostnames on), its subnets, one private route table with an
+association per subnet, a route to every other spoke's CIDR via the TGW, the TGW attachment on the
+per-AZ attachment subnets, the training security group, the S3 gateway endpoint, and optionally an
+internet gateway, public route table and NAT gateway. Once: the Transit Gateway (default route table
+association and propagation disabled) and its explicit route tables, with an association per spoke
+and a propagation of every spoke into every table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from .spec import NetworkSpec, Spoke
+
+PROJECT = "labnet"
+
+
+def _az_suffix(az: str) -> str:
+    return az[-1]
+
+
+def subnet_key(spoke: Spoke, index: int) -> str:
+    """Stable logical name of a subnet: ``<spoke>-<role>-<az letter>[-n]``."""
+    sn = spoke.subnets[index]
+    same = [k for k, s in enumerate(spoke.subnets) if s.role == sn.role and s.az == sn.az]
+    suffix = "" if len(same) == 1 else f"-{same.index(index) + 1}"
+    return f"{spoke.name}-{sn.role}-{_az_suffix(sn.az)}{suffix}"
+
+
+def build(spec: NetworkSpec, stack: str | None = None) -> dict[str, Any]:
+    """Declare every resource of ``spec``; return the exports (a dict of Outputs and plain values)."""
+    stack = stack or pulumi.get_stack()
+    base_tags = spec.tags.for_stack(stack)
+
+    def tags(name: str, **extra: str) -> dict[str, str]:
+        return {**base_tags, "Name": f"{stack}-{name}", **extra}
+
+    tgw_opts = spec.transit_gateway
+    tgw = aws.ec2transitgateway.TransitGateway(
+        "tgw",
+        description=tgw_opts.description,
+        amazon_side_asn=tgw_opts.amazon_side_asn,
+        dns_support="enable" if tgw_opts.dns_support else "disable",
+        vpn_ecmp_support="enable",
+        # Explicit route tables below: never the TGW's silent default association/propagation.
+        default_route_table_association="disable",
+        default_route_table_propagation="disable",
+        auto_accept_shared_attachments="disable",
+        tags=tags("tgw"),
+    )
+    tgw_tables = {
+        name: aws.ec2transitgateway.RouteTable(
+            f"tgw-rt-{name}", transit_gateway_id=tgw.id, tags=tags(f"tgw-rt-{name}"))
+        for name in tgw_opts.route_tables
+    }
+
+    spokes_out: dict[str, Any] = {}
+    attachments: dict[str, aws.ec2transitgateway.VpcAttachment] = {}
+    private_tables: dict[str, aws.ec2.RouteTable] = {}
+    for spoke in spec.spokes:
+        s = spoke.name
+        vpc = aws.ec2.Vpc(f"{s}-vpc", cidr_block=spoke.cidr, enable_dns_support=True,
+                          enable_dns_hostnames=True, tags=tags(f"{s}-vpc", spoke=s))
+        rt = aws.ec2.RouteTable(f"{s}-rt", vpc_id=vpc.id, tags=tags(f"{s}-rt", spoke=s))
+        private_tables[s] = rt
+        subnets: dict[int, aws.ec2.Subnet] = {}
+        subnet_out = []
+        public_rt = igw = None
+        if spec.public_subnets:
+            igw = aws.ec2.InternetGateway(f"{s}-igw", vpc_id=vpc.id, tags=tags(f"{s}-igw", spoke=s))
+            public_rt = aws.ec2.RouteTable(f"{s}-public-rt", vpc_id=vpc.id, tags=tags(f"{s}-public-rt", spoke=s))
+            aws.ec2.Route(f"{s}-public-default", route_table_id=public_rt.id,
+                          destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)
+        for k, sn in enumerate(spoke.subnets):
+            key = subnet_key(spoke, k)
+            subnet = aws.ec2.Subnet(
+                key, vpc_id=vpc.id, cidr_block=sn.cidr, availability_zone=sn.az,
+                map_public_ip_on_launch=False, tags=tags(key, spoke=s, role=sn.role))
+            subnets[k] = subnet
+            table = public_rt if sn.role == "public" else rt
+            aws.ec2.RouteTableAssociation(f"{key}-assoc", subnet_id=subnet.id, route_table_id=table.id)
+            subnet_out.append({"name": key, "role": sn.role, "az": sn.az, "cidr": sn.cidr, "id": subnet.id})
+
+        attach_ids = [subnets[k].id for k, sn in enumerate(spoke.subnets) if sn.role == "attachment"]
+        attachment = aws.ec2transitgateway.VpcAttachment(
+            f"{s}-attachment", transit_gateway_id=tgw.id, vpc_id=vpc.id, subnet_ids=attach_ids,
+            dns_support="enable",
+            transit_gateway_default_route_table_association=False,
+            transit_gateway_default_route_table_propagation=False,
+            tags=tags(f"{s}-attachment", spoke=s))
+        attachments[s] = attachment
+        assoc_table = tgw_tables[spoke.route_table]
+        aws.ec2transitgateway.RouteTableAssociation(
+            f"{s}-tgw-assoc", transit_gateway_attachment_id=attachment.id,
+            transit_gateway_route_table_id=assoc_table.id)
+        for name, table in tgw_tables.items():
+            aws.ec2transitgateway.RouteTablePropagation(
+                f"{s}-tgw-prop-{name}", transit_gateway_attachment_id=attachment.id,
+                transit_gateway_route_table_id=table.id)
+
+        sg = aws.ec2.SecurityGroup(
+            f"{s}-training-sg", vpc_id=vpc.id,
+            description="labnet training nodes: all traffic within the group (EFA), TCP from other spokes",
+            tags=tags(f"{s}-training-sg", spoke=s))
+        aws.vpc.SecurityGroupIngressRule(
+            f"{s}-sg-self", security_group_id=sg.id, ip_protocol="-1", referenced_security_group_id=sg.id,
+            description="all traffic from the group itself (EFA requirement)", tags=tags(f"{s}-sg-self", spoke=s))
+        aws.vpc.SecurityGroupEgressRule(
+            f"{s}-sg-egress", security_group_id=sg.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
+            description="all outbound", tags=tags(f"{s}-sg-egress", spoke=s))
+        lo, hi = spec.security.cross_spoke_ports
+        for other in spec.spokes:
+            if other.name == s:
+                continue
+            aws.vpc.SecurityGroupIngressRule(
+                f"{s}-sg-from-{other.name}", security_group_id=sg.id, ip_protocol="tcp",
+                from_port=lo, to_port=hi, cidr_ipv4=other.cidr,
+                description=f"TCP from spoke {other.name} (NCCL/Gloo across the TGW)",
+                tags=tags(f"{s}-sg-from-{other.name}", spoke=s))
+            aws.ec2.Route(f"{s}-to-{other.name}", route_table_id=rt.id, destination_cidr_block=other.cidr,
+                          transit_gateway_id=tgw.id, opts=pulumi.ResourceOptions(depends_on=[attachment]))
+
+        out: dict[str, Any] = {
+            "vpc_id": vpc.id, "cidr": spoke.cidr, "route_table_id": rt.id,
+            "attachment_id": attachment.id, "security_group_id": sg.id,
+            "tgw_route_table": spoke.route_table, "subnets": subnet_out,
+        }
+        if spec.s3_endpoint:
+            endpoint = aws.ec2.VpcEndpoint(
+                f"{s}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{spec.region}.s3",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[rt.id] + ([public_rt.id] if public_rt is not None else []),
+                tags=tags(f"{s}-s3", spoke=s))
+            out["s3_endpoint_id"] = endpoint.id
+        if spec.public_subnets:
+            first_public = next(k for k, sn in enumerate(spoke.subnets) if sn.role == "public")
+            eip = aws.ec2.Eip(f"{s}-nat-eip", domain="vpc", tags=tags(f"{s}-nat-eip", spoke=s),
+                              opts=pulumi.ResourceOptions(depends_on=[igw]))
+            nat = aws.ec2.NatGateway(f"{s}-nat", allocation_id=eip.id, subnet_id=subnets[first_public].id,
+                                     tags=tags(f"{s}-nat", spoke=s))
+            aws.ec2.Route(f"{s}-default-nat", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
+                          nat_gateway_id=nat.id)
+            out["internet_gateway_id"] = igw.id
+            out["nat_gateway_id"] = nat.id
+            out["public_route_table_id"] = public_rt.id
+        spokes_out[s] = out
+
+    return {
+        "region": spec.region,
+        "supernet": spec.supernet,
+        "transit_gateway_id": tgw.id,
+        "transit_gateway_arn": tgw.arn,
+        "transit_gateway_route_tables": {name: t.id for name, t in tgw_tables.items()},
+        "spokes": spokes_out,
+    }
+
+
+def pulumi_program(spec: NetworkSpec) -> None:
+    """The inline program: declare everything and export the outputs."""
+    for key, value in build(spec).items():
+        pulumi.export(key, value)
+
+
+def spec_from_config() -> NetworkSpec:
+    """Read the spec from stack config (``labnet:spec``, an object) for ``pulumi up`` at the repo root."""
+    config = pulumi.Config(PROJECT)
+    return NetworkSpec.from_dict(config.require_object("spec"))

@@ -1,0 +1,361 @@
+"""Sizing: instance network facts from EC2, IP arithmetic, and CIDR allocation inside a supernet.
+
+Instance facts come from EC2's own ``describe_instance_types`` (the emulator by default, real AWS when
+asked), never from a hand-typed table. :func:`plan` is pure arithmetic over those facts, so it can be
+property-tested; :func:`size` reads the facts through an EC2 client and then plans.
+
+Worked example: 128 × p5.48xlarge with EFA interfaces that carry IPs need 32 IPs per node, 4,096 in
+all; a /20 has 4,091 usable (AWS reserves 5), so the compute subnet is a /19.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from . import preflight
+from .errors import FactsError, InvalidSpecError, SizingError
+from .preflight import RegionFacts
+from .spec import RESERVED_PER_SUBNET, NetworkSpec, Spoke, Subnet, Tags, TransitGateway, Workload
+
+ATTACHMENT_PREFIX = 28  # a small dedicated /28 per AZ for the TGW attachment
+PUBLIC_PREFIX = 26  # room for a NAT gateway and a few load balancers per AZ
+MAX_NODES_PER_SPOKE = 100_000
+MAX_SPOKES = preflight.MAX_TGW_ATTACHMENTS
+
+
+@dataclass(frozen=True)
+class InstanceFacts:
+    """Network facts of one instance type, as EC2 reports them."""
+
+    instance_type: str
+    network_cards: int
+    max_interfaces: int
+    ipv4_per_interface: int
+    efa_supported: bool
+    max_efa_interfaces: int
+    accelerators: int  # GPUs + Inferentia/Trainium chips, 0 for CPU types
+    accelerator_name: str = ""
+
+    @classmethod
+    def from_ec2(cls, item: dict[str, Any]) -> "InstanceFacts":
+        net = item.get("NetworkInfo", {})
+        gpus = item.get("GpuInfo", {}).get("Gpus", [])
+        neuron = (item.get("NeuronInfo") or item.get("InferenceAcceleratorInfo") or {})
+        chips = neuron.get("NeuronDevices") or neuron.get("Accelerators") or []
+        accel = sum(g.get("Count", 0) for g in gpus) + sum(c.get("Count", 0) for c in chips)
+        name = ", ".join(f"{g.get('Manufacturer', '')} {g.get('Name', '')}".strip() for g in gpus) or \
+            ", ".join(str(c.get("Name", "")) for c in chips)
+        return cls(
+            instance_type=item["InstanceType"],
+            network_cards=int(net.get("MaximumNetworkCards") or len(net.get("NetworkCards", [])) or 1),
+            max_interfaces=int(net.get("MaximumNetworkInterfaces", 1)),
+            ipv4_per_interface=int(net.get("Ipv4AddressesPerInterface", 1)),
+            efa_supported=bool(net.get("EfaSupported", False)),
+            max_efa_interfaces=int(net.get("EfaInfo", {}).get("MaximumEfaInterfaces", 0)),
+            accelerators=int(accel),
+            accelerator_name=name,
+        )
+
+    def ips_per_node(self, interface_mode: str) -> int:
+        """Private IPs one node takes in its compute subnet.
+
+        ``efa``: one EFA interface per network card, each carrying an IP (p5.48xlarge: 32).
+        ``efa-only``: the primary ENA interface carries the node's IP; EFA-only interfaces carry none.
+        ``ena``: no EFA, one IP on the primary interface.
+        """
+        preflight.check_interface_mode(interface_mode)
+        if interface_mode in ("efa", "efa-only") and not self.efa_supported:
+            raise InvalidSpecError("interface_mode", interface_mode,
+                                   f"{self.instance_type} does not support EFA (EC2 reports EfaSupported=false)",
+                                   "use interface_mode='ena' or an EFA instance type such as p5.48xlarge")
+        if interface_mode == "efa":
+            return max(1, min(self.network_cards, self.max_efa_interfaces))
+        return 1
+
+
+# -- facts from EC2 ------------------------------------------------------------------------------
+_cache: dict[tuple, Any] = {}
+_cache_lock = threading.Lock()
+
+
+def _cache_key(ec2, *parts) -> tuple:
+    return (ec2.meta.endpoint_url, ec2.meta.region_name, *parts)
+
+
+def known_regions() -> tuple[str, ...]:
+    """Regions botocore knows EC2 in (local data, no AWS call)."""
+    import boto3
+
+    session = boto3.session.Session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("ec2", partition_name=partition))
+    return tuple(sorted(regions))
+
+
+def check_known_region(region: object) -> str:
+    preflight.check_region(region)
+    regions = known_regions()
+    if region not in regions:
+        raise InvalidSpecError("region", region, "is not a region EC2 is offered in",
+                               "for example 'us-east-1' or 'eu-west-1'")
+    return region  # type: ignore[return-value]
+
+
+def instance_facts(ec2, instance_type: str) -> InstanceFacts:
+    """``describe_instance_types`` for one type (cached per endpoint and region)."""
+    if not isinstance(instance_type, str) or not instance_type or len(instance_type) > 64:
+        raise InvalidSpecError("instance_type", instance_type, "must be an EC2 instance type name",
+                               "for example 'p5.48xlarge'")
+    key = _cache_key(ec2, "type", instance_type)
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+    from botocore.exceptions import ClientError
+
+    try:
+        items = ec2.describe_instance_types(InstanceTypes=[instance_type])["InstanceTypes"]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if "InvalidInstanceType" in code or "InvalidParameterValue" in code:
+            raise InvalidSpecError("instance_type", instance_type,
+                                   f"EC2 in {ec2.meta.region_name} does not know this instance type",
+                                   "pick one from labnet.instance_types()") from None
+        raise FactsError(f"describe_instance_types failed: {code or exc}") from exc
+    if not items:
+        raise InvalidSpecError("instance_type", instance_type,
+                               f"EC2 in {ec2.meta.region_name} does not know this instance type",
+                               "pick one from labnet.instance_types()")
+    facts = InstanceFacts.from_ec2(items[0])
+    with _cache_lock:
+        _cache[key] = facts
+    return facts
+
+
+def all_instance_facts(ec2) -> tuple[InstanceFacts, ...]:
+    """Every instance type EC2 reports, accelerated types first (GPU/Trainium), then by name."""
+    key = _cache_key(ec2, "all")
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+    items: list[InstanceFacts] = []
+    for page in ec2.get_paginator("describe_instance_types").paginate():
+        items += [InstanceFacts.from_ec2(it) for it in page["InstanceTypes"]]
+    ordered = tuple(sorted(items, key=lambda f: (f.accelerators == 0, not f.efa_supported, f.instance_type)))
+    with _cache_lock:
+        _cache[key] = ordered
+        for f in ordered:
+            _cache[_cache_key(ec2, "type", f.instance_type)] = f
+    return ordered
+
+
+def region_facts(ec2) -> RegionFacts:
+    """The region's available AZs from ``describe_availability_zones``."""
+    key = _cache_key(ec2, "azs")
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+    resp = ec2.describe_availability_zones(
+        Filters=[{"Name": "zone-type", "Values": ["availability-zone"]}])
+    azs = tuple(sorted(z["ZoneName"] for z in resp["AvailabilityZones"] if z.get("State", "available") == "available"))
+    facts = RegionFacts(region=ec2.meta.region_name, azs=azs)
+    with _cache_lock:
+        _cache[key] = facts
+    return facts
+
+
+# -- arithmetic ----------------------------------------------------------------------------------
+def usable(prefix: int) -> int:
+    return 2 ** (32 - prefix) - RESERVED_PER_SUBNET
+
+
+def smallest_prefix(ips: int, field: str = "ips") -> int:
+    """Smallest subnet (largest prefix, /16-/28) with at least ``ips`` usable addresses."""
+    for prefix in range(28, 15, -1):
+        if usable(prefix) >= ips:
+            return prefix
+    raise SizingError(field, ips, f"needs more than a /16 ({usable(16)} usable IPs) in one subnet, "
+                      "AWS's largest subnet", "use fewer nodes per spoke or more spokes")
+
+
+def _validate_int(field: str, value: object, lo: int, hi: int, fix: str = "") -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidSpecError(field, value, "must be a whole number", fix)
+    if not lo <= value <= hi:
+        raise InvalidSpecError(field, value, f"must be between {lo} and {hi}", fix)
+    return value
+
+
+def plan(
+    *,
+    spokes: int | Sequence[str],
+    nodes_per_spoke: int,
+    instance: InstanceFacts,
+    region: RegionFacts,
+    azs: int | Sequence[str] = 2,
+    supernet: str = "10.0.0.0/8",
+    interface_mode: str = "efa",
+    headroom: float = 0.25,
+    public_subnets: bool = False,
+    s3_endpoint: bool = True,
+    tags: Tags | None = None,
+    transit_gateway: TransitGateway | None = None,
+) -> NetworkSpec:
+    """Build a :class:`NetworkSpec` from a workload and facts; pure arithmetic, no AWS calls.
+
+    EFA clusters get one compute subnet in the first AZ (EFA does not cross subnets or AZs) and an
+    attachment /28 in every AZ; non-EFA clusters spread their nodes over one compute subnet per AZ.
+    """
+    names = _spoke_names(spokes)
+    nodes = _validate_int("nodes_per_spoke", nodes_per_spoke, 1, MAX_NODES_PER_SPOKE)
+    if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or not 0 <= headroom <= 10 \
+            or math.isnan(headroom):
+        raise InvalidSpecError("headroom", headroom, "must be a fraction between 0 and 10",
+                               "0.25 keeps a quarter spare for replacements and scale-up")
+    if not isinstance(public_subnets, bool):
+        raise InvalidSpecError("public_subnets", public_subnets, "must be True or False", "")
+    if not isinstance(s3_endpoint, bool):
+        raise InvalidSpecError("s3_endpoint", s3_endpoint, "must be True or False", "")
+    az_list = _choose_azs(azs, region)
+    net = preflight.parse_cidr("supernet", supernet, (8, 28))
+    per_node = instance.ips_per_node(interface_mode)
+    workload = Workload(instance.instance_type, nodes, interface_mode, per_node, float(headroom))
+    need = math.ceil(nodes * per_node * (1 + headroom))
+    efa = workload.efa
+
+    # Subnets of one spoke, as (role, az, prefix, ips_needed); packed largest first so each block
+    # is aligned and the VPC is exactly the next power of two above their sum.
+    layout: list[tuple[str, str, int, int]] = []
+    if efa:
+        layout.append(("compute", az_list[0], smallest_prefix(need, "nodes_per_spoke"), need))
+    else:
+        per_az = math.ceil(need / len(az_list))
+        for az in az_list:
+            layout.append(("compute", az, smallest_prefix(per_az, "nodes_per_spoke"), per_az))
+    for az in az_list:
+        layout.append(("attachment", az, ATTACHMENT_PREFIX, 1))
+    if public_subnets:
+        for k, az in enumerate(az_list):
+            layout.append(("public", az, PUBLIC_PREFIX, 1 if k == 0 else 0))
+    total = sum(2 ** (32 - p) for _, _, p, _ in layout)
+    vpc_prefix = 32 - math.ceil(math.log2(total))
+    if vpc_prefix < 16:
+        max_nodes = _max_nodes_in_slash16(per_node, headroom, len(az_list), efa, public_subnets)
+        raise SizingError("nodes_per_spoke", nodes,
+                          f"{nodes} × {instance.instance_type} ({per_node} IP/node, {headroom:.0%} headroom) "
+                          f"need a VPC larger than /16, AWS's largest VPC",
+                          f"the nearest layout that fits is {max_nodes} nodes per spoke "
+                          f"(or spread the nodes over more spokes)")
+    vpc_prefix = min(vpc_prefix, 28)
+    if vpc_prefix < net.prefixlen or len(names) > 2 ** (vpc_prefix - net.prefixlen):
+        fits = 0 if vpc_prefix < net.prefixlen else 2 ** (vpc_prefix - net.prefixlen)
+        wanted = 32 - math.ceil(math.log2(len(names) * 2 ** (32 - vpc_prefix)))
+        nearest = (f"a /{wanted} supernet such as {ipaddress.ip_network((int(net.network_address) & ~((1 << (32 - wanted)) - 1), wanted))}"
+                   if wanted >= 8 else "fewer nodes per spoke")
+        raise SizingError("supernet", supernet,
+                          f"{len(names)} spoke(s) of /{vpc_prefix} do not fit: {supernet} holds {fits}",
+                          f"the nearest layout that fits is {nearest}, or {fits} spoke(s)")
+    vpc_size = 2 ** (32 - vpc_prefix)
+    base = int(net.network_address)
+    order = sorted(range(len(layout)), key=lambda k: layout[k][2])  # largest blocks first
+    built: list[Spoke] = []
+    for i, name in enumerate(names):
+        vpc_start = base + i * vpc_size
+        cursor = vpc_start
+        subnets: list[Subnet | None] = [None] * len(layout)
+        for k in order:
+            role, az, prefix, ips = layout[k]
+            subnets[k] = Subnet(role, az, str(ipaddress.IPv4Network((cursor, prefix))), ips)
+            cursor += 2 ** (32 - prefix)
+        built.append(Spoke(name=name, cidr=str(ipaddress.IPv4Network((vpc_start, vpc_prefix))),
+                           subnets=tuple(s for s in subnets if s is not None)))
+    spec = NetworkSpec(
+        region=region.region, supernet=str(net), spokes=tuple(built),
+        transit_gateway=transit_gateway or TransitGateway(), workload=workload,
+        s3_endpoint=s3_endpoint, public_subnets=public_subnets, tags=tags or Tags(),
+    )
+    return spec
+
+
+def _max_nodes_in_slash16(per_node: int, headroom: float, n_azs: int, efa: bool, public: bool) -> int:
+    lo, hi = 0, MAX_NODES_PER_SPOKE
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        need = math.ceil(mid * per_node * (1 + headroom))
+        try:
+            if efa:
+                blocks = [smallest_prefix(need)]
+            else:
+                blocks = [smallest_prefix(math.ceil(need / n_azs))] * n_azs
+        except SizingError:
+            hi = mid - 1
+            continue
+        total = sum(2 ** (32 - p) for p in blocks) + n_azs * 16 + (n_azs * 64 if public else 0)
+        if total <= 2 ** 16:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _spoke_names(spokes: int | Sequence[str]) -> list[str]:
+    if isinstance(spokes, (int, float)) and not isinstance(spokes, bool):
+        n = _validate_int("spokes", spokes, 1, MAX_SPOKES,
+                          f"a Transit Gateway takes at most {MAX_SPOKES} attachments")
+        width = max(2, len(str(n)))
+        return [f"spoke-{i + 1:0{width}d}" for i in range(n)]
+    if isinstance(spokes, str) or not isinstance(spokes, Sequence):
+        raise InvalidSpecError("spokes", spokes, "must be a number of spokes or a list of spoke names",
+                               "for example 3 or ['a', 'b', 'c']")
+    names = list(spokes)
+    if not names:
+        raise InvalidSpecError("spokes", names, "a hub-and-spoke network needs at least one spoke", "")
+    if len(names) > MAX_SPOKES:
+        raise InvalidSpecError("spokes", len(names), f"a Transit Gateway takes at most {MAX_SPOKES} attachments", "")
+    preflight.check_names(names)
+    if len(set(names)) != len(names):
+        raise InvalidSpecError("spokes", names, "spoke names must be unique", "")
+    return names
+
+
+def _choose_azs(azs: int | Sequence[str], region: RegionFacts) -> list[str]:
+    if isinstance(azs, (int, float)) and not isinstance(azs, bool):
+        n = _validate_int("azs", azs, 1, max(1, len(region.azs)),
+                          f"{region.region} has {len(region.azs)} AZs: {', '.join(region.azs)}")
+        return list(region.azs[:n])
+    if isinstance(azs, str) or not isinstance(azs, Sequence) or not azs:
+        raise InvalidSpecError("azs", azs, "must be a number of AZs or a list of AZ names",
+                               f"for example 2 or ['{region.region}a', '{region.region}b']")
+    out = list(azs)
+    for k, az in enumerate(out):
+        if az not in region.azs:
+            raise InvalidSpecError(f"azs[{k}]", az, f"is not an availability zone of {region.region}",
+                                   f"choose from {', '.join(region.azs)}")
+    if len(set(out)) != len(out):
+        raise InvalidSpecError("azs", out, "AZs must be distinct", "")
+    return out
+
+
+def size(ec2, **kwargs: Any) -> tuple[NetworkSpec, list[str]]:
+    """Read facts through ``ec2`` (a boto3 EC2 client), plan, and preflight the result.
+
+    Returns the spec and preflight's warnings. See :func:`plan` for the keyword arguments
+    (``instance_type`` replaces ``instance``; region facts are read from the client's region).
+    """
+    instance_type = kwargs.pop("instance_type")
+    mode = kwargs.get("interface_mode", "efa")
+    preflight.check_interface_mode(mode)
+    # Cheap argument checks first, so bad input never costs an AWS call.
+    _spoke_names(kwargs.get("spokes", 1))
+    _validate_int("nodes_per_spoke", kwargs.get("nodes_per_spoke"), 1, MAX_NODES_PER_SPOKE)
+    preflight.parse_cidr("supernet", kwargs.get("supernet", "10.0.0.0/8"), (8, 28))
+    facts = instance_facts(ec2, instance_type)
+    spec = plan(instance=facts, region=region_facts(ec2), **kwargs)
+    warnings = preflight.check(spec, region_facts(ec2))
+    return spec, warnings

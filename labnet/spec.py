@@ -1,0 +1,284 @@
+"""The network description: plain, typed, immutable data (stdlib only).
+
+A :class:`NetworkSpec` is everything labnet needs to build a hub-and-spoke network: a region, a
+supernet, spokes (one VPC each, with subnets by role per availability zone), Transit Gateway options,
+security options, endpoints and tags. It round-trips through plain dicts (``to_dict``/``from_dict``)
+so papermill parameters, JSON and YAML can carry it. Validation against AWS's rules lives in
+:mod:`labnet.preflight`; sizing (which builds specs from a workload) lives in :mod:`labnet.sizing`.
+
+Example::
+
+    >>> spec = NetworkSpec.from_dict(spec_dict)
+    >>> spec.to_dict() == spec_dict
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import InvalidSpecError
+
+ROLES = ("compute", "attachment", "public")
+INTERFACE_MODES = ("efa", "efa-only", "ena")
+RESERVED_PER_SUBNET = 5  # AWS reserves the first four and the last address of every subnet.
+
+
+@dataclass(frozen=True)
+class Subnet:
+    """One subnet of a spoke.
+
+    ``role`` is ``compute`` (training nodes), ``attachment`` (the dedicated /28 the Transit Gateway
+    attachment uses in this AZ) or ``public`` (NAT gateway and load balancers, off by default).
+    ``ips_needed`` is what sizing planned to place there (0 when unknown).
+    """
+
+    role: str
+    az: str
+    cidr: str
+    ips_needed: int = 0
+
+    @property
+    def usable_ips(self) -> int:
+        """Addresses left for use after AWS's five reserved ones."""
+        return ipaddress.ip_network(self.cidr, strict=False).num_addresses - RESERVED_PER_SUBNET
+
+
+@dataclass(frozen=True)
+class Spoke:
+    """One VPC of the hub-and-spoke network. ``route_table`` names the TGW route table it uses."""
+
+    name: str
+    cidr: str
+    subnets: tuple[Subnet, ...]
+    route_table: str = "spokes"
+
+    @property
+    def azs(self) -> tuple[str, ...]:
+        """AZs this spoke has subnets in, in first-seen order."""
+        return tuple(dict.fromkeys(s.az for s in self.subnets))
+
+    def subnets_by_role(self, role: str) -> tuple[Subnet, ...]:
+        return tuple(s for s in self.subnets if s.role == role)
+
+
+@dataclass(frozen=True)
+class TransitGateway:
+    """Transit Gateway options. labnet never relies on the TGW's default route table: it declares
+    ``route_tables`` explicitly, associates each spoke with its own, and propagates every spoke into
+    every table so that all spokes reach each other."""
+
+    amazon_side_asn: int = 64512
+    dns_support: bool = True
+    route_tables: tuple[str, ...] = ("spokes",)
+    description: str = "labnet hub for distributed ML training"
+
+
+@dataclass(frozen=True)
+class Security:
+    """The training security group: all traffic to and from itself (what EFA requires), TCP from
+    the other spokes' CIDRs on ``cross_spoke_ports`` (NCCL/Gloo across the TGW), egress open.
+    There is deliberately no way to express 0.0.0.0/0 ingress."""
+
+    cross_spoke_ports: tuple[int, int] = (0, 65535)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What the network was sized for (kept so tables can show IPs needed and headroom)."""
+
+    instance_type: str
+    nodes_per_spoke: int
+    interface_mode: str  # efa | efa-only | ena
+    ips_per_node: int
+    headroom: float = 0.25
+
+    @property
+    def efa(self) -> bool:
+        return self.interface_mode in ("efa", "efa-only")
+
+
+@dataclass(frozen=True)
+class Tags:
+    """Tags put on every taggable resource; labnet adds ``stack`` and ``managed-by`` itself."""
+
+    project: str = "labnet"
+    owner: str = "data-science"
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def for_stack(self, stack: str) -> dict[str, str]:
+        tags = {"project": self.project, "owner": self.owner, "stack": stack, "managed-by": "labnet"}
+        tags.update(dict(self.extra))
+        return tags
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The whole network. Build one with :func:`labnet.size` or ``NetworkSpec.from_dict``."""
+
+    region: str
+    supernet: str
+    spokes: tuple[Spoke, ...]
+    transit_gateway: TransitGateway = field(default_factory=TransitGateway)
+    security: Security = field(default_factory=Security)
+    workload: Workload | None = None
+    s3_endpoint: bool = True
+    public_subnets: bool = False  # IGW + NAT per spoke; off by default
+    tags: Tags = field(default_factory=Tags)
+
+    # -- dict round trip -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of lists, strings, numbers and bools (JSON/YAML/papermill safe)."""
+        return _plain(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "NetworkSpec":
+        """Build a spec from a plain dict, naming the field of any value of the wrong shape."""
+        if not isinstance(data, Mapping):
+            raise InvalidSpecError("spec", data, "must be a mapping", "pass spec.to_dict() output")
+        d = dict(data)
+        spokes_raw = _get(d, "spokes", list, "spec")
+        spokes = []
+        for i, sp in enumerate(spokes_raw):
+            where = f"spokes[{i}]"
+            sp = _mapping(sp, where)
+            subnets = tuple(
+                Subnet(
+                    role=_get(sn, "role", str, f"{where}.subnets[{j}]"),
+                    az=_get(sn, "az", str, f"{where}.subnets[{j}]"),
+                    cidr=_get(sn, "cidr", str, f"{where}.subnets[{j}]"),
+                    ips_needed=_get(sn, "ips_needed", int, f"{where}.subnets[{j}]", 0),
+                )
+                for j, sn in enumerate(_mapping(x, f"{where}.subnets[{k}]") for k, x in
+                                       enumerate(_get(sp, "subnets", list, where)))
+            )
+            spokes.append(
+                Spoke(
+                    name=_get(sp, "name", str, where),
+                    cidr=_get(sp, "cidr", str, where),
+                    subnets=subnets,
+                    route_table=_get(sp, "route_table", str, where, "spokes"),
+                )
+            )
+        tgw = _mapping(d.get("transit_gateway", {}), "transit_gateway")
+        sec = _mapping(d.get("security", {}), "security")
+        tags = _mapping(d.get("tags", {}), "tags")
+        wl = d.get("workload")
+        workload = None
+        if wl is not None:
+            wl = _mapping(wl, "workload")
+            workload = Workload(
+                instance_type=_get(wl, "instance_type", str, "workload"),
+                nodes_per_spoke=_get(wl, "nodes_per_spoke", int, "workload"),
+                interface_mode=_get(wl, "interface_mode", str, "workload"),
+                ips_per_node=_get(wl, "ips_per_node", int, "workload"),
+                headroom=float(_get(wl, "headroom", (int, float), "workload", 0.25)),
+            )
+        ports = _get(sec, "cross_spoke_ports", (list, tuple), "security", [0, 65535])
+        if len(ports) != 2 or not all(isinstance(p, int) and not isinstance(p, bool) for p in ports):
+            raise InvalidSpecError("security.cross_spoke_ports", ports, "must be two integers [from, to]",
+                                   "for example [0, 65535]")
+        extra = _get(tags, "extra", (list, tuple, dict), "tags", ())
+        extra_pairs = tuple(extra.items()) if isinstance(extra, dict) else tuple(tuple(p) for p in extra)
+        return cls(
+            region=_get(d, "region", str, "spec"),
+            supernet=_get(d, "supernet", str, "spec"),
+            spokes=tuple(spokes),
+            transit_gateway=TransitGateway(
+                amazon_side_asn=_get(tgw, "amazon_side_asn", int, "transit_gateway", 64512),
+                dns_support=_get(tgw, "dns_support", bool, "transit_gateway", True),
+                route_tables=tuple(_get(tgw, "route_tables", (list, tuple), "transit_gateway", ["spokes"])),
+                description=_get(tgw, "description", str, "transit_gateway",
+                                 TransitGateway.description),
+            ),
+            security=Security(cross_spoke_ports=(ports[0], ports[1])),
+            workload=workload,
+            s3_endpoint=_get(d, "s3_endpoint", bool, "spec", True),
+            public_subnets=_get(d, "public_subnets", bool, "spec", False),
+            tags=Tags(
+                project=_get(tags, "project", str, "tags", "labnet"),
+                owner=_get(tags, "owner", str, "tags", "data-science"),
+                extra=extra_pairs,
+            ),
+        )
+
+    # -- views -----------------------------------------------------------------------------------
+    def rows(self) -> list[dict[str, Any]]:
+        """One plain dict per subnet: spoke, role, AZ, CIDR, usable IPs, IPs needed, headroom."""
+        out = []
+        for spoke in self.spokes:
+            for sn in spoke.subnets:
+                usable = sn.usable_ips
+                out.append(
+                    {
+                        "spoke": spoke.name,
+                        "vpc_cidr": spoke.cidr,
+                        "role": sn.role,
+                        "az": sn.az,
+                        "cidr": sn.cidr,
+                        "usable_ips": usable,
+                        "ips_needed": sn.ips_needed,
+                        "headroom": usable - sn.ips_needed,
+                    }
+                )
+        return out
+
+    def table(self):
+        """pandas DataFrame, one row per subnet (pandas is imported only when this is called)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows(), columns=[
+            "spoke", "vpc_cidr", "role", "az", "cidr", "usable_ips", "ips_needed", "headroom"])
+
+    @property
+    def azs(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(az for sp in self.spokes for az in sp.azs))
+
+    def summary(self) -> str:
+        wl = self.workload
+        what = (f"{wl.nodes_per_spoke} × {wl.instance_type} per spoke ({wl.interface_mode}, "
+                f"{wl.ips_per_node} IP/node)") if wl else "no workload"
+        return (f"{len(self.spokes)} spoke(s) in {self.region} inside {self.supernet}, "
+                f"AZs {', '.join(self.azs)}; {what}")
+
+    def __repr__(self) -> str:  # a short, safe repr: specs can be large
+        return f"NetworkSpec({self.summary()})"
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+_MISSING = object()
+
+
+def _get(d: Mapping[str, Any], key: str, typ, where: str, default: Any = _MISSING) -> Any:
+    if key not in d:
+        if default is _MISSING:
+            raise InvalidSpecError(f"{where}.{key}", None, "is required", "add it to the spec")
+        return default
+    value = d[key]
+    ok = isinstance(value, typ)
+    # bool is an int in Python; an int field must not take True/False, and a float field may take ints.
+    if ok and typ is int and isinstance(value, bool):
+        ok = False
+    if typ is int and isinstance(value, float) and value.is_integer():
+        value, ok = int(value), True  # papermill/YAML may hand integers over as floats
+    if not ok:
+        names = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
+        raise InvalidSpecError(f"{where}.{key}", value, f"must be {names}", "")
+    return value
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidSpecError(where, value, "must be a mapping", "")
+    return value
