@@ -1,0 +1,131 @@
+"""labnet's command line, a thin caller of the Python API.
+
+    python -m labnet demo [--spokes 3 --nodes-per-spoke 16 --instance-type p5.48xlarge --azs 2]
+    python -m labnet emulator start|status|stop
+    python -m labnet stacks
+    python -m labnet destroy STACK
+    python -m labnet unlock STACK
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import pandas as pd
+
+
+def _print(frame: pd.DataFrame) -> None:
+    with pd.option_context("display.max_rows", 200, "display.max_columns", 20, "display.width", 160):
+        print(frame.to_string(index=False))
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Size, preview, deploy to the embedded emulator, print the outputs, and tear down."""
+    import labnet
+
+    t0 = time.monotonic()
+    spec = labnet.size(spokes=args.spokes, nodes_per_spoke=args.nodes_per_spoke, instance_type=args.instance_type,
+                       azs=args.azs, supernet=args.supernet, region=args.region)
+    print(f"== sizing: {spec.summary()}")
+    _print(spec.table())
+    est = labnet.cost.estimate(spec)
+    print("\n== cost estimate")
+    _print(est)
+    lab = labnet.Lab(args.stack, spec, engine=args.engine)
+    print(f"\n== preview: {lab!r}")
+    plan = lab.preview()
+    _print(plan.groupby(["action", "resource"]).size().reset_index(name="count"))
+    print("\n== up")
+    outputs = lab.up()
+    print("\n== outputs")
+    _print(outputs)
+    if args.diagram:
+        labnet.diagram.save(spec, args.diagram, exports=lab.exports())
+        print(f"\n== diagram written to {args.diagram}")
+    if not args.keep:
+        print("\n== destroy")
+        removed = lab.destroy()
+        print(f"removed {len(removed)} resources; stack state: {lab.status()}")
+    print(f"\n== done in {time.monotonic() - t0:.1f}s")
+    return 0
+
+
+def emulator_cmd(args: argparse.Namespace) -> int:
+    from labnet import emulator
+
+    if args.action == "start":
+        em = emulator.ensure()
+        print(f"emulator running at {em.url}" + (f" (pid {em.pid})" if em.pid else " (external)"))
+    elif args.action == "stop":
+        print("emulator stopped" if emulator.stop() else "no emulator of labnet's was running")
+    else:
+        st = emulator.status()
+        print(f"running at {st['url']} (pid {st['pid']})" if st["running"] else "not running")
+    return 0
+
+
+def stacks_cmd(args: argparse.Namespace) -> int:
+    import labnet
+
+    _print(labnet.stacks())
+    return 0
+
+
+def destroy_cmd(args: argparse.Namespace) -> int:
+    import labnet
+
+    lab = labnet.Lab(args.stack, target=args.target)
+    removed = lab.destroy()
+    print(f"removed {len(removed)} resources; stack {args.stack!r} is {lab.status()}")
+    return 0
+
+
+def unlock_cmd(args: argparse.Namespace) -> int:
+    from labnet.engines.state import StackStore
+
+    held = StackStore(args.stack).break_lock()
+    print(f"lock removed (was held by {held})" if held else "the stack was not locked")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m labnet", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="size, preview, deploy to the emulator, print outputs, tear down")
+    d.add_argument("--stack", default="labnet-demo")
+    d.add_argument("--spokes", type=int, default=3)
+    d.add_argument("--nodes-per-spoke", type=int, default=16)
+    d.add_argument("--instance-type", default="p5.48xlarge")
+    d.add_argument("--azs", type=int, default=2)
+    d.add_argument("--supernet", default="10.0.0.0/8")
+    d.add_argument("--region", default="us-east-1")
+    d.add_argument("--engine", default="rehearsal", choices=["auto", "pulumi", "rehearsal"])
+    d.add_argument("--diagram", default="", help="also write the hub-and-spoke picture (.png/.svg)")
+    d.add_argument("--keep", action="store_true", help="leave the network deployed")
+    d.set_defaults(fn=demo)
+    e = sub.add_parser("emulator", help="start, stop or show the embedded AWS emulator")
+    e.add_argument("action", choices=["start", "status", "stop"])
+    e.set_defaults(fn=emulator_cmd)
+    s = sub.add_parser("stacks", help="list the stacks labnet knows and their state")
+    s.set_defaults(fn=stacks_cmd)
+    x = sub.add_parser("destroy", help="destroy a stack (everything its state owns, nothing else)")
+    x.add_argument("stack")
+    x.add_argument("--target", default="emulator", choices=["emulator", "aws"])
+    x.set_defaults(fn=destroy_cmd)
+    u = sub.add_parser("unlock", help="break a stale stack lock (explicit request only)")
+    u.add_argument("stack")
+    u.set_defaults(fn=unlock_cmd)
+    args = parser.parse_args(argv)
+    from labnet.errors import LabnetError
+
+    try:
+        return args.fn(args)
+    except LabnetError as exc:
+        print(f"labnet: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

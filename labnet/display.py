@@ -1,0 +1,86 @@
+"""Live progress for long operations: an updating HTML bar in a notebook, a log line per resource
+outside one. Plain IPython display updates, not widgets, so papermill runs never wait on a comm."""
+
+from __future__ import annotations
+
+import html
+import sys
+import time
+from typing import Callable
+
+from .engines.progress import ProgressEvent
+
+
+def in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class NotebookProgress:
+    """An HTML progress bar updated in place (``display_id``), one per operation."""
+
+    def __init__(self, title: str) -> None:
+        from IPython.display import HTML, display
+
+        self._HTML = HTML
+        self.title = title
+        self.start = time.monotonic()
+        self.handle = display(HTML(self._render(0, 0, "starting…")), display_id=True)
+        self._last = 0.0
+
+    def _render(self, done: int, total: int, current: str) -> str:
+        pct = 100 * done / total if total else 0
+        return (f"<div><b>{html.escape(self.title)}</b> {done}/{total} "
+                f"<progress value='{done}' max='{max(total, 1)}' style='width:40%'></progress> "
+                f"{pct:.0f}% · {html.escape(current)} · {time.monotonic() - self.start:.1f}s</div>")
+
+    def __call__(self, event: ProgressEvent) -> None:
+        now = time.monotonic()
+        final = event.status != "started" and event.done >= event.total
+        if now - self._last < 0.1 and not final and event.status != "failed":
+            return  # keep the notebook light: at most ~10 updates a second
+        self._last = now
+        self.handle.update(self._HTML(self._render(event.done, event.total,
+                                                   f"{event.action} {event.short_type} {event.name} {event.status}")))
+
+    def finish(self, message: str) -> None:
+        self.handle.update(self._HTML(f"<div><b>{html.escape(self.title)}</b>: {html.escape(message)} "
+                                      f"({time.monotonic() - self.start:.1f}s)</div>"))
+
+
+class LogProgress:
+    """One plain line per finished resource on stderr."""
+
+    def __init__(self, title: str, stream=None) -> None:
+        self.title = title
+        self.stream = stream or sys.stderr
+        self.start = time.monotonic()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.status != "started":
+            print(f"{self.title} {event.line()}", file=self.stream, flush=True)
+
+    def finish(self, message: str) -> None:
+        print(f"{self.title}: {message} ({time.monotonic() - self.start:.1f}s)", file=self.stream, flush=True)
+
+
+def make(title: str, custom: Callable[[ProgressEvent], None] | None = None):
+    """The progress display for this context, or a wrapper around ``custom`` (forms pass their own)."""
+    if custom is not None:
+        return _Custom(custom)
+    return NotebookProgress(title) if in_notebook() else LogProgress(title)
+
+
+class _Custom:
+    def __init__(self, fn: Callable[[ProgressEvent], None]) -> None:
+        self.fn = fn
+
+    def __call__(self, event: ProgressEvent) -> None:
+        self.fn(event)
+
+    def finish(self, message: str) -> None:
+        pass

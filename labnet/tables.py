@@ -1,0 +1,110 @@
+"""pandas tables a person reads: preview, outputs, stacks, refresh.
+
+Tidy frames, one row per resource, never one wide row of nested lists. Values that are secret show
+as ``[secret]``. :func:`write` saves a table as CSV or JSON for batch jobs downstream.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+SECRET = "[secret]"
+
+OUTPUT_COLUMNS = ["spoke", "resource", "name", "id", "cidr", "az", "role"]
+PREVIEW_COLUMNS = ["action", "resource", "name", "spoke", "cidr", "detail"]
+
+
+def _short(token: str) -> str:
+    return token.rsplit(":", 1)[-1]
+
+
+def outputs(exports: dict[str, Any]) -> pd.DataFrame:
+    """One row per resource a user needs: TGW, TGW route tables, and per spoke its VPC, subnets,
+    route table, attachment, security group and endpoints."""
+    rows: list[dict[str, Any]] = []
+    if not exports:
+        return pd.DataFrame(columns=OUTPUT_COLUMNS)
+
+    def row(spoke, resource, name, rid, cidr="", az="", role=""):
+        rows.append({"spoke": spoke, "resource": resource, "name": name, "id": rid, "cidr": cidr,
+                     "az": az, "role": role})
+
+    row("", "transit_gateway", "tgw", exports.get("transit_gateway_id", ""), exports.get("supernet", ""))
+    row("", "transit_gateway_arn", "tgw", exports.get("transit_gateway_arn", ""))
+    for name, rid in (exports.get("transit_gateway_route_tables") or {}).items():
+        row("", "tgw_route_table", name, rid)
+    for spoke, sp in (exports.get("spokes") or {}).items():
+        if sp == SECRET:
+            row(spoke, "spoke", spoke, SECRET)
+            continue
+        row(spoke, "vpc", f"{spoke}-vpc", sp.get("vpc_id", ""), sp.get("cidr", ""))
+        for sn in sp.get("subnets", []):
+            row(spoke, "subnet", sn.get("name", ""), sn.get("id", ""), sn.get("cidr", ""), sn.get("az", ""),
+                sn.get("role", ""))
+        row(spoke, "route_table", f"{spoke}-rt", sp.get("route_table_id", ""))
+        row(spoke, "tgw_attachment", f"{spoke}-attachment", sp.get("attachment_id", ""),
+            role=f"tgw route table {sp.get('tgw_route_table', '')}")
+        row(spoke, "security_group", f"{spoke}-training-sg", sp.get("security_group_id", ""))
+        for key, resource in (("s3_endpoint_id", "s3_endpoint"), ("internet_gateway_id", "internet_gateway"),
+                              ("nat_gateway_id", "nat_gateway"), ("public_route_table_id", "public_route_table")):
+            if key in sp:
+                row(spoke, resource, f"{spoke}-{resource.replace('_', '-')}", sp[key])
+    frame = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
+    return frame.map(lambda v: SECRET if v is None else v)
+
+
+def preview(planned: Iterable[Any], spokes: Iterable[str] = ()) -> pd.DataFrame:
+    """One row per resource ``up`` would touch: action, resource type, name, spoke, CIDR, detail."""
+    rows = []
+    names = sorted(spokes, key=len, reverse=True)
+    for p in planned:
+        inputs = p.inputs or {}
+        tags = inputs.get("tags") or {}
+        cidr = inputs.get("cidrBlock") or inputs.get("destinationCidrBlock") or inputs.get("cidrIpv4") or ""
+        detail = ""
+        if "availabilityZone" in inputs:
+            detail = inputs["availabilityZone"]
+        elif inputs.get("ipProtocol"):
+            proto = inputs["ipProtocol"]
+            ports = "" if proto == "-1" else f" {int(inputs.get('fromPort', 0))}-{int(inputs.get('toPort', 0))}"
+            src = "itself" if inputs.get("referencedSecurityGroupId") else inputs.get("cidrIpv4", "")
+            detail = f"{'all' if proto == '-1' else proto}{ports} {'from' if 'Ingress' in p.type else 'to'} {src}"
+        elif inputs.get("serviceName"):
+            detail = inputs["serviceName"]
+        elif "amazonSideAsn" in inputs:
+            detail = f"ASN {int(inputs['amazonSideAsn'])}"
+        rows.append({"action": p.action, "resource": _short(p.type), "name": p.name,
+                     "spoke": tags.get("spoke") or _spoke_of(p.name, names), "cidr": cidr, "detail": detail})
+    return pd.DataFrame(rows, columns=PREVIEW_COLUMNS)
+
+
+def _spoke_of(name: str, spokes: list[str]) -> str:
+    return next((s for s in spokes if name.startswith(s + "-")), "")
+
+
+def stacks(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["stack", "state", "engine", "target", "spokes", "resources",
+                                       "last_operation", "updated"])
+
+
+def refresh(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["name", "type", "id", "status"])
+    frame["type"] = frame["type"].map(_short)
+    return frame
+
+
+def write(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table to ``.csv`` or ``.json`` (records) by the file's extension."""
+    p = Path(path)
+    if p.suffix.lower() == ".json":
+        frame.to_json(p, orient="records", indent=1)
+    elif p.suffix.lower() == ".csv":
+        frame.to_csv(p, index=False)
+    else:
+        from .errors import InvalidSpecError
+
+        raise InvalidSpecError("outputs path", str(path), "must end in .csv or .json", "for example 'outputs.csv'")
+    return p
