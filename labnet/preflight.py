@@ -183,10 +183,6 @@ def _check_subnets(spec: NetworkSpec, i: int, vpc: ipaddress.IPv4Network,
                 warnings.append(f"{sw}: attachment subnet {sn.cidr} is a /{net.prefixlen}; AWS recommends "
                                 "a small dedicated /28 per AZ for TGW attachments")
 
-    if facts is not None and len(spoke.azs) > len(facts.azs):
-        raise InvalidSpecError(f"{where}.subnets", list(spoke.azs),
-                               f"uses {len(spoke.azs)} AZs but {spec.region} has {len(facts.azs)} "
-                               f"({', '.join(facts.azs)})", f"use at most {len(facts.azs)} AZs")
     compute = spoke.subnets_by_role("compute")
     if not compute:
         raise InvalidSpecError(f"{where}.subnets", "no compute subnet",

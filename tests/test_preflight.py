@@ -1,0 +1,245 @@
+"""Every preflight rule gets its bad value and a check of the message (field, value, rule, fix)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import labnet
+from labnet import preflight
+from labnet.spec import NetworkSpec, Subnet, Tags, TransitGateway, Workload
+from tests.helpers import US_EAST_1, plan
+
+
+def _with_spoke(spec: NetworkSpec, i: int, **changes) -> NetworkSpec:
+    spokes = list(spec.spokes)
+    spokes[i] = dataclasses.replace(spokes[i], **changes)
+    return dataclasses.replace(spec, spokes=tuple(spokes))
+
+
+def _with_subnet(spec: NetworkSpec, i: int, j: int, **changes) -> NetworkSpec:
+    subnets = list(spec.spokes[i].subnets)
+    subnets[j] = dataclasses.replace(subnets[j], **changes)
+    return _with_spoke(spec, i, subnets=tuple(subnets))
+
+
+def _raises(spec, *fragments, facts=US_EAST_1, field=None):
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        preflight.check(spec, facts)
+    msg = str(err.value)
+    for f in fragments:
+        assert f in msg, msg
+    if field is not None:
+        assert err.value.field == field
+    assert isinstance(err.value, labnet.LabnetError)
+    return err.value
+
+
+def test_valid_spec_passes_with_no_warnings():
+    assert preflight.check(plan(), US_EAST_1) == []
+
+
+@pytest.mark.parametrize("cidr, rule", [("10.0.0.0/15", "/15 is outside /16-/28"),
+                                        ("10.0.0.0/29", "/29 is outside /16-/28")])
+def test_vpc_prefix_outside_16_28(cidr, rule):
+    spec = _with_spoke(plan(), 0, cidr=cidr)
+    _raises(spec, rule, cidr, "use a prefix between /16 and /28", field="spokes[0].cidr")
+
+
+def test_subnet_prefix_outside_16_28():
+    spec = _with_subnet(plan(), 0, 1, cidr="10.0.4.0/29")
+    _raises(spec, "/29 is outside /16-/28", field="spokes[0].subnets[1].cidr")
+
+
+def test_subnet_outside_its_vpc():
+    spec = _with_subnet(plan(), 0, 1, cidr="10.200.0.0/28")
+    _raises(spec, "outside its VPC", "10.200.0.0/28", field="spokes[0].subnets[1].cidr")
+
+
+def test_overlapping_subnets():
+    spec = plan()
+    first = spec.spokes[0].subnets[1].cidr
+    spec = _with_subnet(spec, 0, 2, cidr=first)
+    _raises(spec, "overlaps", first, "must not overlap")
+
+
+def test_overlapping_spokes_cannot_be_routed_by_a_tgw():
+    spec = plan()
+    spec = _with_spoke(spec, 1, cidr=spec.spokes[0].cidr,
+                       subnets=spec.spokes[0].subnets)
+    err = _raises(spec, "overlaps spoke", "Transit Gateway cannot route overlapping CIDRs",
+                  "choose another supernet or fewer spokes")
+    assert err.field == "spokes[1].cidr"
+
+
+def test_spoke_outside_supernet():
+    spec = dataclasses.replace(plan(), supernet="192.168.0.0/16")
+    _raises(spec, "outside the supernet")
+
+
+def test_unknown_az_name():
+    spec = _with_subnet(plan(), 0, 0, az="us-east-1z")
+    _raises(spec, "us-east-1z", "not an availability zone of us-east-1", "choose from us-east-1a")
+
+
+def test_az_of_another_region():
+    spec = _with_subnet(plan(), 0, 0, az="eu-west-1a")
+    _raises(spec, "eu-west-1a", "not an availability zone of us-east-1", facts=None)
+
+
+def test_more_azs_than_the_region_has():
+    small = preflight.RegionFacts("us-east-1", ("us-east-1a",))
+    err = _raises(plan(azs=2), "is not an availability zone", facts=small)  # the region has one AZ
+    assert "us-east-1b" in str(err)
+
+
+def test_more_azs_than_the_region_has_when_sizing():
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        plan(azs=7)
+    assert err.value.field == "azs"
+    assert "us-east-1 has 6 AZs" in str(err.value)
+
+
+def test_two_attachment_subnets_in_one_az():
+    spec = plan()
+    att = [j for j, s in enumerate(spec.spokes[0].subnets) if s.role == "attachment"]
+    spec = _with_subnet(spec, 0, att[1], az=spec.spokes[0].subnets[att[0]].az)
+    _raises(spec, "already has an attachment subnet in us-east-1a", "one subnet per AZ")
+
+
+def test_az_with_compute_but_no_attachment_subnet():
+    from tests.helpers import M5
+
+    spec = plan(instance=M5, interface_mode="ena", azs=2)
+    att = [j for j, s in enumerate(spec.spokes[0].subnets) if s.role == "attachment"]
+    subnets = tuple(s for j, s in enumerate(spec.spokes[0].subnets) if j != att[1])
+    spec = _with_spoke(spec, 0, subnets=subnets)
+    _raises(spec, "cannot reach the Transit Gateway", "add a /28 attachment subnet in us-east-1b")
+
+
+def test_efa_compute_spread_over_azs_shows_single_az_layout():
+    spec = plan(azs=2)
+    sp = spec.spokes[0]
+    extra = Subnet("compute", "us-east-1b", "10.0.6.0/24", 0)
+    spec = _with_spoke(spec, 0, subnets=sp.subnets + (extra,))
+    err = _raises(spec, "EFA traffic does not cross subnets or AZs", "single-AZ layout",
+                  "one compute subnet in us-east-1a")
+    assert err.field == "spokes[0].subnets"
+
+
+@pytest.mark.parametrize("asn", [1, 64511, 65535, 4199999999, 4294967295, -5])
+def test_asn_outside_private_ranges(asn):
+    spec = dataclasses.replace(plan(), transit_gateway=TransitGateway(amazon_side_asn=asn))
+    _raises(spec, "64512-65534 or 4200000000-4294967294", str(asn), field="transit_gateway.amazon_side_asn")
+
+
+@pytest.mark.parametrize("asn", [64512, 65534, 4200000000, 4294967294])
+def test_asn_inside_private_ranges(asn):
+    spec = dataclasses.replace(plan(), transit_gateway=TransitGateway(amazon_side_asn=asn))
+    preflight.check(spec, US_EAST_1)
+
+
+def test_more_spokes_than_a_tgw_takes():
+    spec = plan(spokes=2)
+    many = tuple(dataclasses.replace(spec.spokes[0], name=f"s{i}") for i in range(5001))
+    spec = dataclasses.replace(spec, spokes=many)
+    _raises(spec, "at most 5000 attachments", field="spokes")
+
+
+def test_more_than_20_tgw_route_tables():
+    spec = dataclasses.replace(plan(), transit_gateway=TransitGateway(
+        route_tables=tuple(f"rt-{i}" for i in range(21))))
+    _raises(spec, "at most 20 route tables", field="transit_gateway.route_tables")
+
+
+def test_spoke_on_undeclared_route_table():
+    spec = _with_spoke(plan(), 0, route_table="prod")
+    _raises(spec, "is not one of transit_gateway.route_tables", field="spokes[0].route_table")
+
+
+@pytest.mark.parametrize("name", ["Bad Name", "a/b", "é", "-lead", "x" * 33, ""])
+def test_spoke_names_aws_tags_and_pulumi_reject(name):
+    spec = _with_spoke(plan(), 0, name=name)
+    _raises(spec, "spoke names are 1-32 lowercase", field="spokes[0].name")
+
+
+def test_duplicate_spoke_names():
+    spec = _with_spoke(plan(), 1, name=plan().spokes[0].name)
+    _raises(spec, "must be unique")
+
+
+@pytest.mark.parametrize("key, value, fragment", [
+    ("aws:owner", "x", "must not start with 'aws:'"),
+    ("team", "a" * 257, "up to 256"),
+    ("team", "semi;colon", "tag values"),
+    ("k" * 129, "v", "1-128"),
+    ("stack", "x", "set by labnet itself"),
+])
+def test_tags_aws_rejects(key, value, fragment):
+    spec = dataclasses.replace(plan(), tags=Tags(extra=((key, value),)))
+    _raises(spec, fragment)
+
+
+@pytest.mark.parametrize("name", ["has space", "a/b", "ü", "x" * 101, "", None, 12])
+def test_stack_names_pulumi_rejects(name):
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        preflight.check_stack_name(name)
+    assert err.value.field == "stack_name"
+    assert "Pulumi's rule" in str(err.value)
+
+
+@pytest.mark.parametrize("region", ["us-east", "US-EAST-1", "", "mars-north-1x"])
+def test_region_names(region):
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        preflight.check_region(region)
+    assert err.value.field == "region"
+
+
+@pytest.mark.parametrize("cidr, hint", [("10.0.0.1/16", "did you mean 10.0.0.0/16"), ("10.0.0.0/33", ""),
+                                        ("not-a-cidr", ""), ("10.0.0.0", "needs a prefix")])
+def test_malformed_cidrs(cidr, hint):
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        preflight.parse_cidr("supernet", cidr, (8, 28))
+    assert hint in str(err.value)
+    assert err.value.field == "supernet"
+
+
+def test_compute_subnet_too_small_for_the_workload():
+    spec = plan(nodes_per_spoke=16)
+    compute = next(j for j, s in enumerate(spec.spokes[0].subnets) if s.role == "compute")
+    spec = _with_subnet(spec, 0, compute, ips_needed=100_000)
+    _raises(spec, "usable IPs (AWS reserves 5)", "use a larger subnet")
+
+
+def test_cross_spoke_ports_range():
+    from labnet.spec import Security
+
+    spec = dataclasses.replace(plan(), security=Security(cross_spoke_ports=(10, 5)))
+    _raises(spec, "TCP port range", field="security.cross_spoke_ports")
+
+
+def test_warning_for_route_quota_and_non_28_attachment():
+    spec = plan(spokes=52, nodes_per_spoke=1)
+    spec = _with_subnet(spec, 0, 1, cidr=spec.spokes[0].subnets[1].cidr)  # unchanged, still valid
+    warnings = preflight.check(spec, US_EAST_1)
+    assert any("default VPC quota is 50 routes" in w for w in warnings)
+
+
+def test_workload_efa_mode_on_non_efa_instance():
+    from tests.helpers import M5
+
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        plan(instance=M5, interface_mode="efa")
+    assert "does not support EFA" in str(err.value)
+
+
+def test_unknown_interface_mode():
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        plan(interface_mode="fast")
+    assert err.value.field == "interface_mode"
+
+
+def test_workload_dataclass_efa_flag():
+    assert Workload("p5.48xlarge", 1, "efa-only", 1).efa
+    assert not Workload("m5.large", 1, "ena", 1).efa

@@ -1,0 +1,155 @@
+"""The Pulumi program under the SDK's own mock monitor: assert on what was declared."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.helpers import M5, declared, plan
+
+TGW = "aws:ec2transitgateway/transitGateway:TransitGateway"
+ROUTE = "aws:ec2/route:Route"
+SUBNET = "aws:ec2/subnet:Subnet"
+ATTACH = "aws:ec2transitgateway/vpcAttachment:VpcAttachment"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+UNTAGGABLE = {ROUTE, "aws:ec2/routeTableAssociation:RouteTableAssociation",
+              "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation",
+              "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation"}
+
+
+@pytest.fixture(scope="module")
+def three():
+    spec = plan(spokes=3, azs=2)
+    rows, exports = declared(spec, stack="prog")
+    return spec, rows, exports
+
+
+def by_type(rows, typ):
+    return [(name, inputs) for t, name, inputs in rows if t == typ]
+
+
+def test_resource_counts_per_spoke(three):
+    spec, rows, _ = three
+    counts = Counter(t.rsplit(":", 1)[-1] for t, _, _ in rows)
+    n = len(spec.spokes)
+    subnets = sum(len(s.subnets) for s in spec.spokes)
+    assert counts["TransitGateway"] == 1
+    assert counts["Vpc"] == n
+    assert counts["Subnet"] == subnets
+    assert counts["VpcAttachment"] == n
+    assert counts["SecurityGroup"] == n
+    assert counts["VpcEndpoint"] == n
+    assert counts["Route"] == n * (n - 1)
+    assert counts["SecurityGroupIngressRule"] == n * n  # self + (n-1) other spokes
+    assert counts["SecurityGroupEgressRule"] == n
+
+
+def test_route_to_every_other_spoke_via_the_tgw(three):
+    spec, rows, _ = three
+    routes = by_type(rows, ROUTE)
+    tables = {name.rsplit("-rt", 1)[0]: f"{name}-id" for t, name, _ in rows if t == "aws:ec2/routeTable:RouteTable"}
+    for sp in spec.spokes:
+        mine = {i["destinationCidrBlock"] for _, i in routes if i["routeTableId"] == tables[sp.name]
+                and i.get("transitGatewayId") == "tgw-id"}
+        assert mine == {o.cidr for o in spec.spokes if o.name != sp.name}
+
+
+def test_attachment_uses_exactly_one_subnet_per_az(three):
+    spec, rows, _ = three
+    subnets = {f"{name}-id": i for name, i in by_type(rows, SUBNET)}
+    for (name, att), sp in zip(by_type(rows, ATTACH), spec.spokes):
+        used = [subnets[s] for s in att["subnetIds"]]
+        assert all(u["tags"]["role"] == "attachment" for u in used)
+        azs = [u["availabilityZone"] for u in used]
+        assert len(azs) == len(set(azs)) == len(sp.azs)
+        assert att["transitGatewayDefaultRouteTableAssociation"] is False
+        assert att["transitGatewayDefaultRouteTablePropagation"] is False
+
+
+def test_tgw_uses_explicit_route_tables(three):
+    spec, rows, _ = three
+    (_, tgw), = by_type(rows, TGW)
+    assert tgw["defaultRouteTableAssociation"] == "disable"
+    assert tgw["defaultRouteTablePropagation"] == "disable"
+    assert tgw["amazonSideAsn"] == 64512
+    assoc = by_type(rows, "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation")
+    prop = by_type(rows, "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation")
+    assert len(assoc) == len(spec.spokes) and len(prop) == len(spec.spokes)
+    assert {i["transitGatewayAttachmentId"] for _, i in assoc} == {f"{s.name}-attachment-id" for s in spec.spokes}
+
+
+def test_self_referencing_all_traffic_rule_and_tcp_from_other_spokes(three):
+    spec, rows, _ = three
+    rules = by_type(rows, INGRESS)
+    for sp in spec.spokes:
+        sg = f"{sp.name}-training-sg-id"
+        mine = [i for _, i in rules if i["securityGroupId"] == sg]
+        self_rules = [i for i in mine if i.get("referencedSecurityGroupId") == sg]
+        assert len(self_rules) == 1 and self_rules[0]["ipProtocol"] == "-1"
+        tcp = {i["cidrIpv4"] for i in mine if i["ipProtocol"] == "tcp"}
+        assert tcp == {o.cidr for o in spec.spokes if o.name != sp.name}
+        assert all(i["ipProtocol"] in ("-1", "tcp") for i in mine)
+
+
+def test_no_open_ingress_anywhere(three):
+    _, rows, _ = three
+    for _, i in by_type(rows, INGRESS):
+        assert i.get("cidrIpv4") not in ("0.0.0.0/0",) and i.get("cidrIpv6") not in ("::/0",)
+        assert i.get("cidrIpv4") or i.get("referencedSecurityGroupId")
+    assert all(i["cidrIpv4"] == "0.0.0.0/0" for _, i in by_type(rows, EGRESS))  # egress open
+
+
+def test_every_taggable_resource_is_tagged_with_its_stack(three):
+    _, rows, _ = three
+    for typ, name, inputs in rows:
+        if typ in UNTAGGABLE:
+            continue
+        tags = inputs.get("tags") or {}
+        assert tags.get("stack") == "prog", name
+        assert tags.get("managed-by") == "labnet" and tags.get("project") and tags.get("owner"), name
+
+
+def test_vpcs_have_dns_and_s3_gateway_endpoint(three):
+    spec, rows, _ = three
+    for _, vpc in by_type(rows, "aws:ec2/vpc:Vpc"):
+        assert vpc["enableDnsHostnames"] is True and vpc["enableDnsSupport"] is True
+    eps = by_type(rows, "aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert {i["serviceName"] for _, i in eps} == {"com.amazonaws.us-east-1.s3"}
+    assert all(i["vpcEndpointType"] == "Gateway" and i["routeTableIds"] for _, i in eps)
+
+
+def test_exports_carry_ids_and_cidrs(three):
+    spec, _, exports = three
+    assert exports["transit_gateway_id"] == "tgw-id"
+    assert exports["transit_gateway_arn"] == "arn:tgw"
+    for sp in spec.spokes:
+        out = exports["spokes"][sp.name]
+        assert out["vpc_id"] == f"{sp.name}-vpc-id" and out["cidr"] == sp.cidr
+        assert {s["cidr"] for s in out["subnets"]} == {s.cidr for s in sp.subnets}
+        assert out["attachment_id"] and out["security_group_id"] and out["route_table_id"]
+
+
+def test_public_subnets_add_igw_and_nat_only_when_asked():
+    spec = plan(spokes=2, instance=M5, interface_mode="ena", public_subnets=True)
+    rows, exports = declared(spec)
+    counts = Counter(t.rsplit(":", 1)[-1] for t, _, _ in rows)
+    assert counts["InternetGateway"] == 2 and counts["NatGateway"] == 2 and counts["Eip"] == 2
+    defaults = [i for _, i in by_type(rows, ROUTE) if i["destinationCidrBlock"] == "0.0.0.0/0"]
+    assert len(defaults) == 4  # public → IGW and private → NAT, per spoke
+    off, _ = declared(plan(spokes=2))
+    assert not [t for t, _, _ in off if "NatGateway" in t or "InternetGateway" in t]
+
+
+def test_program_runs_many_times_in_one_process():
+    for n in (2, 3, 2):
+        rows, exports = declared(plan(spokes=n))
+        assert len(exports["spokes"]) == n
+        assert len(by_type(rows, "aws:ec2/vpc:Vpc")) == n
+
+
+def test_no_module_shadows_pulumi():
+    import pulumi
+
+    assert "site-packages" in pulumi.__file__
