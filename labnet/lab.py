@@ -71,12 +71,12 @@ def stacks() -> pd.DataFrame:
         try:
             st = store.load()
         except StateCorruptError as exc:
-            rows.append({"stack": name, "state": f"damaged: {exc.kept_at}", "engine": "", "target": "",
+            rows.append({"stack_name": name, "state": f"damaged: {exc.kept_at}", "engine": "", "target": "",
                          "spokes": 0, "resources": 0, "last_operation": "", "updated": ""})
             continue
         holder = store.holder()
         rows.append({
-            "stack": name, "state": _state_word(st, holder), "engine": st.engine,
+            "stack_name": name, "state": _state_word(st, holder), "engine": st.engine,
             "target": st.target.get("kind", ""), "spokes": len((st.spec or {}).get("spokes", [])),
             "resources": len(st.created), "last_operation":
                 f"{st.last['kind']} {st.last['result']}" if st.last else "",

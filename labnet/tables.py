@@ -86,7 +86,7 @@ def _spoke_of(name: str, spokes: list[str]) -> str:
 
 
 def stacks(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["stack", "state", "engine", "target", "spokes", "resources",
+    return pd.DataFrame(rows, columns=["stack_name", "state", "engine", "target", "spokes", "resources",
                                        "last_operation", "updated"])
 
 

@@ -496,7 +496,12 @@ class VpcEndpoint(Handler):
                             [{"Name": "vpc-id", "Values": [inputs["vpcId"]]}])
 
     def find_by_id(self, ec2, rid, inputs):
-        items = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-endpoint-id", "Values": [rid]}])["VpcEndpoints"]
+        try:
+            items = ec2.describe_vpc_endpoints(VpcEndpointIds=[rid])["VpcEndpoints"]
+        except ClientError as exc:
+            if is_not_found(exc):
+                return False
+            raise
         return any(e.get("State", "").lower() not in ("deleted", "deleting") for e in items)
 
 

@@ -1,0 +1,421 @@
+"""The hub-and-spoke picture: the Transit Gateway in the middle, every spoke's VPC around it.
+
+``draw(spec)`` shows what a spec plans; ``draw(spec, lab.exports())`` labels the same picture with
+the ids that were actually built (VPC, attachment, Transit Gateway and its route tables). Each spoke
+is a box with its name and VPC CIDR and one column per availability zone holding that AZ's subnets
+(role and CIDR), coloured by role; a line runs from the spoke's attachment subnets to the TGW.
+
+    >>> fig = labnet.diagram.draw(spec)                  # shows inline as a cell's last value
+    >>> labnet.diagram.save(spec, "topology.png", exports=lab.exports())
+
+The figure is a :class:`matplotlib.figure.Figure` built without pyplot, so a notebook shows it once
+(as the cell's value) and never a second time when the cell ends, and nothing depends on the
+session's matplotlib backend. matplotlib is imported only when a picture is drawn, keeping
+``import labnet`` fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from .errors import InvalidSpecError
+from .spec import NetworkSpec, Spoke
+
+if TYPE_CHECKING:  # typing only: matplotlib loads when a picture is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+FORMATS = (".png", ".svg")
+MAX_SPOKES = 64  # past this a picture stops being readable; the tables say it better
+SECRET = "[secret]"  # how labnet.tables shows a secret output; the picture says the same
+
+# Layout is computed in "em" (one font size) so the picture keeps its proportions at any scale.
+FONT_PT = 8.0  # font size of a picture labnet sizes itself
+MIN_FONT_PT = 6.0  # below this, grow the picture instead of shrinking the text
+MAX_WIDTH_IN = 22.0  # widest picture worth shrinking the font for
+SAVE_DPI = 150
+MONO = "DejaVu Sans Mono"  # ships with matplotlib, so text widths below are exact everywhere
+CHAR_W = 0.602  # advance of one DejaVu Sans Mono character, in em
+LINE_H = 1.3  # line pitch, in em
+PAD = 0.6  # inner padding of boxes and cells, in em
+CELL_GAP = 0.4  # between AZ columns and role rows, in em
+RING_GAP = (2.2, 1.6)  # least x / y clearance between neighbouring spoke boxes, in em
+HUB_CLEARANCE = 3.0  # least visible line between a spoke box and the TGW box, in em
+SQUIRCLE_P = 4.0  # ring shape: 2 is an ellipse; 4 packs boxes closer, like a rounded rectangle
+
+# Top to bottom for a spoke above the hub; reversed below it, so the attachment row faces the TGW.
+ROLE_ORDER = ("compute", "public", "attachment")
+ROLE_STYLE = {
+    "compute": {"face": "#dbeafe", "edge": "#1e40af", "linestyle": "solid",
+                "legend": "compute subnet (training nodes)"},
+    "public": {"face": "#dcfce7", "edge": "#15803d", "linestyle": "dashed",
+               "legend": "public subnet (NAT gateway)"},
+    "attachment": {"face": "#fef3c7", "edge": "#b45309", "linestyle": "solid",
+                   "legend": "attachment /28 (TGW interface)"},
+}
+SPOKE_FACE, SPOKE_EDGE = "#f8fafc", "#475569"
+TGW_FACE, TGW_EDGE = "#4c1d95", "#2e1065"
+LINK_COLOR = "#7c3aed"
+
+
+# -- public API ----------------------------------------------------------------------------------
+def draw(spec: NetworkSpec, exports: Mapping[str, Any] | None = None, ax: "Axes | None" = None) -> "Figure":
+    """Draw the hub-and-spoke topology of ``spec`` and return the figure.
+
+    ``exports`` is the dict ``Lab.exports()`` returns (the stack outputs); with it the picture is
+    labelled with the ids that were actually built, and its title says "as built". Without it the
+    picture shows the plan. Readable for 1 to 20 spokes (the figure grows with the spoke count);
+    more than :data:`MAX_SPOKES` is refused, since the tables say that better.
+
+    ``ax`` draws into an axes you own (the text is scaled to fit it) and returns its figure; without
+    it labnet makes a figure of its own, sized to the network, that a notebook shows inline once.
+
+    >>> fig = draw(labnet.size(spokes=3))
+    >>> fig = draw(lab.spec, lab.exports())
+    """
+    layout = _Layout.of(_check_spec(spec), _check_exports(exports))
+    if ax is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        font = max(MIN_FONT_PT, min(FONT_PT, MAX_WIDTH_IN * 72 / layout.width))
+        fig = _figure_class()(figsize=(layout.width * font / 72, layout.height * font / 72))
+        FigureCanvasAgg(fig)  # render (and measure text) with Agg whatever the session's backend is
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    else:
+        fig = ax.figure
+        box = ax.get_position()
+        fig_w, fig_h = fig.get_size_inches()
+        font = min(box.width * fig_w * 72 / layout.width, box.height * fig_h * 72 / layout.height)
+    layout.render(ax, font)
+    return fig
+
+
+def save(spec: NetworkSpec, path: str | Path, exports: Mapping[str, Any] | None = None) -> Path:
+    """Draw ``spec`` (labelled with ``exports`` if given) and write it to ``path``, PNG or SVG by its
+    extension; returns the path. SVG keeps its text as text, so CIDRs and ids stay searchable.
+
+    >>> save(spec, "docs/topology.svg", exports=lab.exports())
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in FORMATS:
+        raise InvalidSpecError("path", str(path), "the picture is written as PNG or SVG, chosen by the "
+                               "file's extension", "end the name in .png or .svg, for example 'topology.png'")
+    import matplotlib
+
+    fig = draw(spec, exports)
+    # Text as <text> elements, not glyph outlines; no timestamp, so the same network gives the same file.
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "labnet"}):
+        fig.savefig(p, format=suffix[1:], dpi=SAVE_DPI, metadata={"Date": None} if suffix == ".svg" else None)
+    return p
+
+
+# -- figure class --------------------------------------------------------------------------------
+@functools.cache
+def _figure_class() -> type:
+    """A Figure that renders itself as PNG for IPython.
+
+    IPython only knows how to show a plain Figure once pyplot's inline backend has registered its
+    formatter, which never happens if nobody imported pyplot; ``_repr_png_`` makes the picture show
+    either way. Built on first use so matplotlib is not imported with labnet.
+    """
+    import io
+
+    from matplotlib.figure import Figure
+
+    class TopologyFigure(Figure):
+        """The hub-and-spoke picture; shows inline in a notebook as a PNG."""
+
+        def _repr_png_(self) -> bytes:
+            buf = io.BytesIO()
+            self.savefig(buf, format="png")
+            return buf.getvalue()
+
+    return TopologyFigure
+
+
+# -- input checks --------------------------------------------------------------------------------
+def _check_spec(spec: object) -> NetworkSpec:
+    if not isinstance(spec, NetworkSpec):
+        raise InvalidSpecError("spec", type(spec).__name__, "must be a NetworkSpec",
+                               "pass labnet.size(...) or NetworkSpec.from_dict(...)")
+    if len(spec.spokes) > MAX_SPOKES:
+        raise InvalidSpecError("spokes", len(spec.spokes),
+                               f"the picture stays readable up to {MAX_SPOKES} spokes",
+                               "read spec.table() or lab.outputs() for a network this large")
+    return spec
+
+
+def _check_exports(exports: object) -> Mapping[str, Any] | None:
+    if exports is not None and not isinstance(exports, Mapping):
+        raise InvalidSpecError("exports", type(exports).__name__, "must be the dict Lab.exports() returns",
+                               "pass lab.exports(), or nothing to draw the plan")
+    return exports
+
+
+def _shown(value: object) -> str:
+    """An output value as the picture shows it; ``None`` is how a secret output arrives."""
+    if value is None:
+        return SECRET
+    return str(value) if value != "" else "(none)"
+
+
+# -- layout --------------------------------------------------------------------------------------
+@dataclass
+class _Cell:
+    role: str
+    lines: list[str]  # role name, then each CIDR of that role in that AZ
+
+
+@dataclass
+class _SpokeBox:
+    """One spoke's box, sized in em; ``x``/``y`` (its centre) are set when the ring is laid out."""
+
+    title: str
+    ids: list[str]  # VPC id and attachment id when the picture shows what was built
+    azs: list[str]
+    col_w: list[float]
+    rows: list[tuple[str, list[_Cell | None], float]]  # role, one cell per AZ, row height
+    footer: str
+    width: float
+    height: float
+    x: float = 0.0
+    y: float = 0.0
+
+    @classmethod
+    def of(cls, spoke: Spoke, built: Mapping[str, Any] | None, extras: str) -> "_SpokeBox":
+        azs = list(spoke.azs)
+        roles = [r for r in ROLE_ORDER if spoke.subnets_by_role(r)]
+        # Custom specs may carry roles labnet does not draw specially; keep them visible.
+        roles += sorted({s.role for s in spoke.subnets} - set(roles))
+        rows = []
+        for role in roles:
+            cells: list[_Cell | None] = []
+            for az in azs:
+                cidrs = [s.cidr for s in spoke.subnets if s.role == role and s.az == az]
+                cells.append(_Cell(role, [role, *cidrs]) if cidrs else None)
+            n_lines = max(len(c.lines) for c in cells if c is not None)
+            rows.append((role, cells, n_lines * LINE_H + PAD))
+        col_w = [max([len(az)] + [len(line) for role, cells, _ in rows if cells[k] is not None
+                                  for line in cells[k].lines]) * CHAR_W + 2 * PAD
+                 for k, az in enumerate(azs)]
+        title = f"{spoke.name}  {spoke.cidr}"
+        ids = []
+        if built is not None:
+            ids = [_shown(built.get("vpc_id", "not in outputs")),
+                   _shown(built.get("attachment_id", "not in outputs"))]
+        texts = [title, *ids, extras]
+        width = max([len(t) * CHAR_W for t in texts] + [sum(col_w) + CELL_GAP * (len(azs) - 1)]) + 2 * PAD
+        height = (2 * PAD + LINE_H * (1 + len(ids)) + LINE_H  # title, ids, AZ header
+                  + sum(h for _, _, h in rows) + CELL_GAP * len(rows) + (LINE_H if extras else 0))
+        return cls(title, ids, azs, col_w, rows, extras, width, height)
+
+
+@dataclass
+class _Layout:
+    """Where everything goes, in em; the TGW box is centred on (0, 0)."""
+
+    spec: NetworkSpec
+    built: bool
+    boxes: list[_SpokeBox]
+    hub_lines: list[str]
+    hub_w: float
+    hub_h: float
+    title: str
+    xmin: float = 0.0
+    xmax: float = 0.0
+    ymin: float = 0.0
+    ymax: float = 0.0
+
+    @property
+    def width(self) -> float:
+        return self.xmax - self.xmin
+
+    @property
+    def height(self) -> float:
+        return self.ymax - self.ymin
+
+    @classmethod
+    def of(cls, spec: NetworkSpec, exports: Mapping[str, Any] | None) -> "_Layout":
+        built_spokes = (exports or {}).get("spokes") or {}
+        extras = " · ".join(x for x, on in (("S3 gateway endpoint", spec.s3_endpoint),
+                                             ("IGW + NAT gateway", spec.public_subnets)) if on)
+        boxes = []
+        for spoke in spec.spokes:
+            built = None
+            if exports is not None:
+                entry = built_spokes.get(spoke.name, {})
+                # A secret spoke entry arrives as one string; show it as such on both id lines.
+                built = entry if isinstance(entry, Mapping) else {"vpc_id": entry, "attachment_id": entry}
+            boxes.append(_SpokeBox.of(spoke, built, extras))
+
+        tgw = spec.transit_gateway
+        hub = ["Transit Gateway"]
+        if exports is not None:
+            hub.append(_shown(exports.get("transit_gateway_id", "not in outputs")))
+            tables = exports.get("transit_gateway_route_tables") or {}
+            hub += [f"rt {name}: {_shown(tables.get(name, 'not in outputs'))}" for name in tgw.route_tables]
+        else:
+            hub.append("route tables: " + ", ".join(tgw.route_tables))
+        hub += [f"ASN {tgw.amazon_side_asn} · MTU 8500", f"{spec.region} · {spec.supernet}"]
+        hub_w = max(len(t) for t in hub) * CHAR_W + 2 * PAD
+        hub_h = len(hub) * LINE_H + 2 * PAD
+
+        n = len(spec.spokes)
+        state = "as built (ids from the stack outputs)" if exports is not None else "planned (from the spec)"
+        title = f"{n} spoke{'s' if n != 1 else ''} around one Transit Gateway in {spec.region}: {state}"
+        layout = cls(spec, exports is not None, boxes, hub, hub_w, hub_h, title)
+        layout._place()
+        return layout
+
+    def _place(self) -> None:
+        """Put the spoke boxes on a ring around the hub, as tight as clearances allow."""
+        w = max((b.width for b in self.boxes), default=0.0)
+        h = max((b.height for b in self.boxes), default=0.0)
+        unit_x, unit_y = w + RING_GAP[0], h + RING_GAP[1]
+        ring = _ring(len(self.boxes))
+        radius = 0.0
+        for i, (ux, uy) in enumerate(ring):
+            # Neighbours: boxes are apart once they are apart in x or in y (scale is linear in radius).
+            for vx, vy in ring[i + 1:]:
+                radius = max(radius, 1.0 / max(abs(ux - vx), abs(uy - vy)))
+            need_x = ((w + self.hub_w) / 2 + HUB_CLEARANCE) / unit_x
+            need_y = ((h + self.hub_h) / 2 + HUB_CLEARANCE) / unit_y
+            radius = max(radius, min(need_x / abs(ux) if ux else math.inf, need_y / abs(uy) if uy else math.inf))
+        for box, (ux, uy) in zip(self.boxes, ring):
+            box.x, box.y = radius * ux * unit_x, radius * uy * unit_y
+
+        xs = [b.x - b.width / 2 for b in self.boxes] + [-self.hub_w / 2]
+        xe = [b.x + b.width / 2 for b in self.boxes] + [self.hub_w / 2]
+        ys = [b.y - b.height / 2 for b in self.boxes] + [-self.hub_h / 2]
+        ye = [b.y + b.height / 2 for b in self.boxes] + [self.hub_h / 2]
+        margin = 1.0
+        header = 2 * LINE_H + 2 * PAD  # title line and legend line above the network
+        self.xmin = min(xs) - margin
+        self.xmax = max(max(xe) + margin, self.xmin + _legend_width() + 2 * margin,
+                        self.xmin + len(self.title) * CHAR_W * 1.1 + 2 * margin)
+        self.ymin, self.ymax = min(ys) - margin, max(ye) + margin + header
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def render(self, ax: "Axes", font: float) -> None:
+        """Draw into ``ax`` with ``font`` points per em."""
+        from matplotlib.patches import FancyBboxPatch
+
+        def box(x0: float, y0: float, w: float, h: float, face: str, edge: str, lw: float = 1.0,
+                linestyle: str = "solid", z: float = 2.0) -> None:
+            ax.add_patch(FancyBboxPatch((x0, y0), w, h, boxstyle="round,pad=0,rounding_size=0.4",
+                                        facecolor=face, edgecolor=edge, linewidth=lw, linestyle=linestyle,
+                                        zorder=z))
+
+        def text(x: float, y: float, s: str, size: float = 1.0, ha: str = "center", color: str = "#0f172a",
+                 weight: str = "normal", style: str = "normal") -> None:
+            ax.text(x, y, s, fontsize=font * size, ha=ha, va="center", color=color, fontweight=weight,
+                    fontstyle=style, family=MONO, zorder=5)
+
+        ax.set_xlim(self.xmin, self.xmax)
+        ax.set_ylim(self.ymin, self.ymax)
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+
+        # Header: title, then the legend of subnet roles.
+        top = self.ymax - PAD
+        text(self.xmin + 1.0, top - LINE_H / 2, self.title, size=1.1, ha="left", weight="bold")
+        x = self.xmin + 1.0
+        y = top - 1.5 * LINE_H
+        for role in ROLE_ORDER:
+            st = ROLE_STYLE[role]
+            box(x, y - 0.45, 1.6, 0.9, st["face"], st["edge"], linestyle=st["linestyle"])
+            text(x + 2.0, y, st["legend"], ha="left")
+            x += 2.0 + len(st["legend"]) * CHAR_W + 1.6
+
+        # Links first (lowest), so the boxes hide the part of each line that runs under them.
+        for b in self.boxes:
+            ax.plot([b.x, 0.0], [self._attachment_y(b), 0.0], color=LINK_COLOR, linewidth=font / 5,
+                    solid_capstyle="round", zorder=1)
+
+        box(-self.hub_w / 2, -self.hub_h / 2, self.hub_w, self.hub_h, TGW_FACE, TGW_EDGE, lw=1.5, z=3)
+        y = self.hub_h / 2 - PAD - LINE_H / 2
+        for k, line in enumerate(self.hub_lines):
+            text(0.0, y - k * LINE_H, line, color="white", weight="bold" if k == 0 else "normal")
+
+        for b in self.boxes:
+            self._render_spoke(b, box, text)
+
+    def _rows_top_down(self, b: _SpokeBox) -> list[tuple[str, list[_Cell | None], float]]:
+        return b.rows if b.y > 0 else list(reversed(b.rows))
+
+    def _attachment_y(self, b: _SpokeBox) -> float:
+        """Height of the middle of the spoke's attachment row (its centre if it has none)."""
+        y = b.y + b.height / 2 - PAD - LINE_H * (2 + len(b.ids))
+        for role, _, h in self._rows_top_down(b):
+            if role == "attachment":
+                return y - h / 2
+            y -= h + CELL_GAP
+        return b.y
+
+    def _render_spoke(self, b: _SpokeBox, box, text) -> None:
+        left, top = b.x - b.width / 2, b.y + b.height / 2
+        box(left, b.y - b.height / 2, b.width, b.height, SPOKE_FACE, SPOKE_EDGE, lw=1.2)
+        y = top - PAD - LINE_H / 2
+        text(b.x, y, b.title, weight="bold")
+        for line in b.ids:
+            y -= LINE_H
+            text(b.x, y, line, color="#334155")
+        grid_w = sum(b.col_w) + CELL_GAP * (len(b.azs) - 1)
+        col_x = []
+        x = b.x - grid_w / 2
+        for w in b.col_w:
+            col_x.append(x)
+            x += w + CELL_GAP
+        y -= LINE_H
+        for az, x0, w in zip(b.azs, col_x, b.col_w):
+            text(x0 + w / 2, y, az, color="#475569", style="italic")
+        y -= LINE_H / 2 + CELL_GAP / 2
+        for _, cells, h in self._rows_top_down(b):
+            for cell, x0, w in zip(cells, col_x, b.col_w):
+                if cell is None:
+                    continue
+                st = ROLE_STYLE.get(cell.role, {"face": "#f1f5f9", "edge": "#64748b", "linestyle": "dotted"})
+                box(x0, y - h, w, h, st["face"], st["edge"], linestyle=st["linestyle"], z=3)
+                for k, line in enumerate(cell.lines):
+                    text(x0 + w / 2, y - PAD / 2 - LINE_H * (k + 0.5), line, size=0.9 if k == 0 else 1.0,
+                         color=st["edge"] if k == 0 else "#0f172a", style="italic" if k == 0 else "normal")
+            y -= h + CELL_GAP
+        if b.footer:
+            text(b.x, b.y - b.height / 2 + PAD / 2 + LINE_H / 2, b.footer, size=0.9, color="#475569")
+
+
+def _legend_width() -> float:
+    return sum(2.0 + len(ROLE_STYLE[r]["legend"]) * CHAR_W + 1.6 for r in ROLE_ORDER)
+
+
+def _ring(n: int) -> list[tuple[float, float]]:
+    """``n`` points evenly spaced (by arc length) on a unit squircle, from the left, clockwise.
+
+    A squircle rather than a circle: boxes are rectangles, and a rounded-rectangle ring seats more
+    of them per unit of perimeter, so 20 spokes need a much smaller picture than on a circle.
+    """
+    if n == 0:
+        return []
+    samples = 2048
+    pts = []
+    for k in range(samples + 1):
+        t = math.pi - 2 * math.pi * k / samples  # start at the left, go clockwise (up first)
+        c, s = math.cos(t), math.sin(t)
+        pts.append((math.copysign(abs(c) ** (2 / SQUIRCLE_P), c), math.copysign(abs(s) ** (2 / SQUIRCLE_P), s)))
+    arc = [0.0]
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        arc.append(arc[-1] + math.hypot(x1 - x0, y1 - y0))
+    out = []
+    k = 0
+    for i in range(n):
+        want = arc[-1] * i / n
+        while arc[k + 1] < want:
+            k += 1
+        f = (want - arc[k]) / (arc[k + 1] - arc[k])
+        out.append((pts[k][0] + f * (pts[k + 1][0] - pts[k][0]), pts[k][1] + f * (pts[k + 1][1] - pts[k][1])))
+    return out

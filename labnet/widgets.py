@@ -1,0 +1,404 @@
+"""ipywidgets forms over labnet's own functions: a sizing form and a deploy form.
+
+    >>> from labnet.widgets import SizingForm, DeployForm
+    >>> sizing = SizingForm(spokes=3, nodes_per_spoke=64)
+    >>> sizing                      # sliders; the table, picture and cost follow them
+    >>> DeployForm("ml-net", sizing=sizing)   # preview / deploy / destroy the sized network
+
+The forms hold no logic of their own. Every value goes to :func:`labnet.size`, :class:`labnet.Lab`,
+:mod:`labnet.diagram` and :mod:`labnet.cost`, exactly as the notebooks' parameters do, and every
+handler is a plain method (``update``, ``on_preview``, ``on_deploy``, ``on_destroy``) that tests and
+scripts call from Python. Errors are labnet's own: the preflight message of a bad value, or
+:class:`~labnet.StackLockedError` when an operation already holds the stack, shown in the form's
+message area; nothing is created.
+
+How the forms render (and why they never stall a papermill run)
+---------------------------------------------------------------
+Tables are ``HTML`` widgets (``DataFrame.to_html``) and pictures are ``Image`` widgets (PNG bytes).
+No ``ipywidgets.Output`` widget is used anywhere: an Output widget is the one widget for which a
+headless executor (nbclient, so papermill and Voilà) acts as a front end and writes back to the
+kernel on the shell channel *while* it waits for the cell's execute reply, the pattern behind the
+intermittent stalls of jupyter/nbclient#312. With HTML/Image widgets the kernel only publishes state
+(one-way, on IOPub) and a batch run never has to answer a widget. Progress events come from the
+engine's worker thread; they only set trait values, which ipykernel sends through its IOPub thread.
+
+Stable DOM classes (``_dom_classes``) for browser tests
+-------------------------------------------------------
+Sizing form (root ``labnet-sizing-form``):
+
+==============================  ===========================================  ==================
+class                           widget                                       attribute
+==============================  ===========================================  ==================
+``labnet-spokes``               IntSlider, description "Spokes"              ``spokes``
+``labnet-nodes-per-spoke``      IntSlider, description "Nodes/spoke"         ``nodes_per_spoke``
+``labnet-instance-type``        Dropdown, description "Instance"             ``instance_type``
+``labnet-azs``                  IntSlider, description "AZs"                 ``azs``
+``labnet-supernet``             Text, description "Supernet"                 ``supernet``
+``labnet-interface-mode``       Dropdown, description "EFA mode"             ``interface_mode``
+``labnet-headroom``             FloatSlider, description "Headroom"          ``headroom``
+``labnet-sizing-message``       HTML: preflight errors and warnings          ``message``
+``labnet-sizing-table``         HTML: the sizing table                       ``table``
+``labnet-sizing-picture``       Image (PNG): the hub-and-spoke picture       ``picture``
+``labnet-sizing-cost``          HTML: the cost estimate                      ``cost``
+==============================  ===========================================  ==================
+
+Deploy form (root ``labnet-deploy-form``; the root also carries ``labnet-busy`` while an
+operation runs):
+
+==============================  ===========================================  ==================
+class                           widget                                       attribute
+==============================  ===========================================  ==================
+``labnet-stack-name``           Text, description "Stack"                    ``stack_name``
+``labnet-preview-button``       Button "Preview"                             ``preview_button``
+``labnet-deploy-button``        Button "Deploy"                              ``deploy_button``
+``labnet-destroy-confirm``      Text, description "Confirm"                  ``confirm``
+``labnet-destroy-button``       Button "Destroy"                             ``destroy_button``
+``labnet-progress``             IntProgress                                  ``progress``
+``labnet-deploy-message``       HTML: what happened, errors                  ``message``
+``labnet-preview-table``        HTML: the preview table                      ``preview_table``
+``labnet-outputs-table``        HTML: the outputs table                      ``outputs_table``
+``labnet-deploy-picture``       Image (PNG): the picture of what was built   ``picture``
+==============================  ===========================================  ==================
+
+Every message written to a form's message area is also kept, newest last, in ``form.history``
+as ``(kind, text)`` with kind ``ok``, ``warning``, ``error`` or ``refused``.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import threading
+from typing import Any, Callable
+
+import ipywidgets as W
+
+import labnet
+
+from .errors import InvalidSpecError, LabnetError
+from .spec import NetworkSpec
+
+INTERFACE_MODES = (("EFA (one IP per network card)", "efa"), ("EFA-only interfaces (one IP per node)", "efa-only"),
+                   ("ENA, no EFA", "ena"))
+BUSY_CLASS = "labnet-busy"
+_KEEP_MESSAGES = 50
+
+
+def _classed(widget: W.Widget, name: str) -> W.Widget:
+    widget.add_class(name)
+    return widget
+
+
+def _table_html(frame, empty: str = "") -> str:
+    if frame is None or len(frame) == 0:
+        return f"<i>{html.escape(empty)}</i>" if empty else ""
+    return frame.to_html(index=False, border=0, classes="labnet-table")
+
+
+def _png(fig) -> bytes:
+    """PNG bytes of a matplotlib Figure; the figure is closed so the inline backend never shows it twice."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _line(kind: str, text: str) -> str:
+    colour = {"ok": "#1a7f37", "warning": "#9a6700", "error": "#cf222e", "refused": "#cf222e"}.get(kind, "inherit")
+    return f"<div class='labnet-msg labnet-msg-{kind}' style='color:{colour}'>{html.escape(text)}</div>"
+
+
+class _Messages:
+    """The message area of a form and its history (thread-safe: handlers may run in two threads)."""
+
+    def __init__(self, widget: W.HTML) -> None:
+        self.widget = widget
+        self.history: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def show(self, kind: str, *texts: str) -> None:
+        with self._lock:
+            self.history.extend((kind, t) for t in texts)
+            del self.history[:-_KEEP_MESSAGES]
+            self.widget.value = "".join(_line(kind, t) for t in texts)
+
+    def add(self, kind: str, text: str) -> None:
+        with self._lock:
+            self.history.append((kind, text))
+            del self.history[:-_KEEP_MESSAGES]
+            self.widget.value += _line(kind, text)
+
+
+def _instance_options(target: str, region: str) -> list[tuple[str, str]]:
+    """Dropdown choices from EC2's own instance facts, GPU/accelerator and EFA types first."""
+    frame = labnet.instance_types(target=target, region=region)
+    options = []
+    for row in frame.itertuples(index=False):
+        bits = []
+        if row.accelerators:
+            bits.append(f"{row.accelerators}× {row.accelerator_name}".strip())
+        if row.efa_supported:
+            bits.append(f"EFA, {row.network_cards} network cards")
+        options.append((f"{row.instance_type}" + (f" · {' · '.join(bits)}" if bits else ""), row.instance_type))
+    return options
+
+
+class SizingForm(W.VBox):
+    """Sliders and dropdowns for :func:`labnet.size`; the table, picture and cost follow every change.
+
+    ``spec`` is the spec the current values give (None while a value fails preflight, and then
+    ``error`` holds the :class:`~labnet.InvalidSpecError`). Call :meth:`update` to recompute.
+    """
+
+    def __init__(self, spokes: int = 3, nodes_per_spoke: int = 64, instance_type: str = "p5.48xlarge",
+                 azs: int = 2, supernet: str = "10.0.0.0/8", interface_mode: str = "efa", headroom: float = 0.25,
+                 *, region: str = "us-east-1", target: str = "emulator", cross_vpc_gb_per_month: float = 1000.0,
+                 max_spokes: int = 20, max_nodes: int = 1024) -> None:
+        self.region, self.target = region, target
+        self.cross_vpc_gb_per_month = cross_vpc_gb_per_month
+        self.spec: NetworkSpec | None = None
+        self.error: LabnetError | None = None
+        self.warnings: list[str] = []
+        options = _instance_options(target, region)
+        if instance_type not in {v for _, v in options}:
+            options.insert(0, (instance_type, instance_type))  # let size() explain why it is unknown
+        style = {"description_width": "110px"}
+        layout = W.Layout(width="460px")
+        self.spokes = _classed(W.IntSlider(value=spokes, min=1, max=max(max_spokes, spokes), description="Spokes",
+                                           continuous_update=False, style=style, layout=layout), "labnet-spokes")
+        # min=0 on purpose: dragging to zero shows preflight's message instead of silently clamping.
+        self.nodes_per_spoke = _classed(W.IntSlider(value=nodes_per_spoke, min=0, max=max(max_nodes, nodes_per_spoke),
+                                                    description="Nodes/spoke", continuous_update=False, style=style,
+                                                    layout=layout), "labnet-nodes-per-spoke")
+        self.instance_type = _classed(W.Dropdown(options=options, value=instance_type, description="Instance",
+                                                 style=style, layout=layout), "labnet-instance-type")
+        self.azs = _classed(W.IntSlider(value=azs, min=1, max=max(6, azs), description="AZs",
+                                        continuous_update=False, style=style, layout=layout), "labnet-azs")
+        self.supernet = _classed(W.Text(value=supernet, description="Supernet", continuous_update=False,
+                                        placeholder="10.0.0.0/8", style=style, layout=layout), "labnet-supernet")
+        self.interface_mode = _classed(W.Dropdown(options=INTERFACE_MODES, value=interface_mode,
+                                                  description="EFA mode", style=style, layout=layout),
+                                       "labnet-interface-mode")
+        self.headroom = _classed(W.FloatSlider(value=headroom, min=0.0, max=2.0, step=0.05, description="Headroom",
+                                               readout_format=".0%", continuous_update=False, style=style,
+                                               layout=layout), "labnet-headroom")
+        self.message = _classed(W.HTML(), "labnet-sizing-message")
+        self.table = _classed(W.HTML(), "labnet-sizing-table")
+        self.picture = _classed(W.Image(format="png", layout=W.Layout(max_width="900px")), "labnet-sizing-picture")
+        self.cost = _classed(W.HTML(), "labnet-sizing-cost")
+        self._messages = _Messages(self.message)
+        self.controls = (self.spokes, self.nodes_per_spoke, self.instance_type, self.azs, self.supernet,
+                         self.interface_mode, self.headroom)
+        for control in self.controls:
+            control.observe(self.update, names="value")
+        super().__init__([W.HTML("<b>Size the network</b>"), *self.controls, self.message,
+                          W.HTML("<b>Subnets</b>"), self.table, self.picture, W.HTML("<b>Cost estimate</b>"),
+                          self.cost])
+        self.add_class("labnet-sizing-form")
+        self.update()
+
+    @property
+    def history(self) -> list[tuple[str, str]]:
+        return self._messages.history
+
+    def values(self) -> dict[str, Any]:
+        """The form's values as :func:`labnet.size` keyword arguments."""
+        return {"spokes": self.spokes.value, "nodes_per_spoke": self.nodes_per_spoke.value,
+                "instance_type": self.instance_type.value, "azs": self.azs.value,
+                "supernet": self.supernet.value.strip(), "interface_mode": self.interface_mode.value,
+                "headroom": float(self.headroom.value), "region": self.region, "target": self.target}
+
+    def update(self, change: Any = None) -> NetworkSpec | None:
+        """Size from the current values and redraw the table, picture and cost (the 'value' observer)."""
+        try:
+            spec = labnet.size(**self.values())
+            warnings = labnet.spec_warnings(spec)
+        except LabnetError as exc:
+            self.spec, self.error, self.warnings = None, exc, []
+            self._messages.show("error", str(exc))
+            # Nothing stale stays on screen: a table for other values would read as this one's.
+            self.table.value = "<i>fix the value above to see the subnets</i>"
+            self.picture.value = b""
+            self.cost.value = ""
+            return None
+        self.spec, self.error, self.warnings = spec, None, warnings
+        if warnings:
+            self._messages.show("warning", *warnings)
+        else:
+            self._messages.show("ok", spec.summary())
+        self.table.value = _table_html(spec.table())
+        self.picture.value = _png(labnet.diagram.draw(spec))
+        self.cost.value = _table_html(labnet.cost.estimate(spec, cross_vpc_gb_per_month=self.cross_vpc_gb_per_month))
+        return spec
+
+
+class DeployForm(W.VBox):
+    """Preview, deploy and destroy one stack, with a progress bar and the outputs table.
+
+    The spec comes from ``sizing`` (a :class:`SizingForm`, read at each click) or from ``spec``.
+    Buttons are disabled while an operation runs. Two operations on one stack are kept apart by
+    labnet's stack lock (which also guards against other kernels and processes): a second deploy
+    or destroy started meanwhile gets :class:`~labnet.StackLockedError`, shown in the message area.
+    Destroy asks for the stack name in the confirm box first.
+    """
+
+    def __init__(self, stack_name: str = "ml-net", spec: NetworkSpec | None = None, *,
+                 sizing: SizingForm | None = None, target: str = "emulator", engine: str = "auto") -> None:
+        if spec is None and sizing is None:
+            raise InvalidSpecError("spec", None, "a deploy form needs a spec or a sizing form",
+                                   "pass spec=labnet.size(...) or sizing=SizingForm()")
+        self._spec, self.sizing, self.target, self.engine = spec, sizing, target, engine
+        self.lab: labnet.Lab | None = None
+        style = {"description_width": "80px"}
+        self.stack_name = _classed(W.Text(value=stack_name, description="Stack", style=style), "labnet-stack-name")
+        self.preview_button = _classed(W.Button(description="Preview", icon="eye", tooltip="list what deploy would create"),
+                                       "labnet-preview-button")
+        self.deploy_button = _classed(W.Button(description="Deploy", icon="play", button_style="primary",
+                                               tooltip="create the network"), "labnet-deploy-button")
+        self.confirm = _classed(W.Text(description="Confirm", placeholder="type the stack name to destroy",
+                                       style=style), "labnet-destroy-confirm")
+        self.destroy_button = _classed(W.Button(description="Destroy", icon="trash", button_style="danger",
+                                                tooltip="delete everything the stack owns"), "labnet-destroy-button")
+        self.progress = _classed(W.IntProgress(value=0, min=0, max=1, description="", bar_style="info"),
+                                 "labnet-progress")
+        self.message = _classed(W.HTML(), "labnet-deploy-message")
+        self.preview_table = _classed(W.HTML(), "labnet-preview-table")
+        self.outputs_table = _classed(W.HTML(), "labnet-outputs-table")
+        self.picture = _classed(W.Image(format="png", layout=W.Layout(max_width="900px")), "labnet-deploy-picture")
+        self._messages = _Messages(self.message)
+        self.buttons = (self.preview_button, self.deploy_button, self.destroy_button)
+        self._inflight = 0
+        self._inflight_lock = threading.Lock()
+        self.preview_button.on_click(self.on_preview)
+        self.deploy_button.on_click(self.on_deploy)
+        self.destroy_button.on_click(self.on_destroy)
+        super().__init__([
+            W.HTML("<b>Deploy</b>"), self.stack_name,
+            W.HBox([self.preview_button, self.deploy_button]), self.progress, self.message,
+            W.HTML("<b>Preview</b>"), self.preview_table, W.HTML("<b>Outputs</b>"), self.outputs_table, self.picture,
+            W.HTML("<b>Tear down</b>"), W.HBox([self.confirm, self.destroy_button]),
+        ])
+        self.add_class("labnet-deploy-form")
+
+    # -- state the handlers share --------------------------------------------------------------------
+    @property
+    def history(self) -> list[tuple[str, str]]:
+        return self._messages.history
+
+    @property
+    def busy(self) -> bool:
+        return self._inflight > 0
+
+    def _begin(self) -> None:
+        with self._inflight_lock:
+            self._inflight += 1
+            for b in self.buttons:
+                b.disabled = True
+            self.add_class(BUSY_CLASS)
+
+    def _end(self) -> None:
+        with self._inflight_lock:
+            self._inflight -= 1
+            if self._inflight == 0:
+                for b in self.buttons:
+                    b.disabled = False
+                self.remove_class(BUSY_CLASS)
+
+    def _current_spec(self) -> NetworkSpec:
+        if self.sizing is not None:
+            if self.sizing.spec is None:
+                err = self.sizing.error
+                raise err if err is not None else InvalidSpecError("spec", None, "the sizing form has no spec", "")
+            return self.sizing.spec
+        assert self._spec is not None
+        return self._spec
+
+    def _open(self, with_spec: bool = True) -> labnet.Lab:
+        name = self.stack_name.value.strip()
+        spec = self._current_spec() if with_spec else None
+        return labnet.Lab(name, spec, target=self.target, engine=self.engine, progress=self.on_progress)
+
+    def _operation(self, title: str, body: Callable[[], str]) -> None:
+        """Run one operation: buttons off, labnet errors to the message area, buttons back on."""
+        self._begin()
+        try:
+            text = body()
+        except LabnetError as exc:
+            kind = "refused" if isinstance(exc, labnet.StackLockedError) else "error"
+            self._messages.add(kind, f"{title}: {exc}")
+        except Exception as exc:
+            # Not one of labnet's own errors: say so in the form, and let it reach the log too.
+            self._messages.add("error", f"{title} failed unexpectedly: {type(exc).__name__}: {exc}")
+            raise
+        else:
+            self._messages.add("ok", text)
+        finally:
+            self._end()
+
+    # -- handlers (plain methods; the buttons call them) ----------------------------------------------
+    def on_progress(self, event) -> None:
+        """Feed the progress bar from an engine event (called from the engine's worker thread)."""
+        self.progress.max = max(1, event.total)
+        self.progress.value = min(event.done, self.progress.max)
+        self.progress.description = f"{event.done}/{event.total}"
+        self.progress.bar_style = "danger" if event.status == "failed" else "info"
+
+    def on_preview(self, _button: Any = None) -> None:
+        """Show every resource deploy would create; creates nothing."""
+        def body() -> str:
+            self._messages.show("ok", "previewing…")
+            lab = self._open()
+            table = lab.preview()
+            self.preview_table.value = _table_html(table, "nothing to do")
+            counts = table["action"].value_counts().to_dict() if len(table) else {}
+            return f"preview of {lab.stack_name}: " + (", ".join(f"{n} to {a}" for a, n in counts.items()) or "nothing to do")
+        self._operation("preview", body)
+
+    def on_deploy(self, _button: Any = None) -> None:
+        """Deploy the current spec with live progress; show the outputs table and the picture."""
+        def body() -> str:
+            self._messages.show("ok", "deploying…")
+            lab = self._open()
+            self.progress.value, self.progress.bar_style = 0, "info"
+            outputs = lab.up()
+            self.lab = lab
+            self.progress.value = self.progress.max
+            self.progress.bar_style = "success"
+            self.outputs_table.value = _table_html(outputs)
+            self.picture.value = _png(labnet.diagram.draw(lab.spec, exports=lab.exports()))
+            return f"deployed {lab.stack_name}: {len(outputs)} output rows, state {lab.status()}"
+        self._operation("deploy", body)
+
+    def on_destroy(self, _button: Any = None) -> None:
+        """Destroy everything the stack owns, only once the stack name is typed into the confirm box."""
+        name = self.stack_name.value.strip()
+        if self.confirm.value.strip() != name:
+            self._messages.add("refused", f"destroy: type the stack name {name!r} in the confirm box to destroy it; "
+                                          "nothing was deleted")
+            return
+
+        def body() -> str:
+            self._messages.show("ok", "destroying…")
+            lab = self._open(with_spec=False)  # what the stack owns, from its saved state
+            self.progress.value, self.progress.bar_style = 0, "info"
+            removed = lab.destroy()
+            self.lab = lab
+            self.progress.value = self.progress.max
+            self.progress.bar_style = "success"
+            self.confirm.value = ""
+            self.outputs_table.value = _table_html(lab.outputs(), "nothing left")
+            self.picture.value = b""
+            return f"destroyed {name}: {len(removed)} resource(s) removed, state {lab.status()}"
+        self._operation("destroy", body)
+
+
+def app(stack_name: str = "ml-net", target: str = "emulator", engine: str = "auto", **sizing: Any) -> W.VBox:
+    """The sizing form and a deploy form bound to it, in one box (what a Voilà page shows)."""
+    form = SizingForm(target=target, **sizing)
+    deploy = DeployForm(stack_name, sizing=form, target=target, engine=engine)
+    box = W.VBox([form, deploy])
+    box.add_class("labnet-app")
+    box.sizing, box.deploy = form, deploy  # type: ignore[attr-defined]
+    return box
