@@ -1,6 +1,7 @@
 """labnet's command line, a thin caller of the Python API.
 
     python -m labnet demo [--spokes 3 --nodes-per-spoke 16 --instance-type p5.48xlarge --azs 2]
+    python -m labnet spec [--spokes 3 ...]      # the sized spec as JSON
     python -m labnet emulator start|status|stop
     python -m labnet stacks
     python -m labnet destroy STACK
@@ -52,6 +53,18 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def spec_cmd(args: argparse.Namespace) -> int:
+    """Print a sized spec as JSON (for `pulumi config set labnet:spec`, papermill or YAML)."""
+    import json
+
+    import labnet
+
+    spec = labnet.size(spokes=args.spokes, nodes_per_spoke=args.nodes_per_spoke, instance_type=args.instance_type,
+                       azs=args.azs, supernet=args.supernet, region=args.region)
+    print(json.dumps(spec.to_dict()))
+    return 0
+
+
 def emulator_cmd(args: argparse.Namespace) -> int:
     from labnet import emulator
 
@@ -90,21 +103,28 @@ def unlock_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sizing_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spokes", type=int, default=3)
+    p.add_argument("--nodes-per-spoke", type=int, default=16)
+    p.add_argument("--instance-type", default="p5.48xlarge")
+    p.add_argument("--azs", type=int, default=2)
+    p.add_argument("--supernet", default="10.0.0.0/8")
+    p.add_argument("--region", default="us-east-1")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labnet", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="size, preview, deploy to the emulator, print outputs, tear down")
     d.add_argument("--stack", default="labnet-demo")
-    d.add_argument("--spokes", type=int, default=3)
-    d.add_argument("--nodes-per-spoke", type=int, default=16)
-    d.add_argument("--instance-type", default="p5.48xlarge")
-    d.add_argument("--azs", type=int, default=2)
-    d.add_argument("--supernet", default="10.0.0.0/8")
-    d.add_argument("--region", default="us-east-1")
+    _sizing_args(d)
     d.add_argument("--engine", default="rehearsal", choices=["auto", "pulumi", "rehearsal"])
     d.add_argument("--diagram", default="", help="also write the hub-and-spoke picture (.png/.svg)")
     d.add_argument("--keep", action="store_true", help="leave the network deployed")
     d.set_defaults(fn=demo)
+    p = sub.add_parser("spec", help="size a network and print its spec as JSON")
+    _sizing_args(p)
+    p.set_defaults(fn=spec_cmd)
     e = sub.add_parser("emulator", help="start, stop or show the embedded AWS emulator")
     e.add_argument("action", choices=["start", "status", "stop"])
     e.set_defaults(fn=emulator_cmd)
