@@ -321,54 +321,51 @@ class VpcAttachment(Handler):
         return self._state(ec2, rid) not in ("deleted", "deleting")
 
 
-class TgwAssociation(Handler):
-    token = "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation"
+class _TgwRouteTableLink(Handler):
+    """An attachment linked to a TGW route table (association or propagation); its id is Terraform's
+    ``<route table>_<attachment>``."""
+
+    create_call = delete_call = list_call = list_key = ""
+    gone_states: tuple[str, ...] = ()
+
+    @staticmethod
+    def _args(inputs):
+        return {"TransitGatewayRouteTableId": inputs["transitGatewayRouteTableId"],
+                "TransitGatewayAttachmentId": inputs["transitGatewayAttachmentId"]}
+
+    def _id(self, inputs):
+        return f"{inputs['transitGatewayRouteTableId']}_{inputs['transitGatewayAttachmentId']}"
 
     def create(self, ec2, name, inputs):
-        ec2.associate_transit_gateway_route_table(
-            TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"],
-            TransitGatewayAttachmentId=inputs["transitGatewayAttachmentId"])
-        return f"{inputs['transitGatewayRouteTableId']}_{inputs['transitGatewayAttachmentId']}", {}
+        getattr(ec2, self.create_call)(**self._args(inputs))
+        return self._id(inputs), {}
 
     def delete(self, ec2, rid, inputs, outputs):
-        ec2.disassociate_transit_gateway_route_table(
-            TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"],
-            TransitGatewayAttachmentId=inputs["transitGatewayAttachmentId"])
+        getattr(ec2, self.delete_call)(**self._args(inputs))
 
     def find(self, ec2, inputs):
-        return f"{inputs['transitGatewayRouteTableId']}_{inputs['transitGatewayAttachmentId']}" \
-            if self.find_by_id(ec2, "", inputs) else None
+        return self._id(inputs) if self.find_by_id(ec2, "", inputs) else None
 
     def find_by_id(self, ec2, rid, inputs):
-        items = ec2.get_transit_gateway_route_table_associations(
-            TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"])["Associations"]
+        items = getattr(ec2, self.list_call)(
+            TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"])[self.list_key]
         return any(a.get("TransitGatewayAttachmentId") == inputs["transitGatewayAttachmentId"]
-                   and a.get("State") not in ("disassociated", "disassociating") for a in items)
+                   and a.get("State") not in self.gone_states for a in items)
 
 
-class TgwPropagation(Handler):
+class TgwAssociation(_TgwRouteTableLink):
+    token = "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation"
+    create_call, delete_call = "associate_transit_gateway_route_table", "disassociate_transit_gateway_route_table"
+    list_call, list_key = "get_transit_gateway_route_table_associations", "Associations"
+    gone_states = ("disassociated", "disassociating")
+
+
+class TgwPropagation(_TgwRouteTableLink):
     token = "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation"
-
-    def create(self, ec2, name, inputs):
-        ec2.enable_transit_gateway_route_table_propagation(
-            TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"],
-            TransitGatewayAttachmentId=inputs["transitGatewayAttachmentId"])
-        return f"{inputs['transitGatewayRouteTableId']}_{inputs['transitGatewayAttachmentId']}", {}
-
-    def delete(self, ec2, rid, inputs, outputs):
-        ec2.disable_transit_gateway_route_table_propagation(
-            TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"],
-            TransitGatewayAttachmentId=inputs["transitGatewayAttachmentId"])
-
-    def find(self, ec2, inputs):
-        return f"{inputs['transitGatewayRouteTableId']}_{inputs['transitGatewayAttachmentId']}" \
-            if self.find_by_id(ec2, "", inputs) else None
-
-    def find_by_id(self, ec2, rid, inputs):
-        items = ec2.get_transit_gateway_route_table_propagations(
-            TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"])["TransitGatewayRouteTablePropagations"]
-        return any(p.get("TransitGatewayAttachmentId") == inputs["transitGatewayAttachmentId"]
-                   and p.get("State") not in ("disabled", "disabling") for p in items)
+    create_call = "enable_transit_gateway_route_table_propagation"
+    delete_call = "disable_transit_gateway_route_table_propagation"
+    list_call, list_key = "get_transit_gateway_route_table_propagations", "TransitGatewayRouteTablePropagations"
+    gone_states = ("disabled", "disabling")
 
 
 class SecurityGroup(Handler):
