@@ -45,6 +45,7 @@ PAD = 0.6  # inner padding of boxes and cells, in em
 CELL_GAP = 0.4  # between AZ columns and role rows, in em
 RING_GAP = (2.2, 1.6)  # least x / y clearance between neighbouring spoke boxes, in em
 HUB_CLEARANCE = 3.0  # least visible line between a spoke box and the TGW box, in em
+LEGEND_SWATCH, LEGEND_GAP = 2.2, 2.0  # legend: swatch plus space before its label; space between entries
 SQUIRCLE_P = 4.0  # ring shape: 2 is an ellipse; 4 packs boxes closer, like a rounded rectangle
 
 # Top to bottom for a spoke above the hub; reversed below it, so the attachment row faces the TGW.
@@ -273,21 +274,16 @@ class _Layout:
         return layout
 
     def _place(self) -> None:
-        """Put the spoke boxes on a ring around the hub, as tight as clearances allow."""
+        """Put the spoke boxes on a ring around the hub, as tight as the clearances allow."""
         w = max((b.width for b in self.boxes), default=0.0)
         h = max((b.height for b in self.boxes), default=0.0)
+        # Ring units: one box plus the gap, per axis; two boxes are clear of each other once their
+        # centres are one unit apart in x or in y (Chebyshev distance >= 1).
         unit_x, unit_y = w + RING_GAP[0], h + RING_GAP[1]
-        ring = _ring(len(self.boxes))
-        radius = 0.0
-        for i, (ux, uy) in enumerate(ring):
-            # Neighbours: boxes are apart once they are apart in x or in y (scale is linear in radius).
-            for vx, vy in ring[i + 1:]:
-                radius = max(radius, 1.0 / max(abs(ux - vx), abs(uy - vy)))
-            need_x = ((w + self.hub_w) / 2 + HUB_CLEARANCE) / unit_x
-            need_y = ((h + self.hub_h) / 2 + HUB_CLEARANCE) / unit_y
-            radius = max(radius, min(need_x / abs(ux) if ux else math.inf, need_y / abs(uy) if uy else math.inf))
-        for box, (ux, uy) in zip(self.boxes, ring):
-            box.x, box.y = radius * ux * unit_x, radius * uy * unit_y
+        hub_x = ((w + self.hub_w) / 2 + HUB_CLEARANCE) / unit_x
+        hub_y = ((h + self.hub_h) / 2 + HUB_CLEARANCE) / unit_y
+        for box, (ux, uy) in zip(self.boxes, _ring(len(self.boxes), hub_x, hub_y)):
+            box.x, box.y = ux * unit_x, uy * unit_y
 
         xs = [b.x - b.width / 2 for b in self.boxes] + [-self.hub_w / 2]
         xe = [b.x + b.width / 2 for b in self.boxes] + [self.hub_w / 2]
@@ -296,9 +292,16 @@ class _Layout:
         margin = 1.0
         header = 2 * LINE_H + 2 * PAD  # title line and legend line above the network
         self.xmin = min(xs) - margin
-        self.xmax = max(max(xe) + margin, self.xmin + _legend_width() + 2 * margin,
+        self.xmax = max(max(xe) + margin, self.xmin + self._legend_width() + 2 * margin,
                         self.xmin + len(self.title) * CHAR_W * 1.1 + 2 * margin)
         self.ymin, self.ymax = min(ys) - margin, max(ye) + margin + header
+
+    def _roles(self) -> list[str]:
+        """Roles the legend explains: those this network has."""
+        return [r for r in ROLE_ORDER if any(s.role == r for sp in self.spec.spokes for s in sp.subnets)]
+
+    def _legend_width(self) -> float:
+        return sum(LEGEND_SWATCH + len(ROLE_STYLE[r]["legend"]) * CHAR_W + LEGEND_GAP for r in self._roles())
 
     # -- drawing ---------------------------------------------------------------------------------
     def render(self, ax: "Axes", font: float) -> None:
@@ -325,12 +328,12 @@ class _Layout:
         top = self.ymax - PAD
         text(self.xmin + 1.0, top - LINE_H / 2, self.title, size=1.1, ha="left", weight="bold")
         x = self.xmin + 1.0
-        y = top - 1.5 * LINE_H
-        for role in ROLE_ORDER:
+        y = top - 1.6 * LINE_H
+        for role in self._roles():
             st = ROLE_STYLE[role]
             box(x, y - 0.45, 1.6, 0.9, st["face"], st["edge"], linestyle=st["linestyle"])
-            text(x + 2.0, y, st["legend"], ha="left")
-            x += 2.0 + len(st["legend"]) * CHAR_W + 1.6
+            text(x + LEGEND_SWATCH, y, st["legend"], ha="left")
+            x += LEGEND_SWATCH + len(st["legend"]) * CHAR_W + LEGEND_GAP
 
         # Links first (lowest), so the boxes hide the part of each line that runs under them.
         for b in self.boxes:
@@ -346,7 +349,7 @@ class _Layout:
             self._render_spoke(b, box, text)
 
     def _rows_top_down(self, b: _SpokeBox) -> list[tuple[str, list[_Cell | None], float]]:
-        return b.rows if b.y > 0 else list(reversed(b.rows))
+        return b.rows if b.y > -1e-9 else list(reversed(b.rows))  # level with the hub counts as above
 
     def _attachment_y(self, b: _SpokeBox) -> float:
         """Height of the middle of the spoke's attachment row (its centre if it has none)."""
@@ -389,33 +392,54 @@ class _Layout:
             text(b.x, b.y - b.height / 2 + PAD / 2 + LINE_H / 2, b.footer, size=0.9, color="#475569")
 
 
-def _legend_width() -> float:
-    return sum(2.0 + len(ROLE_STYLE[r]["legend"]) * CHAR_W + 1.6 for r in ROLE_ORDER)
+def _squircle(samples: int = 1024) -> list[tuple[float, float]]:
+    """Points on the unit squircle |x|^p + |y|^p = 1, from the left, clockwise (up first)."""
+    pts = []
+    for k in range(samples):
+        t = math.pi - 2 * math.pi * k / samples
+        c, s = math.cos(t), math.sin(t)
+        pts.append((math.copysign(abs(c) ** (2 / SQUIRCLE_P), c), math.copysign(abs(s) ** (2 / SQUIRCLE_P), s)))
+    return pts
 
 
-def _ring(n: int) -> list[tuple[float, float]]:
-    """``n`` points evenly spaced (by arc length) on a unit squircle, from the left, clockwise.
+def _walk(curve: list[tuple[float, float]], radius: float, step: float) -> list[tuple[float, float]]:
+    """Walk once round ``curve`` scaled by ``radius``, dropping a point whenever the last one is
+    ``step`` away (Chebyshev); the last point must also be ``step`` clear of the first."""
+    placed = [(curve[0][0] * radius, curve[0][1] * radius)]
+    for cx, cy in curve[1:]:
+        x, y = cx * radius, cy * radius
+        if max(abs(x - placed[-1][0]), abs(y - placed[-1][1])) >= step:
+            placed.append((x, y))
+    first = placed[0]
+    if len(placed) > 1 and max(abs(placed[-1][0] - first[0]), abs(placed[-1][1] - first[1])) < step:
+        placed.pop()
+    return placed
 
-    A squircle rather than a circle: boxes are rectangles, and a rounded-rectangle ring seats more
-    of them per unit of perimeter, so 20 spokes need a much smaller picture than on a circle.
+
+def _ring(n: int, hub_x: float, hub_y: float) -> list[tuple[float, float]]:
+    """``n`` box centres on a squircle ring, in ring units, from the left, clockwise.
+
+    The ring is the smallest that seats ``n`` boxes one unit apart and keeps every box clear of the
+    hub (``hub_x`` / ``hub_y`` away in x or in y); the boxes are then spread evenly round it. A
+    squircle rather than an ellipse: boxes are rectangles, and a rounded-rectangle ring seats more
+    of them per unit of perimeter, so 20 spokes fit a much smaller picture.
     """
     if n == 0:
         return []
-    samples = 2048
-    pts = []
-    for k in range(samples + 1):
-        t = math.pi - 2 * math.pi * k / samples  # start at the left, go clockwise (up first)
-        c, s = math.cos(t), math.sin(t)
-        pts.append((math.copysign(abs(c) ** (2 / SQUIRCLE_P), c), math.copysign(abs(s) ** (2 / SQUIRCLE_P), s)))
-    arc = [0.0]
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
-        arc.append(arc[-1] + math.hypot(x1 - x0, y1 - y0))
-    out = []
-    k = 0
-    for i in range(n):
-        want = arc[-1] * i / n
-        while arc[k + 1] < want:
-            k += 1
-        f = (want - arc[k]) / (arc[k + 1] - arc[k])
-        out.append((pts[k][0] + f * (pts[k + 1][0] - pts[k][0]), pts[k][1] + f * (pts[k + 1][1] - pts[k][1])))
-    return out
+    curve = _squircle()
+    diagonal = 2 ** (-1 / SQUIRCLE_P)  # |x| = |y| on the unit squircle
+    radius = max(hub_x, hub_y, min(hub_x, hub_y) / diagonal)  # clear of the hub in every direction
+    if len(_walk(curve, radius, 1.0)) < n:
+        lo, hi = radius, radius * 2
+        while len(_walk(curve, hi, 1.0)) < n:
+            lo, hi = hi, hi * 2
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if len(_walk(curve, mid, 1.0)) >= n else (mid, hi)
+        radius = hi
+    # Widest even spacing that still seats n boxes, so the slack is shared round the ring.
+    lo, hi = 1.0, 2 * radius + 1
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if len(_walk(curve, radius, mid)) >= n else (lo, mid)
+    return _walk(curve, radius, lo)[:n]

@@ -1,0 +1,261 @@
+"""The hub-and-spoke picture: what it shows, that its labels do not collide from 1 to 20 spokes,
+PNG/SVG output, notebook display, and clear errors. Specs come from sizing.plan (pure, no emulator);
+one test draws the real outputs of a rehearsal deploy on the emulator."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+
+import pytest
+from matplotlib.figure import Figure
+
+import labnet
+from labnet import diagram
+from labnet.errors import InvalidSpecError
+from labnet.preflight import RegionFacts
+from labnet.sizing import InstanceFacts, plan
+
+P5 = InstanceFacts("p5.48xlarge", network_cards=32, max_interfaces=64, ipv4_per_interface=50,
+                   efa_supported=True, max_efa_interfaces=32, accelerators=8, accelerator_name="NVIDIA H100")
+REGION = RegionFacts("us-east-1", ("us-east-1a", "us-east-1b", "us-east-1c"))
+
+
+def make_spec(spokes: int, azs: int = 2, public: bool = False, mode: str = "efa") -> labnet.NetworkSpec:
+    return plan(spokes=spokes, nodes_per_spoke=64, instance=P5, region=REGION, azs=azs,
+                public_subnets=public, interface_mode=mode)
+
+
+def fake_exports(spec: labnet.NetworkSpec) -> dict:
+    """Outputs shaped like program.build()'s, with ids that name their spoke."""
+    return {
+        "region": spec.region, "supernet": spec.supernet,
+        "transit_gateway_id": "tgw-0123456789abcdef0",
+        "transit_gateway_arn": "arn:aws:ec2:us-east-1:123456789012:transit-gateway/tgw-0123456789abcdef0",
+        "transit_gateway_route_tables": {"spokes": "tgw-rtb-0123456789abcdef0"},
+        "spokes": {s.name: {"vpc_id": f"vpc-{k:017d}", "attachment_id": f"tgw-attach-{k:017d}",
+                            "cidr": s.cidr, "subnets": []}
+                   for k, s in enumerate(spec.spokes)},
+    }
+
+
+def texts(fig: Figure) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def assert_labels_clear(fig: Figure) -> None:
+    """No two labels overlap (beyond a pixel of antialiasing) and every label is inside the figure."""
+    renderer = fig.canvas.get_renderer()
+    frame = fig.bbox
+    boxes = []
+    for ax in fig.axes:
+        for t in ax.texts:
+            bb = t.get_window_extent(renderer)
+            assert frame.x0 - 1 <= bb.x0 and bb.x1 <= frame.x1 + 1 and frame.y0 - 1 <= bb.y0 \
+                and bb.y1 <= frame.y1 + 1, f"label {t.get_text()!r} leaves the figure"
+            boxes.append((t.get_text(), bb.expanded(1.0, 1.0).padded(-1.0)))
+    for (a, ba), (b, bb) in itertools.combinations(boxes, 2):
+        assert not ba.overlaps(bb), f"labels {a!r} and {b!r} overlap"
+
+
+def spoke_boxes(fig: Figure) -> list:
+    renderer = fig.canvas.get_renderer()
+    return [p.get_window_extent(renderer) for p in fig.axes[0].patches
+            if p.get_facecolor()[:3] == pytest.approx(_rgb(diagram.SPOKE_FACE))]
+
+
+def _rgb(hex_color: str) -> tuple[float, float, float]:
+    return tuple(int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+
+
+# -- what the picture shows ----------------------------------------------------------------------
+@pytest.mark.parametrize("n", [2, 20])
+def test_planned_picture_shows_every_spoke_and_subnet(n):
+    spec = make_spec(n)
+    fig = diagram.draw(spec)
+    assert isinstance(fig, Figure)
+    shown = "\n".join(texts(fig))
+    for spoke in spec.spokes:
+        assert f"{spoke.name}  {spoke.cidr}" in shown
+        for sn in spoke.subnets:
+            assert sn.cidr in shown
+    assert "Transit Gateway" in shown and "planned" in shown
+    assert "vpc-" not in shown  # a plan has no ids yet
+
+
+@pytest.mark.parametrize("n", [2, 20])
+def test_built_picture_is_labelled_with_the_real_ids(n):
+    spec = make_spec(n)
+    exports = fake_exports(spec)
+    shown = texts(diagram.draw(spec, exports))
+    assert "tgw-0123456789abcdef0" in shown
+    assert any("tgw-rtb-0123456789abcdef0" in t for t in shown)
+    for ids in exports["spokes"].values():
+        assert ids["vpc_id"] in shown and ids["attachment_id"] in shown
+    assert any("as built" in t for t in shown)
+
+
+def test_every_spoke_is_linked_to_the_hub():
+    spec = make_spec(5)
+    fig = diagram.draw(spec)
+    links = [line for line in fig.axes[0].lines if tuple(line.get_xydata()[-1]) == (0.0, 0.0)]
+    assert len(links) == len(spec.spokes)
+
+
+def test_roles_are_visually_distinct_and_the_legend_lists_only_roles_present():
+    styles = {(s["face"], s["edge"], s["linestyle"]) for s in diagram.ROLE_STYLE.values()}
+    assert len(styles) == len(diagram.ROLE_STYLE)
+    without = "\n".join(texts(diagram.draw(make_spec(2))))
+    with_public = "\n".join(texts(diagram.draw(make_spec(2, public=True))))
+    assert diagram.ROLE_STYLE["public"]["legend"] not in without
+    assert diagram.ROLE_STYLE["public"]["legend"] in with_public
+
+
+def test_secret_and_missing_outputs_are_said_not_invented():
+    spec = make_spec(3)
+    exports = fake_exports(spec)
+    exports["transit_gateway_id"] = None  # how a secret output arrives
+    exports["spokes"]["spoke-02"] = "[secret]"
+    del exports["spokes"]["spoke-03"]
+    shown = texts(diagram.draw(spec, exports))
+    assert "[secret]" in shown
+    assert shown.count("[secret]") >= 3  # the TGW id, and spoke-02's VPC and attachment ids
+    assert "not in outputs" in shown
+
+
+# -- readability: 1 to 20 spokes -----------------------------------------------------------------
+@pytest.mark.parametrize("n,azs,public,mode,built", [
+    (1, 1, False, "efa", False),
+    (2, 2, False, "efa", False),
+    (2, 2, False, "efa", True),
+    (8, 2, False, "efa", True),
+    (20, 2, False, "efa", False),
+    (20, 2, False, "efa", True),
+    (20, 3, True, "ena", True),
+])
+def test_labels_and_boxes_do_not_collide(n, azs, public, mode, built):
+    spec = make_spec(n, azs=azs, public=public, mode=mode)
+    fig = diagram.draw(spec, fake_exports(spec) if built else None)
+    assert_labels_clear(fig)
+    boxes = spoke_boxes(fig)
+    assert len(boxes) == n
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)
+    fonts = [t.get_fontsize() for t in fig.axes[0].texts]
+    assert min(fonts) >= diagram.MIN_FONT_PT * 0.9  # the smallest label (a subnet role) stays legible
+
+
+def test_picture_grows_with_the_network_but_stays_bounded():
+    small = diagram.draw(make_spec(2)).get_size_inches()
+    large = diagram.draw(make_spec(20, azs=3, public=True, mode="ena")).get_size_inches()
+    assert large[0] > small[0] and large[1] > small[1]
+    assert large[0] <= diagram.MAX_WIDTH_IN + 0.01
+
+
+def test_draws_into_an_axes_the_caller_owns():
+    fig = Figure(figsize=(12, 5))
+    left, right = fig.subplots(1, 2)
+    spec = make_spec(4)
+    assert diagram.draw(spec, ax=right) is fig
+    assert any(spec.spokes[0].cidr in t.get_text() for t in right.texts)
+    assert not left.texts
+
+
+# -- notebook display ----------------------------------------------------------------------------
+def test_figure_shows_once_in_a_notebook_and_is_not_left_with_pyplot():
+    from matplotlib import _pylab_helpers
+
+    before = _pylab_helpers.Gcf.get_num_fig_managers()
+    fig = diagram.draw(make_spec(2))
+    # pyplot's inline backend shows every figure it manages when a cell ends; this one is not managed,
+    # so only the cell's value shows it, through _repr_png_.
+    assert _pylab_helpers.Gcf.get_num_fig_managers() == before
+    assert fig._repr_png_().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_importing_labnet_diagram_and_cost_does_not_load_matplotlib_or_pandas():
+    code = ("import sys, labnet, labnet.diagram, labnet.cost; "
+            "loaded = [m for m in ('matplotlib', 'pandas') if m in sys.modules]; "
+            "assert not loaded, loaded")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- files ---------------------------------------------------------------------------------------
+def test_save_png(tmp_path):
+    spec = make_spec(2)
+    out = diagram.save(spec, tmp_path / "net.png", exports=fake_exports(spec))
+    assert out == tmp_path / "net.png"
+    assert out.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.parametrize("n", [2, 20])
+def test_save_svg_keeps_text_searchable(tmp_path, n):
+    spec = make_spec(n)
+    exports = fake_exports(spec)
+    out = diagram.save(spec, str(tmp_path / "net.SVG"), exports=exports)
+    svg = out.read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    for spoke in spec.spokes:
+        assert spoke.cidr in svg
+        assert exports["spokes"][spoke.name]["vpc_id"] in svg
+        for sn in spoke.subnets:
+            assert sn.cidr in svg
+
+
+def test_same_network_gives_the_same_svg(tmp_path):
+    spec = make_spec(3)
+    a = diagram.save(spec, tmp_path / "a.svg").read_bytes()
+    b = diagram.save(spec, tmp_path / "b.svg").read_bytes()
+    assert a == b
+
+
+@pytest.mark.parametrize("name", ["net.pdf", "net.jpg", "net", "net.png.txt"])
+def test_save_refuses_other_formats(tmp_path, name):
+    with pytest.raises(InvalidSpecError) as err:
+        diagram.save(make_spec(2), tmp_path / name)
+    assert err.value.field == "path"
+    assert ".png or .svg" in str(err.value)
+    assert not (tmp_path / name).exists()
+
+
+# -- bad input -----------------------------------------------------------------------------------
+def test_rejects_what_is_not_a_spec():
+    with pytest.raises(InvalidSpecError) as err:
+        diagram.draw(make_spec(2).to_dict())
+    assert err.value.field == "spec"
+
+
+def test_rejects_exports_that_are_not_a_dict():
+    with pytest.raises(InvalidSpecError) as err:
+        diagram.draw(make_spec(2), exports=["vpc-1"])
+    assert err.value.field == "exports"
+
+
+def test_refuses_a_network_too_large_to_read():
+    spec = plan(spokes=diagram.MAX_SPOKES + 1, nodes_per_spoke=1, instance=P5, region=REGION, azs=1,
+                supernet="10.0.0.0/8")
+    with pytest.raises(InvalidSpecError) as err:
+        diagram.draw(spec)
+    assert err.value.field == "spokes" and "spec.table()" in str(err.value)
+
+
+# -- what was actually built ---------------------------------------------------------------------
+@pytest.mark.e2e
+def test_draws_the_outputs_of_a_real_rehearsal_deploy(ec2, tmp_path):
+    spec = labnet.size(spokes=3, nodes_per_spoke=8, azs=2)
+    lab = labnet.Lab("diagram-e2e", spec, engine="rehearsal")
+    lab.up()
+    try:
+        exports = lab.exports()
+        out = diagram.save(spec, tmp_path / "built.svg", exports=exports)
+        svg = out.read_text(encoding="utf-8")
+        vpcs = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")}
+        attachments = {a["TransitGatewayAttachmentId"]
+                       for a in ec2.describe_transit_gateway_vpc_attachments()["TransitGatewayVpcAttachments"]}
+        assert len(vpcs) == 3 and len(attachments) == 3
+        for rid in vpcs | attachments | {exports["transit_gateway_id"]}:
+            assert rid in svg
+        assert_labels_clear(diagram.draw(spec, exports))
+    finally:
+        lab.destroy()
