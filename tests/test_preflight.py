@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import labnet
 from labnet import preflight
@@ -243,3 +245,18 @@ def test_unknown_interface_mode():
 def test_workload_dataclass_efa_flag():
     assert Workload("p5.48xlarge", 1, "efa-only", 1).efa
     assert not Workload("m5.large", 1, "ena", 1).efa
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 255), st.integers(16, 28)), min_size=0, max_size=12))
+def test_first_overlap_agrees_with_brute_force(blocks):
+    import ipaddress
+
+    nets = [ipaddress.ip_network((int(ipaddress.ip_address("10.0.0.0")) + (i << 12), p), strict=False)
+            for i, p in blocks]
+    brute = any(nets[a].overlaps(nets[b]) for a in range(len(nets)) for b in range(a + 1, len(nets)))
+    found = preflight.first_overlap(nets)
+    assert (found is not None) == brute
+    if found:
+        a, b = found
+        assert a < b and nets[a].overlaps(nets[b])
