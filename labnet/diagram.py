@@ -20,7 +20,7 @@ import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .errors import InvalidSpecError
 from .spec import NetworkSpec, Spoke
@@ -201,7 +201,7 @@ class _SpokeBox:
                 cells.append(_Cell(role, [role, *cidrs]) if cidrs else None)
             n_lines = max(len(c.lines) for c in cells if c is not None)
             rows.append((role, cells, n_lines * LINE_H + PAD))
-        col_w = [max([len(az)] + [len(line) for role, cells, _ in rows if cells[k] is not None
+        col_w = [max([len(az)] + [len(line) for _, cells, _ in rows if cells[k] is not None
                                   for line in cells[k].lines]) * CHAR_W + 2 * PAD
                  for k, az in enumerate(azs)]
         title = f"{spoke.name}  {spoke.cidr}"
@@ -221,7 +221,6 @@ class _Layout:
     """Where everything goes, in em; the TGW box is centred on (0, 0)."""
 
     spec: NetworkSpec
-    built: bool
     boxes: list[_SpokeBox]
     hub_lines: list[str]
     hub_w: float
@@ -269,7 +268,7 @@ class _Layout:
         n = len(spec.spokes)
         state = "as built (ids from the stack outputs)" if exports is not None else "planned (from the spec)"
         title = f"{n} spoke{'s' if n != 1 else ''} around one Transit Gateway in {spec.region}: {state}"
-        layout = cls(spec, exports is not None, boxes, hub, hub_w, hub_h, title)
+        layout = cls(spec, boxes, hub, hub_w, hub_h, title)
         layout._place()
         return layout
 
@@ -351,16 +350,21 @@ class _Layout:
     def _rows_top_down(self, b: _SpokeBox) -> list[tuple[str, list[_Cell | None], float]]:
         return b.rows if b.y > -1e-9 else list(reversed(b.rows))  # level with the hub counts as above
 
+    @staticmethod
+    def _grid_top(b: _SpokeBox) -> float:
+        """Top edge of the spoke's first subnet row: below its title, id lines and AZ header."""
+        return b.y + b.height / 2 - PAD - LINE_H * (2 + len(b.ids)) - CELL_GAP / 2
+
     def _attachment_y(self, b: _SpokeBox) -> float:
         """Height of the middle of the spoke's attachment row (its centre if it has none)."""
-        y = b.y + b.height / 2 - PAD - LINE_H * (2 + len(b.ids))
+        y = self._grid_top(b)
         for role, _, h in self._rows_top_down(b):
             if role == "attachment":
                 return y - h / 2
             y -= h + CELL_GAP
         return b.y
 
-    def _render_spoke(self, b: _SpokeBox, box, text) -> None:
+    def _render_spoke(self, b: _SpokeBox, box: Callable[..., None], text: Callable[..., None]) -> None:
         left, top = b.x - b.width / 2, b.y + b.height / 2
         box(left, b.y - b.height / 2, b.width, b.height, SPOKE_FACE, SPOKE_EDGE, lw=1.2)
         y = top - PAD - LINE_H / 2
@@ -377,7 +381,7 @@ class _Layout:
         y -= LINE_H
         for az, x0, w in zip(b.azs, col_x, b.col_w):
             text(x0 + w / 2, y, az, color="#475569", style="italic")
-        y -= LINE_H / 2 + CELL_GAP / 2
+        y = self._grid_top(b)
         for _, cells, h in self._rows_top_down(b):
             for cell, x0, w in zip(cells, col_x, b.col_w):
                 if cell is None:
