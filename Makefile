@@ -16,7 +16,7 @@ venv: $(BIN)/.installed
 
 ## The main job: size, preview, deploy to the embedded AWS emulator, print the outputs, tear down.
 demo: venv
-	$(BIN)/python -m labnet demo --diagram docs/demo-topology.png
+	$(BIN)/python -m labnet demo --diagram out/demo-topology.png
 
 ## The test suite (unit, program under Pulumi mocks, end to end on moto, notebooks under papermill, browser).
 test: venv

@@ -25,8 +25,18 @@ def _print(frame: pd.DataFrame) -> None:
 def demo(args: argparse.Namespace) -> int:
     """Size, preview, deploy to the embedded emulator, print the outputs, and tear down."""
     import labnet
+    from labnet import emulator
 
     t0 = time.monotonic()
+    started_here = emulator.find() is None  # stop it at the end only if this run started it
+    try:
+        return _demo(args, labnet, t0)
+    finally:
+        if started_here and not args.keep:
+            emulator.stop()
+
+
+def _demo(args: argparse.Namespace, labnet, t0: float) -> int:
     spec = labnet.size(spokes=args.spokes, nodes_per_spoke=args.nodes_per_spoke, instance_type=args.instance_type,
                        azs=args.azs, supernet=args.supernet, region=args.region)
     print(f"== sizing: {spec.summary()}")
@@ -43,6 +53,9 @@ def demo(args: argparse.Namespace) -> int:
     print("\n== outputs")
     _print(outputs)
     if args.diagram:
+        from pathlib import Path
+
+        Path(args.diagram).parent.mkdir(parents=True, exist_ok=True)
         labnet.diagram.save(spec, args.diagram, exports=lab.exports())
         print(f"\n== diagram written to {args.diagram}")
     if not args.keep:
