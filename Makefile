@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv demo test lab app bench clean
+.PHONY: venv demo test lab app bench clean chromium
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,30 @@ demo: venv
 	$(BIN)/python -m labnet demo --diagram out/demo-topology.png
 
 ## The test suite (unit, program under Pulumi mocks, end to end on moto, notebooks under papermill, browser).
-test: venv
+test: venv chromium
 	$(BIN)/python -m pytest -q
+
+## Debian's chromium for the browser test (tests/test_browser.py launches it through Playwright, which never
+## downloads a browser here). Does nothing when it is installed; otherwise apt-get, as root or through sudo.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  echo "installing Debian's chromium for the browser test (apt-get)"; \
+	  $$SUDO apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
 
 ## JupyterLab on 127.0.0.1 with the notebooks.
 lab: venv
 	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks
+
+## The deploy form as a web page: Voilà on http://127.0.0.1:$(APP_PORT)/ with labnet's template (the page makes
+## no request outside this machine). Defaults from LABNET_APP_STACK, _SPOKES, _NODES, _INSTANCE, _AZS,
+## _SUPERNET, _TARGET, _ENGINE (see app/deploy_form.ipynb).
+APP_PORT ?= 8866
+app: venv
+	JUPYTER_PATH=$(CURDIR)/app/share/jupyter$${JUPYTER_PATH:+:$$JUPYTER_PATH} $(BIN)/voila app/deploy_form.ipynb \
+	  --Voila.ip=127.0.0.1 --port=$(APP_PORT) --no-browser --template=labnet --theme=light
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts
