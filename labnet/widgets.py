@@ -61,7 +61,8 @@ class                           widget                                       att
 ==============================  ===========================================  ==================
 
 Every message written to a form's message area is also kept, newest last, in ``form.history``
-as ``(kind, text)`` with kind ``ok``, ``warning``, ``error`` or ``refused``.
+as ``(kind, text)`` with kind ``info`` (an operation started), ``ok``, ``warning``, ``error`` or
+``refused``.
 """
 
 from __future__ import annotations
@@ -96,12 +97,9 @@ def _table_html(frame, empty: str = "") -> str:
 
 
 def _png(fig) -> bytes:
-    """PNG bytes of a matplotlib Figure; the figure is closed so the inline backend never shows it twice."""
+    """PNG bytes of the picture (labnet.diagram's figures are not pyplot's, so nothing to close)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    fig.savefig(buf, format="png", dpi=90)
     return buf.getvalue()
 
 
@@ -348,7 +346,7 @@ class DeployForm(W.VBox):
     def on_preview(self, _button: Any = None) -> None:
         """Show every resource deploy would create; creates nothing."""
         def body() -> str:
-            self._messages.show("ok", "previewing…")
+            self._messages.show("info", "previewing…")
             lab = self._open()
             table = lab.preview()
             self.preview_table.value = _table_html(table, "nothing to do")
@@ -359,7 +357,7 @@ class DeployForm(W.VBox):
     def on_deploy(self, _button: Any = None) -> None:
         """Deploy the current spec with live progress; show the outputs table and the picture."""
         def body() -> str:
-            self._messages.show("ok", "deploying…")
+            self._messages.show("info", "deploying…")
             lab = self._open()
             self.progress.value, self.progress.bar_style = 0, "info"
             outputs = lab.up()
@@ -380,7 +378,7 @@ class DeployForm(W.VBox):
             return
 
         def body() -> str:
-            self._messages.show("ok", "destroying…")
+            self._messages.show("info", "destroying…")
             lab = self._open(with_spec=False)  # what the stack owns, from its saved state
             self.progress.value, self.progress.bar_style = 0, "info"
             removed = lab.destroy()
