@@ -92,8 +92,10 @@ def wait_table(page, cls: str, expected: list[dict[str, str]], timeout: float = 
 def screenshot(page, artifacts, name: str) -> str:
     """The whole form as one image: Voilà scrolls inside #rendered_cells, so grow the window to fit it."""
     height = page.evaluate("() => document.querySelector('#rendered_cells').scrollHeight")
-    page.set_viewport_size({"width": 1280, "height": max(900, min(int(height) + 40, 12000))})
-    page.wait_for_timeout(200)  # let layout settle after the resize
+    size = {"width": 1280, "height": max(900, min(int(height) + 40, 12000))}
+    if page.viewport_size != size:
+        page.set_viewport_size(size)
+        page.wait_for_timeout(200)  # let layout settle after the resize
     path = artifacts / f"browser-{name}.png"
     page.screenshot(path=str(path))
     return str(path)
@@ -114,9 +116,16 @@ RECORD_PROGRESS = """() => {
 }"""
 
 PARTIAL_PROGRESS = """() => {
+  // While the bar is part-way (k/n with 0 < k < n, bar under 100%), a snapshot of the form taken at
+  // that same instant: are the buttons off and the form marked busy?
   const label = document.querySelector('.labnet-progress .widget-label')?.textContent || '';
+  const width = document.querySelector('.labnet-progress .progress-bar')?.style.width || '';
   const m = label.match(/^(\\d+)\\/(\\d+)$/);
-  return m && +m[1] > 0 && +m[1] < +m[2];
+  if (!(m && +m[1] > 0 && +m[1] < +m[2] && parseFloat(width) < 100)) return false;
+  const disabled = (cls) => document.querySelector('button.' + cls).disabled;
+  return {label, width, busy: document.querySelector('.labnet-deploy-form').classList.contains('labnet-busy'),
+          preview: disabled('labnet-preview-button'), deploy: disabled('labnet-deploy-button'),
+          destroy: disabled('labnet-destroy-button')};
 }"""
 
 
@@ -201,13 +210,13 @@ def test_deploy_form_in_browser(browser_page, ec2, artifacts):
     page.evaluate(RECORD_PROGRESS)
     page.locator("button.labnet-deploy-button").click()
     try:
-        page.wait_for_function(PARTIAL_PROGRESS, timeout=60_000, polling=50)
-        caught_midway = True
+        midway = page.wait_for_function(PARTIAL_PROGRESS, timeout=60_000, polling=20).json_value()
     except PlaywrightTimeout:  # a very fast deploy can finish between two polls; the recorder still saw it
-        caught_midway = False
-    if caught_midway:
+        midway = None
+    if midway is not None:
         step("04-deploying")
-        assert page.locator("button.labnet-destroy-button").is_disabled()  # one operation at a time
+        # One operation at a time: every button is off while the deploy runs.
+        assert midway["busy"] and midway["preview"] and midway["deploy"] and midway["destroy"], midway
     wait_text(page, "labnet-deploy-message", f"deployed {STACK}", timeout=OP_TIMEOUT_MS)
     page.wait_for_function("() => document.querySelectorAll('.labnet-outputs-table tbody tr').length > 0")
     progress = page.evaluate("() => window.__labnetProgress")
@@ -258,7 +267,8 @@ def test_deploy_form_in_browser(browser_page, ec2, artifacts):
     page.wait_for_load_state("load")
 
     timings["total_in_page"] = round(time.monotonic() - t0, 2)
-    timings["caught_deploy_midway"] = caught_midway
+    timings["caught_deploy_midway"] = midway is not None
+    timings["midway_snapshot"] = midway  # the form at one instant with the bar part-way
     timings["progress_states_seen"] = len(progress)
     save_json(artifacts / "browser-timings.json", timings)
     assert log.entries, "the request log is empty: the logger is not attached"
