@@ -129,9 +129,14 @@ class _Messages:
             self.widget.value += _line(kind, text)
 
 
-def _instance_options(target: str, region: str) -> list[tuple[str, str]]:
-    """Dropdown choices from EC2's own instance facts, GPU/accelerator and EFA types first."""
+def _instance_options(target: str, region: str, all_types: bool) -> list[tuple[str, str]]:
+    """Dropdown choices from EC2's own instance facts, GPU/accelerator and EFA types first.
+
+    Unless ``all_types``, only types with accelerators or EFA are offered (EC2 reports over a
+    thousand types; the rest are not built for multi-node training)."""
     frame = labnet.instance_types(target=target, region=region)
+    if not all_types:
+        frame = frame[(frame.accelerators > 0) | frame.efa_supported]
     options = []
     for row in frame.itertuples(index=False):
         bits = []
@@ -153,13 +158,13 @@ class SizingForm(W.VBox):
     def __init__(self, spokes: int = 3, nodes_per_spoke: int = 64, instance_type: str = "p5.48xlarge",
                  azs: int = 2, supernet: str = "10.0.0.0/8", interface_mode: str = "efa", headroom: float = 0.25,
                  *, region: str = "us-east-1", target: str = "emulator", cross_vpc_gb_per_month: float = 1000.0,
-                 max_spokes: int = 20, max_nodes: int = 1024) -> None:
+                 max_spokes: int = 20, max_nodes: int = 1024, all_types: bool = False) -> None:
         self.region, self.target = region, target
         self.cross_vpc_gb_per_month = cross_vpc_gb_per_month
         self.spec: NetworkSpec | None = None
         self.error: LabnetError | None = None
         self.warnings: list[str] = []
-        options = _instance_options(target, region)
+        options = _instance_options(target, region, all_types)
         if instance_type not in {v for _, v in options}:
             options.insert(0, (instance_type, instance_type))  # let size() explain why it is unknown
         style = {"description_width": "110px"}

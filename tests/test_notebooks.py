@@ -1,0 +1,146 @@
+"""The notebooks are the batch interface and a test suite: each runs under papermill against the
+session's emulator (moto on loopback), in its own kernel process, with small parameters.
+
+02 (deploy) and 03 (teardown) run as two separate papermill runs, and an independent boto3 client (the
+``ec2`` fixture, not labnet's) checks what 02 wrote against what the emulator holds, and that 03 left
+nothing behind. Kernels inherit ``LABNET_EMULATOR_URL`` and this test's ``LABNET_HOME`` from the
+environment.
+
+Each run has a watchdog (``execution_timeout``) far above a normal run, so a stall fails the test
+instead of hanging CI; see bench/notebook_stalls.py for the stall measurement.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import papermill
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+WATCHDOG = 300  # seconds per cell; a normal cell takes well under 30
+SMALL = {"spokes": 2, "nodes_per_spoke": 4, "azs": 2, "supernet": "10.0.0.0/16"}
+
+
+def run(name: str, out_dir: Path, **parameters) -> nbformat.NotebookNode:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return papermill.execute_notebook(
+        str(NOTEBOOKS / name), str(out_dir / name), parameters=parameters, kernel_name="python3",
+        cwd=str(out_dir), progress_bar=False, execution_timeout=WATCHDOG)
+
+
+def non_default_vpcs(ec2) -> list[dict]:
+    return [v for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")]
+
+
+def live_tgws(ec2) -> list[dict]:
+    return [t for t in ec2.describe_transit_gateways()["TransitGateways"] if t["State"] not in ("deleted", "deleting")]
+
+
+def live_attachments(ec2) -> list[dict]:
+    return [a for a in ec2.describe_transit_gateway_attachments()["TransitGatewayAttachments"]
+            if a["State"] not in ("deleted", "deleting")]
+
+
+def outputs_of(nb, mime: str) -> list:
+    return [o["data"][mime] for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+            if o.get("output_type") in ("display_data", "execute_result") and mime in o.get("data", {})]
+
+
+# -- the committed notebooks are documents ----------------------------------------------------------
+@pytest.mark.parametrize("name", ["01_size_network.ipynb", "02_deploy_network.ipynb", "03_teardown_network.ipynb"])
+def test_committed_notebook_is_a_clean_document(name):
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nbformat.validate(nb)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{name}: committed outputs"
+    assert "widgets" not in nb.metadata, f"{name}: committed widget state"
+    # a few sentences of why before each step: every code cell after the parameters follows prose
+    code_idx = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    steps = [i for i in code_idx if i > nb.cells.index(tagged[0]) + 1]
+    assert sum(nb.cells[i - 1].cell_type == "markdown" for i in steps) >= len(steps) // 2
+
+
+# -- 01: sizing creates nothing --------------------------------------------------------------------
+def test_01_size_network(ec2, tmp_path):
+    nb = run("01_size_network.ipynb", tmp_path, diagram_path=str(tmp_path / "topology.png"), **SMALL)
+    html = "\n".join(outputs_of(nb, "text/html"))
+    assert "p5.48xlarge" in html  # instance choices, accelerated types first
+    assert "usable_ips" in html and "10.0.0.0/" in html  # the sizing table
+    assert outputs_of(nb, "image/png"), "the picture was not shown"
+    assert (tmp_path / "topology.png").stat().st_size > 0
+    assert "application/vnd.jupyter.widget-view+json" in json.dumps([c.get("outputs") for c in nb.cells])
+    assert non_default_vpcs(ec2) == [] and live_tgws(ec2) == []
+
+
+# -- 02 then 03, as two papermill runs --------------------------------------------------------------
+def test_02_deploy_then_03_teardown(ec2, tmp_path):
+    csv = tmp_path / "outputs.csv"
+    nb = run("02_deploy_network.ipynb", tmp_path / "deploy", stack_name="nb-e2e", outputs_csv=str(csv),
+             engine="rehearsal", show_form=True, **SMALL)
+    assert outputs_of(nb, "image/png"), "the picture of what was built was not shown"
+    table = pd.read_csv(csv, keep_default_na=False)
+
+    # VPC ids and CIDRs
+    vpcs = {v["VpcId"]: v for v in non_default_vpcs(ec2)}
+    rows = table[table.resource == "vpc"]
+    assert len(rows) == SMALL["spokes"] == len(vpcs)
+    assert {r.id: r.cidr for r in rows.itertuples()} == {i: v["CidrBlock"] for i, v in vpcs.items()}
+    # subnets: id, CIDR, AZ, VPC
+    subnets = {s["SubnetId"]: s for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": list(vpcs)}])["Subnets"]}
+    rows = table[table.resource == "subnet"]
+    assert set(rows.id) == set(subnets)
+    for r in rows.itertuples():
+        assert (r.cidr, r.az) == (subnets[r.id]["CidrBlock"], subnets[r.id]["AvailabilityZone"])
+        vpc_of_spoke = table[(table.resource == "vpc") & (table.spoke == r.spoke)].id.item()
+        assert subnets[r.id]["VpcId"] == vpc_of_spoke
+    # the TGW and its attachments
+    tgws = live_tgws(ec2)
+    assert [t["TransitGatewayId"] for t in tgws] == list(table[table.resource == "transit_gateway"].id)
+    atts = {a["TransitGatewayAttachmentId"]: a for a in live_attachments(ec2)}
+    rows = table[table.resource == "tgw_attachment"]
+    assert set(rows.id) == set(atts)
+    for r in rows.itertuples():
+        assert atts[r.id]["TransitGatewayId"] == tgws[0]["TransitGatewayId"]
+        assert atts[r.id]["ResourceId"] == table[(table.resource == "vpc") & (table.spoke == r.spoke)].id.item()
+
+    # a second kernel, a second process: tear it down by name
+    nb = run("03_teardown_network.ipynb", tmp_path / "teardown", stack_name="nb-e2e")
+    assert "nothing is left" in json.dumps([c.get("outputs") for c in nb.cells])
+    assert non_default_vpcs(ec2) == []
+    assert live_tgws(ec2) == []
+    assert live_attachments(ec2) == []
+    assert [s for s in ec2.describe_subnets()["Subnets"] if not s.get("DefaultForAz")] == []
+
+
+def test_02_with_teardown_leaves_nothing(ec2, tmp_path):
+    run("02_deploy_network.ipynb", tmp_path, stack_name="nb-teardown", teardown=True, show_form=False,
+        engine="rehearsal", **SMALL)
+    assert non_default_vpcs(ec2) == [] and live_tgws(ec2) == [] and live_attachments(ec2) == []
+
+
+# -- a parameter that fails preflight stops the run where it is first used, and creates nothing ------
+@pytest.mark.parametrize("bad, field", [
+    ({"supernet": "10.0.0.0/33"}, "supernet"),
+    ({"nodes_per_spoke": 0}, "nodes_per_spoke"),
+    ({"stack_name": "no spaces please"}, "stack_name"),
+    ({"engine": "warp-drive"}, "engine"),
+    ({"outputs_csv": "outputs.xlsx"}, "outputs_csv"),
+])
+def test_02_bad_parameter_stops_before_anything_is_created(ec2, tmp_path, labnet_home, bad, field):
+    params = {**SMALL, "stack_name": "nb-bad", "engine": "rehearsal", **bad}
+    with pytest.raises(papermill.PapermillExecutionError) as info:
+        run("02_deploy_network.ipynb", tmp_path, **params)
+    err = info.value
+    assert err.ename == "InvalidSpecError"
+    assert err.evalue.startswith(f"{field}=")
+    assert "labnet.size(" in err.source or "labnet.Lab(" in err.source  # the first cell that uses it
+    assert non_default_vpcs(ec2) == [] and live_tgws(ec2) == []
+    assert not (labnet_home / "stacks").exists() or not any((labnet_home / "stacks").iterdir())
