@@ -17,6 +17,7 @@ It refuses any target but the emulator.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from dataclasses import dataclass
@@ -80,6 +81,11 @@ def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict], 
     def worker() -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
+        # The mock monitor runs each resource hook in the loop's default executor. Owning that pool
+        # lets an interrupted run wait for the EC2 calls already in flight (and their journal lines)
+        # before it returns, so the state it leaves names everything those calls created.
+        pool = concurrent.futures.ThreadPoolExecutor(thread_name_prefix=f"labnet-rehearsal-{stack}")
+        loop.set_default_executor(pool)
         try:
             # The SDK keeps settings (outputs, RPC manager, root stack) process-wide: start clean.
             psettings.reset_options(project=PROJECT, stack=stack, preview=preview)
@@ -92,10 +98,13 @@ def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict], 
             loop.run_until_complete(run_pulumi_func(main))
         except BaseException as exc:  # noqa: BLE001 handed to the calling thread
             box["error"] = exc
+            if cancel is not None and not isinstance(exc, Exception):
+                cancel.set()  # a KeyboardInterrupt inside a hook: start no new EC2 calls
         finally:
             try:
+                pool.shutdown(wait=True)
+                _drain(loop)
                 psettings.reset_options()
-                loop.run_until_complete(loop.shutdown_asyncgens())
             finally:
                 loop.close()
 
@@ -114,6 +123,29 @@ def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict], 
     if "error" in box:
         raise box["error"]
     return box.get("exports") or {}
+
+
+def _drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Let what an interrupted program left pending unwind inside its own loop, quietly.
+
+    A KeyboardInterrupt escapes the loop with the program's tasks still pending (asyncio re-raises
+    it from every task it reaches); they are cancelled and run to completion here, so none is left
+    to fail later outside a loop. A program that finished normally has nothing pending.
+    """
+    for _ in range(5):
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        try:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        except BaseException:  # noqa: BLE001 the interruption was already handed to the caller
+            pass
+    try:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    except BaseException:  # noqa: BLE001
+        pass
 
 
 class RehearsalEngine:
