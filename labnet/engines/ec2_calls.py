@@ -57,6 +57,15 @@ def _wait(describe: Callable[[], str | None], want: set[str], what: str, timeout
         delay = min(delay * 2, 5.0)
 
 
+def _ours(item: dict[str, Any], inputs: dict[str, Any]) -> bool:
+    """Whether ``item`` carries the Name and stack tags labnet gave the resource. Checked here as well
+    as in the request's filters because an emulator may ignore tag filters (moto does for TGW route
+    tables), and adopting a look-alike would later delete another stack's resource."""
+    want = inputs.get("tags") or {}
+    have = {t.get("Key"): t.get("Value") for t in item.get("Tags") or []}
+    return all(have.get(k) == want[k] for k in ("Name", "stack") if k in want)
+
+
 def _by_name_tag(describe, key: str, inputs: dict[str, Any], id_key: str, extra_filters=()) -> str | None:
     tags = inputs.get("tags") or {}
     if "Name" not in tags:
@@ -64,7 +73,7 @@ def _by_name_tag(describe, key: str, inputs: dict[str, Any], id_key: str, extra_
     filters = [{"Name": "tag:Name", "Values": [tags["Name"]]}, *extra_filters]
     if "stack" in tags:
         filters.append({"Name": "tag:stack", "Values": [tags["stack"]]})
-    items = describe(Filters=filters)[key]
+    items = [i for i in describe(Filters=filters)[key] if _ours(i, inputs)]
     return items[0][id_key] if items else None
 
 
@@ -120,7 +129,7 @@ class TransitGateway(Handler):
         if "Name" not in tags:
             return None
         items = ec2.describe_transit_gateways(Filters=[{"Name": "tag:Name", "Values": [tags["Name"]]}])
-        live = [t for t in items["TransitGateways"] if t["State"] not in ("deleted", "deleting")]
+        live = [t for t in items["TransitGateways"] if t["State"] not in ("deleted", "deleting") and _ours(t, inputs)]
         return live[0]["TransitGatewayId"] if live else None
 
     def find_by_id(self, ec2, rid, inputs):
@@ -143,9 +152,11 @@ class TgwRouteTable(Handler):
         tags = inputs.get("tags") or {}
         if "Name" not in tags:
             return None
-        items = ec2.describe_transit_gateway_route_tables(
-            Filters=[{"Name": "tag:Name", "Values": [tags["Name"]]}])["TransitGatewayRouteTables"]
-        live = [t for t in items if t.get("State") not in ("deleted", "deleting")]
+        items = ec2.describe_transit_gateway_route_tables(Filters=[
+            {"Name": "tag:Name", "Values": [tags["Name"]]},
+            {"Name": "transit-gateway-id", "Values": [inputs["transitGatewayId"]]}])["TransitGatewayRouteTables"]
+        live = [t for t in items if t.get("State") not in ("deleted", "deleting") and _ours(t, inputs)
+                and t.get("TransitGatewayId") == inputs["transitGatewayId"]]
         return live[0]["TransitGatewayRouteTableId"] if live else None
 
     def find_by_id(self, ec2, rid, inputs):
@@ -517,6 +528,7 @@ class Eip(Handler):
         if "Name" not in tags:
             return None
         items = ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [tags["Name"]]}])["Addresses"]
+        items = [a for a in items if _ours(a, inputs)]
         return items[0]["AllocationId"] if items else None
 
     def find_by_id(self, ec2, rid, inputs):
