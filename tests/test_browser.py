@@ -262,7 +262,8 @@ def test_deploy_form_in_browser(browser_page, ec2, artifacts):
     step("07-destroyed")
     assert total(inventory(ec2)) == 0, inventory(ec2)
 
-    # Voilà's error pages use the labnet template too: no outside request from them either.
+    # Another path on the same server (Voilà answers it itself, without the notebook): nothing from outside
+    # there either. (The template's page.html covers Voilà's tree and 404 pages when serving a folder.)
     page.goto(server.url + "no-such-page")
     page.wait_for_load_state("load")
 
