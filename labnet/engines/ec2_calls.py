@@ -3,7 +3,9 @@
 One handler per resource type token: ``create`` makes the real EC2 call(s) from the resource's
 inputs (camelCase, as the Pulumi mock monitor delivers them) and returns ``(id, outputs)``;
 ``delete`` removes it, treating "already gone" as done; ``find`` looks for a resource whose create
-call may have been sent by a run that was killed before it could record the id.
+call may have been sent by a run that was killed before it could record the id, and ``adopt`` finishes
+such a resource: the steps ``create`` takes after its first call (attributes, attachments, waits)
+may never have run, so adopting repeats them (each is idempotent) and returns the same outputs.
 
 The calls mirror what the pulumi-aws provider does for the same resources, in the same order a
 raw boto3 script would make them.
@@ -90,6 +92,10 @@ class Handler:
     def find(self, ec2, inputs: dict[str, Any]) -> str | None:
         return None
 
+    def adopt(self, ec2, rid: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Finish a resource ``find`` found (a create the journal saw sent but not answered); its outputs."""
+        return {}
+
     def exists(self, ec2, rid: str, inputs: dict[str, Any]) -> bool:
         """Whether the resource is still there (used by refresh)."""
         return self.find_by_id(ec2, rid, inputs)
@@ -115,6 +121,11 @@ class TransitGateway(Handler):
         tid = tgw["TransitGatewayId"]
         _wait(lambda: self._state(ec2, tid), {"available"}, f"transit gateway {tid}")
         return tid, {"arn": tgw.get("TransitGatewayArn", ""), "ownerId": tgw.get("OwnerId", "")}
+
+    def adopt(self, ec2, rid, inputs):
+        _wait(lambda: self._state(ec2, rid), {"available"}, f"transit gateway {rid}")
+        (tgw,) = ec2.describe_transit_gateways(TransitGatewayIds=[rid])["TransitGateways"]
+        return {"arn": tgw.get("TransitGatewayArn", ""), "ownerId": tgw.get("OwnerId", "")}
 
     def _state(self, ec2, tid):
         items = ec2.describe_transit_gateways(TransitGatewayIds=[tid])["TransitGateways"]
@@ -170,9 +181,12 @@ class Vpc(Handler):
     def create(self, ec2, name, inputs):
         vpc = ec2.create_vpc(CidrBlock=inputs["cidrBlock"], TagSpecifications=_tag_spec("vpc", inputs))["Vpc"]
         vid = vpc["VpcId"]
-        ec2.modify_vpc_attribute(VpcId=vid, EnableDnsSupport={"Value": bool(inputs.get("enableDnsSupport", True))})
-        ec2.modify_vpc_attribute(VpcId=vid, EnableDnsHostnames={"Value": bool(inputs.get("enableDnsHostnames", False))})
-        return vid, {"arn": f"vpc/{vid}"}
+        return vid, self.adopt(ec2, vid, inputs)
+
+    def adopt(self, ec2, rid, inputs):
+        ec2.modify_vpc_attribute(VpcId=rid, EnableDnsSupport={"Value": bool(inputs.get("enableDnsSupport", True))})
+        ec2.modify_vpc_attribute(VpcId=rid, EnableDnsHostnames={"Value": bool(inputs.get("enableDnsHostnames", False))})
+        return {"arn": f"vpc/{rid}"}
 
     def delete(self, ec2, rid, inputs, outputs):
         ec2.delete_vpc(VpcId=rid)
@@ -282,6 +296,12 @@ class InternetGateway(Handler):
         ec2.attach_internet_gateway(InternetGatewayId=gid, VpcId=inputs["vpcId"])
         return gid, {}
 
+    def adopt(self, ec2, rid, inputs):
+        (igw,) = ec2.describe_internet_gateways(InternetGatewayIds=[rid])["InternetGateways"]
+        if not any(a.get("VpcId") == inputs["vpcId"] for a in igw.get("Attachments", [])):
+            ec2.attach_internet_gateway(InternetGatewayId=rid, VpcId=inputs["vpcId"])
+        return {}
+
     def delete(self, ec2, rid, inputs, outputs):
         try:
             ec2.detach_internet_gateway(InternetGatewayId=rid, VpcId=inputs["vpcId"])
@@ -309,8 +329,11 @@ class VpcAttachment(Handler):
             TagSpecifications=_tag_spec("transit-gateway-attachment", inputs),
         )["TransitGatewayVpcAttachment"]
         aid = att["TransitGatewayAttachmentId"]
-        _wait(lambda: self._state(ec2, aid), {"available"}, f"attachment {aid}")
-        return aid, {}
+        return aid, self.adopt(ec2, aid, inputs)
+
+    def adopt(self, ec2, rid, inputs):
+        _wait(lambda: self._state(ec2, rid), {"available"}, f"attachment {rid}")
+        return {}
 
     def _state(self, ec2, aid):
         items = ec2.describe_transit_gateway_vpc_attachments(
@@ -387,6 +410,16 @@ class SecurityGroup(Handler):
         sg = ec2.create_security_group(GroupName=group_name, Description=inputs.get("description", "Managed by labnet"),
                                        VpcId=inputs["vpcId"], TagSpecifications=_tag_spec("security-group", inputs))
         gid = sg["GroupId"]
+        self._revoke_default_egress(ec2, gid)
+        return gid, {"arn": f"security-group/{gid}", "name": group_name}
+
+    def adopt(self, ec2, rid, inputs):
+        self._revoke_default_egress(ec2, rid)
+        (group,) = ec2.describe_security_groups(GroupIds=[rid])["SecurityGroups"]
+        return {"arn": f"security-group/{rid}", "name": group["GroupName"]}
+
+    @staticmethod
+    def _revoke_default_egress(ec2, gid):
         # Like the pulumi-aws provider: drop AWS's default allow-all egress; rules are explicit resources.
         try:
             ec2.revoke_security_group_egress(GroupId=gid, IpPermissions=[
@@ -394,7 +427,6 @@ class SecurityGroup(Handler):
         except ClientError as exc:
             if not is_not_found(exc):
                 raise
-        return gid, {"arn": f"security-group/{gid}", "name": group_name}
 
     def delete(self, ec2, rid, inputs, outputs):
         ec2.delete_security_group(GroupId=rid)
@@ -520,6 +552,10 @@ class Eip(Handler):
         r = ec2.allocate_address(Domain="vpc", TagSpecifications=_tag_spec("elastic-ip", inputs))
         return r["AllocationId"], {"publicIp": r.get("PublicIp", "")}
 
+    def adopt(self, ec2, rid, inputs):
+        (addr,) = ec2.describe_addresses(AllocationIds=[rid])["Addresses"]
+        return {"publicIp": addr.get("PublicIp", "")}
+
     def delete(self, ec2, rid, inputs, outputs):
         ec2.release_address(AllocationId=rid)
 
@@ -542,8 +578,11 @@ class NatGateway(Handler):
         nat = ec2.create_nat_gateway(SubnetId=inputs["subnetId"], AllocationId=inputs["allocationId"],
                                      TagSpecifications=_tag_spec("natgateway", inputs))["NatGateway"]
         nid = nat["NatGatewayId"]
-        _wait(lambda: self._state(ec2, nid), {"available"}, f"NAT gateway {nid}")
-        return nid, {}
+        return nid, self.adopt(ec2, nid, inputs)
+
+    def adopt(self, ec2, rid, inputs):
+        _wait(lambda: self._state(ec2, rid), {"available"}, f"NAT gateway {rid}")
+        return {}
 
     def _state(self, ec2, nid):
         items = ec2.describe_nat_gateways(NatGatewayIds=[nid])["NatGateways"]

@@ -258,12 +258,13 @@ class RehearsalEngine:
                 # A killed run may have created it without recording the id: look before creating twice.
                 found = handler.find(ec2, inputs)
                 if found:
+                    outputs = handler.adopt(ec2, found, inputs)  # the steps after its first call may not have run
                     with lock:
                         counter["seq"] += 1
                         seq = counter["seq"]
-                    self.store.record(state, {"event": "created", "urn": urn, "id": found, "outputs": {},
+                    self.store.record(state, {"event": "created", "urn": urn, "id": found, "outputs": outputs,
                                               "seq": seq})
-                    return found, {**inputs, "id": found}
+                    return found, {**inputs, **outputs, "id": found}
             self.store.record(state, {"event": "pending", "urn": urn, "type": typ, "name": name, "inputs": inputs})
             with lock:
                 done = counter["done"]
