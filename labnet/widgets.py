@@ -243,8 +243,9 @@ class DeployForm(W.VBox):
     The spec comes from ``sizing`` (a :class:`SizingForm`, read at each click) or from ``spec``.
     Buttons are disabled while an operation runs. Two operations on one stack are kept apart by
     labnet's stack lock (which also guards against other kernels and processes): a second deploy
-    or destroy started meanwhile gets :class:`~labnet.StackLockedError`, shown in the message area.
-    Destroy asks for the stack name in the confirm box first.
+    or destroy started meanwhile gets :class:`~labnet.StackLockedError`, shown in the message area;
+    a preview asked for meanwhile is refused by the form. Destroy asks for the stack name in the
+    confirm box first.
     """
 
     def __init__(self, stack_name: str = "ml-net", spec: NetworkSpec | None = None, *,
@@ -350,6 +351,12 @@ class DeployForm(W.VBox):
 
     def on_preview(self, _button: Any = None) -> None:
         """Show every resource deploy would create; creates nothing."""
+        if self.busy:
+            # Deploy and destroy are kept apart by labnet's stack lock; preview takes no lock (it only
+            # reads), so the form refuses it rather than let it queue behind the running operation.
+            self._messages.add("refused", "preview: an operation is running on this stack; wait for it to finish")
+            return
+
         def body() -> str:
             self._messages.show("info", "previewing…")
             lab = self._open()

@@ -50,6 +50,16 @@ def outputs_of(nb, mime: str) -> list:
             if o.get("output_type") in ("display_data", "execute_result") and mime in o.get("data", {})]
 
 
+def assert_no_output_widgets(nb) -> None:
+    """labnet's notebooks and forms never use ipywidgets.Output: nbclient answers Output widgets on the
+    shell channel while it awaits the cell's reply, which can lose the reply's wake-up and stall the
+    run forever (jupyter/nbclient#312; bench/notebook_stalls.py --control reproduces it)."""
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    assert state, "no widget state recorded: the form was not displayed"
+    models = {m.get("model_name") for m in state.values()}
+    assert "OutputModel" not in models, models
+
+
 # -- the committed notebooks are documents ----------------------------------------------------------
 @pytest.mark.parametrize("name", ["01_size_network.ipynb", "02_deploy_network.ipynb", "03_teardown_network.ipynb"])
 def test_committed_notebook_is_a_clean_document(name):
@@ -77,6 +87,7 @@ def test_01_size_network(ec2, tmp_path):
     assert outputs_of(nb, "image/png"), "the picture was not shown"
     assert (tmp_path / "topology.png").stat().st_size > 0
     assert "application/vnd.jupyter.widget-view+json" in json.dumps([c.get("outputs") for c in nb.cells])
+    assert_no_output_widgets(nb)
     assert non_default_vpcs(ec2) == [] and live_tgws(ec2) == []
 
 
@@ -86,6 +97,7 @@ def test_02_deploy_then_03_teardown(ec2, tmp_path):
     nb = run("02_deploy_network.ipynb", tmp_path / "deploy", stack_name="nb-e2e", outputs_csv=str(csv),
              engine="rehearsal", show_form=True, **SMALL)
     assert outputs_of(nb, "image/png"), "the picture of what was built was not shown"
+    assert_no_output_widgets(nb)
     table = pd.read_csv(csv, keep_default_na=False)
 
     # VPC ids and CIDRs

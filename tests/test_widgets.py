@@ -154,11 +154,13 @@ def test_a_second_click_during_an_operation_is_refused(sizing, ec2):
             form.deploy_button.click()  # what a queued click would do: refused by the stack lock
             form.confirm.value = "w-click"
             form.destroy_button.click()
+            form.preview_button.click()  # refused by the form: preview takes no lock
 
     form.on_progress = click_again_midway
     form.on_deploy()
     refusals = [t for k, t in form.history if k == "refused"]
-    assert len(refusals) == 2 and all("is locked by up" in t for t in refusals), form.history
+    assert len(refusals) == 3, form.history
+    assert all("is locked by up" in t for t in refusals[:2]) and refusals[2].startswith("preview: an operation")
     assert form.history[-1][0] == "ok"
     assert len(vpcs(ec2)) == 2  # the destroy that came in midway deleted nothing
     form.confirm.value = "w-click"
@@ -172,6 +174,21 @@ def test_destroy_of_an_unknown_stack_says_so(fresh_emulator):
     form.on_destroy()
     kind, text = form.history[-1]
     assert kind == "error" and "never-deployed" in text
+
+
+def test_forms_use_no_output_widget(fresh_emulator):
+    """No ipywidgets.Output anywhere in the forms: nbclient (papermill, Voilà) writes back to the kernel
+    for Output widgets while it waits for a cell's reply, the cause of jupyter/nbclient#312 stalls."""
+    import ipywidgets as W
+
+    def walk(w):
+        yield w
+        for child in getattr(w, "children", ()):
+            yield from walk(child)
+
+    box = app("w-tree", engine="rehearsal", **SMALL)
+    found = [w for w in walk(box) if isinstance(w, W.Output)]
+    assert found == []
 
 
 def test_dom_classes_are_stable(fresh_emulator):
