@@ -29,6 +29,10 @@ from .errors import EmulatorError
 ENV_URL = "LABNET_EMULATOR_URL"
 TEST_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 START_TIMEOUT = 60.0
+# labnet's clients on the emulator. It answers on loopback in milliseconds, so a request that has
+# not been answered after READ_TIMEOUT seconds means the emulator is stuck, and labnet says so.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,13 @@ class Emulator:
         import boto3
         from botocore.config import Config
 
+        # One attempt per call, no retries: a create whose first attempt reached the emulator but
+        # timed out would be made again by a retry, and that copy is named by no journal entry (most
+        # EC2 creates take no idempotency token). labnet's journal and find() recover the one copy.
         return boto3.session.Session().client(
             service, region_name=region, endpoint_url=self.url,
-            config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5,
-                          read_timeout=60),
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=CONNECT_TIMEOUT,
+                          read_timeout=READ_TIMEOUT),
             **TEST_CREDENTIALS)
 
 
