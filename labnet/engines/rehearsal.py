@@ -158,6 +158,7 @@ class RehearsalEngine:
         self.ec2 = ec2
         self.target = dict(target)
         self.endpoint = getattr(getattr(ec2, "meta", None), "endpoint_url", "the emulator")
+        self._failures: list[BaseException] = []  # the creates that failed in the current up, first first
 
     # -- preview ---------------------------------------------------------------------------------
     def plan(self, spec: NetworkSpec, state: StackState | None = None) -> list[PlannedResource]:
@@ -222,16 +223,19 @@ class RehearsalEngine:
                 self.store.save(state)
                 raise self._interrupted(state, just_now=True) from exc
             except BaseException as exc:
+                cause = self._failures[0] if self._failures else exc  # not the cancellations it caused
+                # The operation ended, with its failure on record: up() again goes on from the state.
+                state.operation = None
                 state.last = {"kind": "up", "result": "failed", "finished": time.time(),
-                              "error": _short(exc, self.endpoint)}
+                              "error": _short(cause, self.endpoint)}
                 self.store.save(state)
-                if isinstance(exc, (LabnetError,)) and not isinstance(exc, DeployError):
-                    raise
+                if isinstance(cause, (LabnetError,)) and not isinstance(cause, DeployError):
+                    raise cause from (None if cause is exc else exc)
                 raise DeployError(
                     f"up of stack {self.store.stack!r} failed after creating {counter['done']} of {total} "
-                    f"resource(s): {_short(exc, self.endpoint)}. State is saved: {len(state.created)} "
+                    f"resource(s): {_short(cause, self.endpoint)}. State is saved: {len(state.created)} "
                     "resource(s) are recorded; fix the cause and run up() again to finish, or destroy() to "
-                    "remove them") from exc
+                    "remove them") from cause
             state.outputs = exports
             state.operation = None
             state.last = {"kind": "up", "result": "succeeded", "finished": time.time(),
@@ -243,17 +247,30 @@ class RehearsalEngine:
 
     def _create_hook(self, state: StackState, progress: ProgressCallback, counter: dict, total: int):
         self._cancel = threading.Event()
+        self._failures = []
         lock = threading.Lock()
-        ec2 = self.ec2
 
         def hook(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
-            urn = urn_of(typ, name)
-            handler = HANDLERS[typ]
-            rec = state.resources.get(urn)
+            rec = state.resources.get(urn_of(typ, name))
             if rec is not None and rec.status == "created":
                 return rec.id or "", {**inputs, **rec.outputs, "id": rec.id}
             if self._cancel.is_set():
                 raise Cancelled(f"cancelled before creating {name}")
+            try:
+                return make(typ, name, inputs, rec)
+            except BaseException as exc:
+                # Like Pulumi's engine: after the first failure start no new creates (the ones in
+                # flight finish), so an endpoint that stopped answering costs one timeout, not one per
+                # resource; the first failure is the one reported.
+                with lock:
+                    self._failures.append(exc)
+                self._cancel.set()
+                raise
+
+        def make(typ: str, name: str, inputs: dict, rec: Resource | None) -> tuple[str, dict]:
+            urn = urn_of(typ, name)
+            handler = HANDLERS[typ]
+            ec2 = self.ec2
             if rec is not None and rec.status == "pending":
                 # A killed run may have created it without recording the id: look before creating twice.
                 found = handler.find(ec2, inputs)
@@ -302,6 +319,7 @@ class RehearsalEngine:
                 self.store.save(state)
                 raise self._interrupted(state, just_now=True) from exc
             except BaseException as exc:
+                state.operation = None  # ended, with its failure on record; the stack and state are kept
                 state.last = {"kind": "destroy", "result": "failed", "finished": time.time(),
                               "error": _short(exc, self.endpoint)}
                 self.store.save(state)
@@ -373,10 +391,17 @@ class RehearsalEngine:
 
 
 def _short(exc: BaseException, endpoint: str) -> str:
-    from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.parsers import ResponseParserError
 
-    if isinstance(exc, (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectionError)):
+    if isinstance(exc, (BotoConnectionError, HTTPClientError, ConnectionError)):
         return f"the EC2 endpoint {endpoint} stopped answering ({type(exc).__name__})"
+    if isinstance(exc, ResponseParserError):
+        # An endpoint that dies mid-request leaves an empty body; one that fails inside answers HTML.
+        if str(exc).rstrip().endswith("b''"):
+            return f"the EC2 endpoint {endpoint} stopped answering (empty response)"
+        return f"the EC2 endpoint {endpoint} sent a response that is not EC2's: {str(exc).splitlines()[0][:200]}"
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         return f"EC2 {exc.operation_name} failed: {err.get('Code', '?')}: {err.get('Message', '')}"
