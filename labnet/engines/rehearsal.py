@@ -194,6 +194,11 @@ class RehearsalEngine:
             state = self.store.load()
             if state.operation is not None and not resume:
                 raise self._interrupted(state)
+            if state.operation is not None or (state.last or {}).get("result") == "failed":
+                # Going on after an interruption or a failure (the emulator may have gone away and come
+                # back without its memory): check that what the state records is still there before
+                # building on it. An up after a success makes no such calls.
+                self._forget_missing(state)
             plan = self.plan(spec, state)
             changed = [p for p in plan if p.action == "replace"]
             if changed:
@@ -347,7 +352,9 @@ class RehearsalEngine:
         try:
             handler.delete(self.ec2, rid, rec.inputs, rec.outputs)
         except Exception as exc:
-            if not is_not_found(exc):
+            # "Not found" is done. Any other error counts only if the resource is still there: an
+            # emulator restarted without its memory answers some deletes of unknown ids with a 500.
+            if not is_not_found(exc) and not self._gone(rec, rid):
                 progress(ProgressEvent(operation, "delete", rec.name, rec.type, counter["done"], total, "failed"))
                 raise
         counter["done"] += 1
@@ -375,6 +382,35 @@ class RehearsalEngine:
             return rows
 
     # -- helpers ---------------------------------------------------------------------------------
+    def _exists(self, rec: Resource, rid: str | None) -> bool:
+        """Whether a recorded resource is still on the target ("not found" errors mean no)."""
+        try:
+            return bool(HANDLERS[rec.type].exists(self.ec2, rid, rec.inputs))
+        except Exception as exc:  # noqa: BLE001
+            if is_not_found(exc):
+                return False
+            raise
+
+    def _gone(self, rec: Resource, rid: str | None) -> bool:
+        """True only when the target answers that the resource is not there."""
+        try:
+            return not self._exists(rec, rid)
+        except Exception:  # noqa: BLE001 cannot tell: keep the original error
+            return False
+
+    def _forget_missing(self, state: StackState) -> None:
+        """Forget recorded resources the target no longer holds, so up() makes them again."""
+        for rec in list(state.created):
+            try:
+                present = self._exists(rec, rec.id)
+            except Exception as exc:  # noqa: BLE001
+                raise DeployError(
+                    f"up of stack {self.store.stack!r} could not check the {len(state.created)} resource(s) its "
+                    f"state records: {_short(exc, self.endpoint)}. Nothing was changed; run up() again once "
+                    "the endpoint answers") from exc
+            if not present:
+                self.store.record(state, {"event": "deleted", "urn": rec.urn})
+
     def _interrupted(self, state: StackState, just_now: bool = False) -> InterruptedOperationError:
         op = state.operation or {}
         kind = op.get("kind", "an operation")
