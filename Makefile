@@ -46,3 +46,8 @@ app: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts
+
+## Benchmarks (issue 7): rehearsal vs raw boto3, scaling, dependency chain, latency, planning; prints the
+## figures table that BENCHMARKS.md records. Under 10 minutes on 2 cores.
+bench: venv
+	$(BIN)/python bench/run_all.py
