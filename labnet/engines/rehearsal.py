@@ -316,6 +316,7 @@ class RehearsalEngine:
                 "kind": "destroy", "started": time.time(), "planned": len(todo)}})
             removed: list[str] = []
             counter = {"done": 0}
+            rec = None
             try:
                 for rec in todo:
                     if self._delete_one(state, rec, progress, counter, len(todo), "destroy"):
@@ -329,7 +330,12 @@ class RehearsalEngine:
                               "error": _short(exc, self.endpoint)}
                 self.store.save(state)
                 remaining = [r.name for r in state.pending + list(reversed(state.created))]
-                raise TeardownIncompleteError(self.store.stack, remaining, _short(exc, self.endpoint),
+                cause = _short(exc, self.endpoint).rstrip(".")
+                if rec is not None:
+                    cause = f"deleting {rec.name} ({rec.id or 'id not recorded'}) failed: {cause}"
+                if "DependencyViolation" in cause:
+                    cause += " (something labnet did not create still uses it: remove that first)"
+                raise TeardownIncompleteError(self.store.stack, remaining, cause,
                                               "destroy() (or `python -m labnet destroy "
                                               f"{self.store.stack}`) to finish") from exc
             state.outputs = {}
