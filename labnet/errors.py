@@ -65,12 +65,14 @@ class StackLockedError(LabnetError):
         age_txt = f", {age:.0f}s ago" if isinstance(age, (int, float)) else ""
         alive = holder.get("alive")
         state = "" if alive is None else (" (process alive)" if alive else " (process is gone: stale lock)")
-        fix = (
-            "wait for it to finish"
-            if alive is not False
-            else "if you are sure nothing runs, break it with Lab(...).break_lock() "
-            "or `python -m labnet unlock STACK`"
-        )
+        breaking = ("break it with Lab(...).break_lock() "
+                    f"or `python -m labnet unlock {stack}`")
+        if alive:
+            fix = "wait for it to finish"
+        elif alive is False:
+            fix = f"if you are sure nothing runs, {breaking}"
+        else:  # another host, or an unreadable lock file: labnet cannot tell
+            fix = f"if it still runs, wait for it to finish; if you are sure nothing runs, {breaking}"
         super().__init__(
             f"stack {stack!r} is locked by {op} in pid {pid} on {host}{age_txt}{state}; {fix}"
         )

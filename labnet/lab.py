@@ -220,9 +220,10 @@ class Lab:
         """One word for the stack's state: empty, deployed, destroyed, interrupted …, busy …"""
         return _state_word(self._store.load(), self._store.holder())
 
-    def break_lock(self) -> dict | None:
-        """Remove a lock left by a dead process (explicit request only); returns who held it."""
-        return self._store.break_lock()
+    def break_lock(self, force: bool = False) -> dict | None:
+        """Remove a lock left by a dead process (explicit request only); returns who held it.
+        A holder still running on this machine is refused unless ``force=True``."""
+        return self._store.break_lock(force=force)
 
     def _record_pulumi(self, exports: dict[str, Any], kind: str) -> None:
         with self._store.lock(f"{kind} bookkeeping"):

@@ -204,12 +204,20 @@ class StackStore:
     def holder(self) -> dict[str, Any] | None:
         """Who holds the lock (pid, host, operation, age, alive), or None."""
         try:
-            info = json.loads(self.lock_path.read_text())
+            raw = self.lock_path.read_text()
+            written = self.lock_path.stat().st_mtime
         except FileNotFoundError:
             return None
+        try:
+            info = json.loads(raw)
+            if not isinstance(info, dict):
+                raise ValueError("not an object")
         except ValueError:
+            # A process killed between creating the lock file and writing it leaves it empty.
             info = {"pid": "?", "host": "?", "operation": "unknown (unreadable lock file)"}
-        info["age_seconds"] = max(0.0, time.time() - float(info.get("since", time.time())))
+        since = info.get("since")
+        since = since if isinstance(since, (int, float)) and not isinstance(since, bool) else written
+        info["age_seconds"] = max(0.0, time.time() - float(since))
         if info.get("host") == socket.gethostname() and isinstance(info.get("pid"), int):
             info["alive"] = paths.pid_alive(info["pid"])
         return info
@@ -236,9 +244,15 @@ class StackStore:
             except (FileNotFoundError, ValueError):
                 pass
 
-    def break_lock(self) -> dict[str, Any] | None:
-        """Remove the lock (an explicit request only); returns who held it."""
+    def break_lock(self, force: bool = False) -> dict[str, Any] | None:
+        """Remove the lock (an explicit request only); returns who held it.
+
+        A holder still running on this machine is refused with :class:`StackLockedError` unless
+        ``force``: breaking its lock would let two operations work on the stack at once.
+        """
         held = self.holder()
+        if held is not None and held.get("alive") and not force:
+            raise StackLockedError(self.stack, held)
         self.lock_path.unlink(missing_ok=True)
         return held
 
