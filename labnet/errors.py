@@ -83,15 +83,17 @@ class StateError(LabnetError):
 
 
 class StateCorruptError(StateError):
-    """A state file is damaged. The damaged file is kept aside at ``kept_at``; nothing is redeployed."""
+    """A state file is damaged. A copy is kept at ``kept_at`` and the damaged file stays in place, so
+    every operation on the stack stops here until it is repaired; nothing is redeployed."""
 
     def __init__(self, path: str, kept_at: str, reason: str) -> None:
         self.path = path
         self.kept_at = kept_at
         super().__init__(
-            f"state file {path} is damaged ({reason}); it was moved aside to {kept_at} and labnet "
-            "will not treat the stack as empty. Restore it from the copy, or if you know the stack "
-            "holds nothing, delete the stack folder"
+            f"state file {path} is damaged ({reason}); a copy is kept at {kept_at} and labnet "
+            "will not treat the stack as empty: every operation on it stops here. Put a good copy of "
+            "the file back, or if you know the stack holds nothing (its resources are tagged "
+            "stack=<name>), delete the stack folder"
         )
 
 

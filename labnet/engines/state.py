@@ -4,7 +4,8 @@
 operation), ``journal.jsonl`` (one line per resource event since the snapshot, written *before* an
 AWS call is made and again after it returns, so an interrupted or killed run leaves a record of every
 resource it may have created) and ``lock`` (who is working on the stack). Files are 0600, folders
-0700. A damaged file is moved aside and reported; it is never read as "empty stack".
+0700. A damaged file is copied aside and reported, and stays in place so that it is never read as
+"empty stack".
 """
 
 from __future__ import annotations
@@ -159,10 +160,27 @@ class StackStore:
                                         f"line {k + 1}: {type(exc).__name__}: {exc}") from None
 
     def _keep_aside(self, path: Path) -> str:
-        kept = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-        shutil.copy2(path, kept)
-        os.chmod(kept, 0o600)
-        path.unlink()
+        """Copy a damaged file aside (0600) and leave it where it is.
+
+        Moving it away would leave a folder without state, which the next load reads as a new,
+        empty stack: an up would then deploy a second network over the resources that exist, and a
+        destroy would remove nothing. Left in place, every load fails the same way until a person
+        restores a good copy or removes the stack folder. Repeated loads keep one copy.
+        """
+        raw = path.read_bytes()
+        for old in sorted(path.parent.glob(f"{path.name}.damaged-*")):
+            try:
+                if old.read_bytes() == raw:
+                    return str(old)
+            except OSError:
+                continue
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        kept = path.with_name(f"{path.name}.damaged-{stamp}")
+        n = 1
+        while kept.exists():
+            n += 1
+            kept = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+        paths.write_private(kept, raw)
         return str(kept)
 
     # -- writing -------------------------------------------------------------------------------
