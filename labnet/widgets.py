@@ -24,6 +24,8 @@ engine's worker thread; they only set trait values, which ipykernel sends throug
 
 Stable DOM classes (``_dom_classes``) for browser tests
 -------------------------------------------------------
+:func:`app` (what a Voilà page shows) is a box with class ``labnet-app`` holding the two forms.
+
 Sizing form (root ``labnet-sizing-form``):
 
 ==============================  ===========================================  ==================
