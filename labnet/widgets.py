@@ -98,6 +98,12 @@ def _table_html(frame, empty: str = "") -> str:
     return frame.to_html(index=False, border=0, classes="labnet-table")
 
 
+def _set_picture(widget: W.Image, png: bytes) -> None:
+    """Show a picture, or hide the widget when there is none (an empty Image draws a broken icon)."""
+    widget.value = png
+    widget.layout.display = "" if png else "none"
+
+
 def _png(fig) -> bytes:
     """PNG bytes of the picture (labnet.diagram's figures are not pyplot's, so nothing to close)."""
     buf = io.BytesIO()
@@ -191,7 +197,8 @@ class SizingForm(W.VBox):
                                                layout=layout), "labnet-headroom")
         self.message = _classed(W.HTML(), "labnet-sizing-message")
         self.table = _classed(W.HTML(), "labnet-sizing-table")
-        self.picture = _classed(W.Image(format="png", layout=W.Layout(max_width="900px")), "labnet-sizing-picture")
+        self.picture = _classed(W.Image(format="png", layout=W.Layout(max_width="900px", display="none")),
+                                "labnet-sizing-picture")
         self.cost = _classed(W.HTML(), "labnet-sizing-cost")
         self._messages = _Messages(self.message)
         self.controls = (self.spokes, self.nodes_per_spoke, self.instance_type, self.azs, self.supernet,
@@ -225,17 +232,28 @@ class SizingForm(W.VBox):
             self._messages.show("error", str(exc))
             # Nothing stale stays on screen: a table for other values would read as this one's.
             self.table.value = "<i>fix the value above to see the subnets</i>"
-            self.picture.value = b""
+            _set_picture(self.picture, b"")
             self.cost.value = ""
             return None
         self.spec, self.error, self.warnings = spec, None, warnings
-        if warnings:
-            self._messages.show("warning", *warnings)
+        notes = list(warnings)
+        self.table.value = _table_html(spec.table())
+        # The picture and the estimate have limits of their own (at most 64 spokes drawn, regions with
+        # published prices): a valid spec beyond them still shows its table, and says why the rest is missing.
+        try:
+            _set_picture(self.picture, _png(labnet.diagram.draw(spec)))
+        except LabnetError as exc:
+            _set_picture(self.picture, b"")
+            notes.append(f"picture: {exc}")
+        try:
+            self.cost.value = _table_html(labnet.cost.estimate(spec, cross_vpc_gb_per_month=self.cross_vpc_gb_per_month))
+        except LabnetError as exc:
+            self.cost.value = ""
+            notes.append(f"cost: {exc}")
+        if notes:
+            self._messages.show("warning", *notes)
         else:
             self._messages.show("ok", spec.summary())
-        self.table.value = _table_html(spec.table())
-        self.picture.value = _png(labnet.diagram.draw(spec))
-        self.cost.value = _table_html(labnet.cost.estimate(spec, cross_vpc_gb_per_month=self.cross_vpc_gb_per_month))
         return spec
 
 
@@ -272,11 +290,13 @@ class DeployForm(W.VBox):
         self.message = _classed(W.HTML(), "labnet-deploy-message")
         self.preview_table = _classed(W.HTML(), "labnet-preview-table")
         self.outputs_table = _classed(W.HTML(), "labnet-outputs-table")
-        self.picture = _classed(W.Image(format="png", layout=W.Layout(max_width="900px")), "labnet-deploy-picture")
+        self.picture = _classed(W.Image(format="png", layout=W.Layout(max_width="900px", display="none")),
+                                "labnet-deploy-picture")
         self._messages = _Messages(self.message)
         self.buttons = (self.preview_button, self.deploy_button, self.destroy_button)
         self._inflight = 0
         self._inflight_lock = threading.Lock()
+        self._done = 0  # the furthest progress seen in the running operation
         self.preview_button.on_click(self.on_preview)
         self.deploy_button.on_click(self.on_deploy)
         self.destroy_button.on_click(self.on_destroy)
@@ -333,23 +353,41 @@ class DeployForm(W.VBox):
             text = body()
         except LabnetError as exc:
             kind = "refused" if isinstance(exc, labnet.StackLockedError) else "error"
-            self._messages.add(kind, f"{title}: {exc}")
+            if kind == "error":
+                self._messages.show(kind, f"{title}: {exc}")  # replaces the "…ing" line it ends
+            else:
+                self._messages.add(kind, f"{title}: {exc}")
         except Exception as exc:
             # Not one of labnet's own errors: say so in the form, and let it reach the log too.
-            self._messages.add("error", f"{title} failed unexpectedly: {type(exc).__name__}: {exc}")
+            self._messages.show("error", f"{title} failed unexpectedly: {type(exc).__name__}: {exc}")
             raise
         else:
-            self._messages.add("ok", text)
+            self._messages.show("ok", text)
         finally:
             self._end()
 
     # -- handlers (plain methods; the buttons call them) ----------------------------------------------
     def on_progress(self, event) -> None:
         """Feed the progress bar from an engine event (called from the engine's worker thread)."""
+        # The rehearsal engine reports from several worker threads, so events can arrive out of order:
+        # the bar only moves forward.
+        with self._inflight_lock:
+            self._done = max(self._done, event.done)
+            done = self._done
         self.progress.max = max(1, event.total)
-        self.progress.value = min(event.done, self.progress.max)
-        self.progress.description = f"{event.done}/{event.total}"
+        self.progress.value = min(done, self.progress.max)
+        self.progress.description = f"{done}/{event.total}"
         self.progress.bar_style = "danger" if event.status == "failed" else "info"
+
+    def _progress_start(self) -> None:
+        with self._inflight_lock:
+            self._done = 0
+        self.progress.value, self.progress.bar_style = 0, "info"
+
+    def _progress_finish(self) -> None:
+        self.progress.value = self.progress.max
+        self.progress.description = f"{self.progress.max}/{self.progress.max}"
+        self.progress.bar_style = "success"
 
     def on_preview(self, _button: Any = None) -> None:
         """Show every resource deploy would create; creates nothing."""
@@ -373,13 +411,12 @@ class DeployForm(W.VBox):
         def body() -> str:
             self._messages.show("info", "deploying…")
             lab = self._open()
-            self.progress.value, self.progress.bar_style = 0, "info"
+            self._progress_start()
             outputs = lab.up()
             self.lab = lab
-            self.progress.value = self.progress.max
-            self.progress.bar_style = "success"
+            self._progress_finish()
             self.outputs_table.value = _table_html(outputs)
-            self.picture.value = _png(labnet.diagram.draw(lab.spec, exports=lab.exports()))
+            _set_picture(self.picture, _png(labnet.diagram.draw(lab.spec, exports=lab.exports())))
             return f"deployed {lab.stack_name}: {len(outputs)} output rows, state {lab.status()}"
         self._operation("deploy", body)
 
@@ -394,14 +431,14 @@ class DeployForm(W.VBox):
         def body() -> str:
             self._messages.show("info", "destroying…")
             lab = self._open(with_spec=False)  # what the stack owns, from its saved state
-            self.progress.value, self.progress.bar_style = 0, "info"
+            self._progress_start()
             removed = lab.destroy()
             self.lab = lab
-            self.progress.value = self.progress.max
-            self.progress.bar_style = "success"
+            self._progress_finish()
             self.confirm.value = ""
             self.outputs_table.value = _table_html(lab.outputs(), "nothing left")
-            self.picture.value = b""
+            self.preview_table.value = "<i>the stack was destroyed: preview again to plan a new deploy</i>"
+            _set_picture(self.picture, b"")
             return f"destroyed {name}: {len(removed)} resource(s) removed, state {lab.status()}"
         self._operation("destroy", body)
 

@@ -213,3 +213,24 @@ def test_dom_classes_are_stable(fresh_emulator):
     import labnet.widgets as mod
     for cls in expected.values():
         assert f"``{cls}``" in mod.__doc__  # documented for the browser tests
+
+
+def test_progress_only_moves_forward_and_ends_full(sizing):
+    """The rehearsal engine reports from several threads; a late event must not move the bar back."""
+    from labnet.engines.progress import ProgressEvent
+
+    form = DeployForm("progress-order", sizing=sizing)
+    form._progress_start()
+    for done in (1, 3, 2, 5, 4):
+        form.on_progress(ProgressEvent("up", "create", f"r{done}", "aws:ec2/vpc:Vpc", done, 6, "done"))
+    assert form.progress.value == 5 and form.progress.description == "5/6"
+    form._progress_finish()
+    assert form.progress.value == 6 and form.progress.description == "6/6"
+
+
+def test_empty_pictures_are_hidden_not_broken(sizing):
+    assert sizing.picture.layout.display == ""  # a valid spec: the picture shows
+    sizing.nodes_per_spoke.value = 0
+    assert sizing.picture.layout.display == "none" and sizing.picture.value == b""
+    form = DeployForm("hidden-picture", sizing=sizing)
+    assert form.picture.layout.display == "none"
