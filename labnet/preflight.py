@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from .errors import InvalidSpecError
-from .spec import INTERFACE_MODES, ROLES, NetworkSpec
+from .spec import INTERFACE_MODES, ROLES, NetworkSpec, Tags
 
 VPC_PREFIX_RANGE = (16, 28)  # VPC and subnet IPv4 blocks: /16 (largest) to /28 (smallest)
 MAX_TGW_ATTACHMENTS = 5000
@@ -25,11 +25,14 @@ MAX_TGW_ROUTES = 10000
 DEFAULT_ROUTES_PER_VPC_ROUTE_TABLE = 50  # adjustable quota; a warning, not an error
 PRIVATE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
 
-STACK_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")  # Pulumi stack name rule
-SPOKE_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+# Patterns are matched with fullmatch: "$" would also accept a trailing newline ("ml-net\n").
+# Stack names follow Pulumi's rule and must also be safe as a folder name under $LABNET_HOME/stacks,
+# so the first character is a letter or digit ("..", ".", "-x" are refused).
+STACK_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+SPOKE_NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
 ROUTE_TABLE_NAME_RE = SPOKE_NAME_RE
-REGION_RE = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$")
-TAG_CHARS_RE = re.compile(r"^[\w .:/=+\-@]*$", re.UNICODE)
+REGION_RE = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}")
+TAG_CHARS_RE = re.compile(r"[\w .:/=+\-@]*", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def check(spec: NetworkSpec, facts: RegionFacts | None = None) -> list[str]:
     vpcs: list[tuple[str, ipaddress.IPv4Network]] = []
     for i, spoke in enumerate(spec.spokes):
         where = f"spokes[{i}]"
-        if not SPOKE_NAME_RE.match(spoke.name or ""):
+        if not isinstance(spoke.name, str) or not SPOKE_NAME_RE.fullmatch(spoke.name):
             raise InvalidSpecError(f"{where}.name", spoke.name,
                                    "spoke names are 1-32 lowercase letters, digits or '-', not starting "
                                    "or ending with '-' (they become AWS tags and Pulumi resource names)",
@@ -125,15 +128,15 @@ def first_overlap(nets: Sequence[ipaddress.IPv4Network]) -> tuple[int, int] | No
 
 def check_stack_name(name: object) -> str:
     """Pulumi stack names: 1-100 characters from letters, digits, '-', '_' and '.'."""
-    if not isinstance(name, str) or not STACK_NAME_RE.match(name):
+    if not isinstance(name, str) or not STACK_NAME_RE.fullmatch(name):
         raise InvalidSpecError("stack_name", name,
                                "stack names are 1-100 characters of letters, digits, '-', '_' or '.' "
-                               "(Pulumi's rule)", "for example 'ml-net'")
+                               "(Pulumi's rule), starting with a letter or digit", "for example 'ml-net'")
     return name
 
 
 def check_region(region: object) -> str:
-    if not isinstance(region, str) or not REGION_RE.match(region):
+    if not isinstance(region, str) or not REGION_RE.fullmatch(region):
         raise InvalidSpecError("region", region, "is not an AWS region name", "for example 'us-east-1'")
     return region
 
@@ -239,7 +242,7 @@ def _check_subnets(spec: NetworkSpec, i: int, vpc: ipaddress.IPv4Network,
 
 
 def _check_az(field: str, az: object, region: str, facts: RegionFacts | None) -> None:
-    if not isinstance(az, str) or not re.match(rf"^{re.escape(region)}[a-z]$", az):
+    if not isinstance(az, str) or not re.fullmatch(rf"{re.escape(region)}[a-z]", az):
         raise InvalidSpecError(field, az, f"is not an availability zone of {region}",
                                f"AZ names look like '{region}a'")
     if facts is not None and az not in facts.azs:
@@ -264,7 +267,7 @@ def _check_tgw(spec: NetworkSpec) -> None:
                                f"a Transit Gateway takes at most {MAX_TGW_ROUTE_TABLES} route tables",
                                "merge route tables")
     for k, name in enumerate(tables):
-        if not isinstance(name, str) or not ROUTE_TABLE_NAME_RE.match(name):
+        if not isinstance(name, str) or not ROUTE_TABLE_NAME_RE.fullmatch(name):
             raise InvalidSpecError(f"transit_gateway.route_tables[{k}]", name,
                                    "route table names are 1-32 lowercase letters, digits or '-'", "")
     if len(set(tables)) != len(tables):
@@ -280,10 +283,14 @@ def _check_security(spec: NetworkSpec) -> None:
 
 
 def _check_tags(spec: NetworkSpec) -> None:
-    t = spec.tags
+    check_tags(spec.tags)
+
+
+def check_tags(t: Tags) -> None:
+    """AWS's tag rules for labnet's own tags and the extra ones (no AWS call)."""
     pairs: Iterable[tuple[str, object]] = [("project", t.project), ("owner", t.owner), *t.extra]
     for key, value in pairs:
-        if not isinstance(key, str) or not 1 <= len(key) <= 128 or not TAG_CHARS_RE.match(key) \
+        if not isinstance(key, str) or not 1 <= len(key) <= 128 or not TAG_CHARS_RE.fullmatch(key) \
                 or key.lower().startswith("aws:"):
             raise InvalidSpecError(f"tags.{key}", key,
                                    "AWS tag keys are 1-128 letters, digits, spaces or + - = . _ : / @ and "
@@ -294,7 +301,7 @@ def _check_tags(spec: NetworkSpec) -> None:
 
 
 def _check_tag_value(field: str, value: object, limit: int) -> None:
-    if not isinstance(value, str) or len(value) > limit or not TAG_CHARS_RE.match(value):
+    if not isinstance(value, str) or len(value) > limit or not TAG_CHARS_RE.fullmatch(value):
         raise InvalidSpecError(field, value,
                                f"AWS tag values are up to {limit} letters, digits, spaces or + - = . _ : / @",
                                "")
@@ -311,6 +318,6 @@ def check_interface_mode(mode: object) -> str:
 def check_names(names: Sequence[str]) -> None:
     """Validate a list of spoke names (used by sizing before it builds a spec)."""
     for i, n in enumerate(names):
-        if not isinstance(n, str) or not SPOKE_NAME_RE.match(n):
+        if not isinstance(n, str) or not SPOKE_NAME_RE.fullmatch(n):
             raise InvalidSpecError(f"spoke_names[{i}]", n, "spoke names are 1-32 lowercase letters, digits "
                                    "or '-'", "for example 'spoke-1'")
