@@ -1,0 +1,193 @@
+"""Every labnet benchmark in one run, side by side, ending with the figures table (Markdown).
+
+One emulator (moto on 127.0.0.1) serves the whole run and is reset before every measurement. The
+order puts the cheap, load-sensitive latency probes first and the notebooks last. ``make bench``
+runs this; it is meant to finish in well under 10 minutes on 2 cores.
+
+    .venv/bin/python bench/run_all.py                 # the full run
+    .venv/bin/python bench/run_all.py --quick         # N up to 8, fewer repetitions (a smoke run)
+    .venv/bin/python bench/run_all.py --json out.json # also keep every number
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+import dep_chain
+import engine_overhead
+import latency
+import planning
+import what_if
+from _common import emulator, loadavg, machine
+
+BUDGET_S = 600
+
+
+def _fmt_s(x: float) -> str:
+    return f"{x:.2f} s" if x < 100 else f"{x:.0f} s"
+
+
+def summary(res: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """(measurement, figure, target, verdict, command) rows."""
+    rows = []
+    eng = {r["spokes"]: r for r in res["engine"]}
+    for n in (2, 8, 32):
+        if n in eng:
+            r = eng[n]
+            target = f"≤ {engine_overhead.TARGET_RATIO}×" if n == engine_overhead.TARGET_N else ""
+            verdict = ("met" if r["ratio"] <= engine_overhead.TARGET_RATIO else "missed") if target else ""
+            rows.append((f"1. rehearsal up+destroy vs raw boto3, {n} spokes ({r['resources']} resources, "
+                         f"{r['calls']} EC2 calls each{'' if r['same_calls'] else ', CALLS DIFFER'})",
+                         f"{_fmt_s(r['labnet'])} vs {_fmt_s(r['raw'])} = **{r['ratio']:.2f}×** wall "
+                         f"({r['cpu_ratio']:.2f}× CPU)", target, verdict,
+                         f"bench/engine_overhead.py {n}"))
+    failures = [f for r in res.get("engine", []) + res.get("what_if", []) for f in r.get("failures", [])]
+    if failures:
+        rows.append(("1. failed runs (retried; not in the medians)", f"{len(failures)}: {failures[0][:120]}", "0",
+                     "missed", "bench/engine_overhead.py"))
+    if res.get("breakdown"):
+        b = res["breakdown"]
+        s = b["seconds"]
+        clients = s.get("boto3 client creation (Target.ec2)", 0.0)
+        plan = s.get("preview pass inside up (RehearsalEngine.plan)", 0.0)
+        rows.append((f"1b. where labnet's time goes, {b['spokes']} spokes",
+                     f"create pass {s.get('create pass (run_program, preview=False)', 0):.2f} s, preview pass "
+                     f"inside up {plan:.2f} s, {b['calls'].get('boto3 client creation (Target.ec2)', 0)} boto3 "
+                     f"clients {clients:.2f} s, destroy loop {s.get('destroy loop (RehearsalEngine.destroy)', 0):.2f} s, "
+                     f"journal {s.get('journal appends (StackStore.record)', 0):.2f} s", "", "",
+                     "bench/engine_overhead.py 8"))
+    for r in res.get("what_if", []):
+        rows.append((f"1c. what if: one boto3 client per Lab + no preview pass on a fresh stack, {r['spokes']} spokes",
+                     f"{_fmt_s(r['labnet'])} vs {_fmt_s(r['raw'])} = **{r['ratio']:.2f}×** wall "
+                     f"({r['cpu_ratio']:.2f}× CPU)", f"≤ {engine_overhead.TARGET_RATIO}×",
+                     "met" if r["ratio"] <= engine_overhead.TARGET_RATIO else "missed",
+                     f"bench/what_if.py {r['spokes']}"))
+    if eng:
+        ns = sorted(eng)
+        curve = ", ".join(f"{n}: {eng[n]['labnet_per_spoke']:.2f}" for n in ns)
+        raw_curve = ", ".join(f"{n}: {eng[n]['raw_per_spoke']:.2f}" for n in ns)
+        res_curve = ", ".join(f"{n}: {eng[n]['resources'] / n:.0f}" for n in ns)
+        lo, hi = (8 if 8 in eng else ns[0]), ns[-1]
+        growth = eng[hi]["labnet_per_spoke"] / eng[lo]["labnet_per_spoke"]
+        per_res = ", ".join(f"{n}: {eng[n]['labnet_ms_per_resource']:.1f}" for n in ns)
+        rows.append(("2. up+destroy time per spoke (s), labnet", curve, "flat",
+                     "flat" if growth < 1.25 else f"grows {growth:.1f}× from {lo} to {hi} spokes",
+                     "bench/engine_overhead.py"))
+        rows.append(("2. up+destroy time per spoke (s), raw boto3", raw_curve, "", "", "bench/engine_overhead.py"))
+        rows.append(("2. resources per spoke / labnet ms per resource", f"{res_curve} / {per_res}", "", "",
+                     "bench/engine_overhead.py"))
+    if res.get("preview"):
+        pv = res["preview"]
+        curve = ", ".join(f"{r['spokes']}: {r['s_per_spoke']:.2f}" for r in pv)
+        first, last = pv[0], pv[-1]
+        mid = next((r for r in pv if r["spokes"] == 8), first)
+        growth = last["s_per_spoke"] / mid["s_per_spoke"]
+        rows.append(("2. preview time per spoke (s)", curve, "flat",
+                     "flat" if growth < 1.25 else f"grows {growth:.1f}× from {mid['spokes']} to {last['spokes']} spokes",
+                     "bench/planning.py"))
+    for r in res.get("chain", []):
+        rows.append((f"3. longest dependency chain, {r['spokes']} spokes ({r['resources']} resources)",
+                     f"{r['chain_links']} resources; critical path {r['critical_path_s'] / 60:.1f} min at assumed "
+                     f"AWS times; work/{dep_chain.PARALLEL} {r['work_bound_s'] / 60:.1f} min; "
+                     f"expected real deploy ≈ {r['expected_s'] / 60:.0f} min",
+                     "constant in N", "", f"bench/dep_chain.py {r['spokes']}"))
+    if len(res.get("chain", [])) >= 2:
+        a, b = res["chain"][0], res["chain"][-1]
+        rows[-1] = rows[-1][:3] + ("met (chain length)" if a["chain_links"] == b["chain_links"] else "grows",) + rows[-1][4:]
+    lat = res.get("latency", {})
+    if lat.get("import"):
+        imp = lat["import"]
+        rows.append(("4. import labnet (fresh interpreter, median of 7)",
+                     f"{imp['import_s'] * 1000:.0f} ms; pulumi_aws loaded: {imp['pulumi_aws_loaded']}",
+                     "< 500 ms, no pulumi_aws", "met" if imp["import_s"] < 0.5 and not imp["pulumi_aws_loaded"]
+                     else "missed", "bench/latency.py"))
+    if lat.get("first_sizing"):
+        fs = lat["first_sizing"]
+        rows.append(("4. first sizing result, fresh interpreter (import + size + table)",
+                     f"{fs['total_s']:.2f} s (size {fs['size_s']:.2f} s)", "", "", "bench/latency.py"))
+    for nb in lat.get("notebooks", []):
+        if "skipped" in nb:
+            rows.append((f"4. papermill {nb['notebook']}", "skipped: notebook missing", "", "", "bench/latency.py"))
+        elif "failed" in nb:
+            rows.append((f"4. papermill {nb['notebook']}", f"FAILED ({nb['failed']})", "", "", "bench/latency.py"))
+        else:
+            extra = f"; first sizing result {nb['first_sizing_s']:.1f} s after start" if "first_sizing_s" in nb else ""
+            rows.append((f"4. papermill {nb['notebook']}", f"{nb['wall_s']:.1f} s wall{extra}", "", "",
+                         "bench/latency.py"))
+    for r in res.get("sizing", []):
+        if r["spokes"] == 1000:
+            rows.append((f"5. sizing.plan 1,000 spokes × {r['azs']} AZs ({r['mode']}, {r['subnets']} subnets)",
+                         f"{r['plan_s'] * 1000:.1f} ms (+ preflight {r.get('preflight_s', 0) * 1000:.0f} ms)",
+                         "", "", "bench/planning.py"))
+    for r in res.get("preview", []):
+        if r["spokes"] == 32:
+            rows.append((f"5. preview, 32 spokes ({r['resources']} resources)", f"{r['preview_s']:.2f} s", "", "",
+                         "bench/planning.py"))
+    return rows
+
+
+def markdown(rows) -> str:
+    out = ["| measurement | figure | target | verdict | reproduce (`.venv/bin/python …`) |",
+           "| --- | --- | --- | --- | --- |"]
+    out += [f"| {m} | {f} | {t} | {v} | `{c}` |" for m, f, t, v, c in rows]
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="N up to 8 and fewer repetitions")
+    ap.add_argument("--json", help="also write every number to this file")
+    args = ap.parse_args()
+    started = time.perf_counter()
+    info = machine()
+    print(f"labnet benchmarks · {info['date']} · {info['nproc']} CPU(s): {info['cpu']} · Python {info['python']} · "
+          f"load average at start {info['load']}", flush=True)
+    res: dict[str, Any] = {"machine": info}
+    eng_ns = (2, 4, 8) if args.quick else engine_overhead.DEFAULT_NS
+    reps = 2 if args.quick else 3
+    preview_ns = (2, 8, 32) if args.quick else planning.PREVIEW_NS
+
+    def section(title: str) -> None:
+        print(f"\n== {title} (t+{time.perf_counter() - started:.0f}s, load {loadavg()}) ==", flush=True)
+
+    with emulator() as url:
+        section("4. import and first sizing result")
+        res["latency"] = {"import": latency.import_time(), "first_sizing": latency.first_sizing()}
+        section("5. sizing and CIDR allocation")
+        res["sizing"] = planning.sizing_curve(url)
+        section("3. dependency chain of the declared program")
+        res["chain"] = dep_chain.run((2, 32))
+        section("1+2. rehearsal engine vs raw boto3 (up + destroy)")
+        res["engine"] = engine_overhead.run(url, eng_ns, reps)
+        if engine_overhead.TARGET_N in eng_ns:
+            res["breakdown"] = engine_overhead.breakdown(url, engine_overhead.TARGET_N, reps)
+            engine_overhead.print_breakdown(res["breakdown"],
+                                            next(r for r in res["engine"] if r["spokes"] == engine_overhead.TARGET_N))
+            section("1c. the same with two proposed fixes monkeypatched in (what if)")
+            res["what_if"] = what_if.run(url, (engine_overhead.TARGET_N,), reps)
+        section("2+5. preview against the number of spokes")
+        res["preview"] = planning.preview_curve(url, preview_ns)
+        section("4. notebooks under papermill")
+        res["latency"]["notebooks"] = latency.notebooks()
+    total = time.perf_counter() - started
+    res["total_s"] = total
+    res["load_end"] = loadavg()
+    rows = summary(res)
+    print(f"\n== figures ({info['date']}, {info['nproc']} CPU(s) {info['cpu']}, Python {info['python']}, "
+          f"load average start {info['load']} / end {res['load_end']}) ==\n")
+    print(markdown(rows))
+    print(f"\nwhole run: {total:.0f} s (budget {BUDGET_S} s: {'met' if total < BUDGET_S else 'MISSED'})")
+    if args.json:
+        for r in res.get("engine", []) + res.get("what_if", []):
+            r.pop("log", None)
+        with open(args.json, "w") as fh:
+            json.dump(res, fh, indent=1, default=str)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
