@@ -41,9 +41,15 @@ def size(spokes: int | Sequence[str] = 3, nodes_per_spoke: int = 64, instance_ty
     >>> spec = size(spokes=3, nodes_per_spoke=128, instance_type="p5.48xlarge", azs=2, headroom=0)
     >>> spec.table()   # compute subnets are /19: 128 × 32 IPs = 4,096 > 4,091 usable in a /20
     """
+    # Everything that needs no facts from EC2 is checked before the target is reached, so bad input
+    # never costs an AWS call (or starts an emulator).
     sizing.check_known_region(region)
-    preflight.check_interface_mode(interface_mode)
+    sizing.check_instance_type_name(instance_type)
+    sizing.check_arguments(spokes=spokes, nodes_per_spoke=nodes_per_spoke, azs=azs, supernet=supernet,
+                           interface_mode=interface_mode, headroom=headroom, public_subnets=public_subnets,
+                           s3_endpoint=s3_endpoint)
     tags = Tags(project=project, owner=owner)
+    preflight.check_tags(tags)
     ec2 = targets.resolve(target, region).ec2()
     spec, _ = sizing.size(ec2, spokes=spokes, nodes_per_spoke=nodes_per_spoke, instance_type=instance_type,
                                  azs=azs, supernet=supernet, interface_mode=interface_mode, headroom=headroom,
@@ -53,11 +59,16 @@ def size(spokes: int | Sequence[str] = 3, nodes_per_spoke: int = 64, instance_ty
 
 def spec_warnings(spec: NetworkSpec) -> list[str]:
     """Preflight's warnings for a spec (things AWS allows but that will hurt); raises if it is invalid."""
+    if not isinstance(spec, NetworkSpec):
+        raise InvalidSpecError("spec", type(spec).__name__, "must be a NetworkSpec", "pass labnet.size(...)")
     return preflight.check(spec)
 
 
 def instance_types(target: str = "emulator", region: str = "us-east-1", efa_only: bool = False) -> pd.DataFrame:
     """Instance types EC2 reports, GPU/accelerator types first, with their network facts."""
+    sizing.check_known_region(region)
+    if not isinstance(efa_only, bool):
+        raise InvalidSpecError("efa_only", efa_only, "must be True or False", "")
     ec2 = targets.resolve(target, region).ec2()
     rows = [f.__dict__ for f in sizing.all_instance_facts(ec2) if f.efa_supported or not efa_only]
     return pd.DataFrame(rows)
@@ -132,6 +143,12 @@ class Lab:
         if engine == "auto":
             engine = state.engine if (state.created and state.engine in ENGINES) else (
                 "pulumi" if automation.engine_available() else "rehearsal")
+        if progress is not None and not callable(progress):
+            raise InvalidSpecError("progress", type(progress).__name__, "must be a function taking a ProgressEvent",
+                                   "or None for the default display")
+        if backend is not None and not isinstance(backend, str):
+            raise InvalidSpecError("backend", backend, "must be a backend URL string or None",
+                                   "for example 's3://my-bucket/labnet'")
         if engine == "rehearsal" and target == "aws":
             raise TargetError("the rehearsal engine never touches a real AWS account: use engine='pulumi' "
                               "(needs the pulumi CLI) for target='aws', or target='emulator'")
@@ -178,7 +195,12 @@ class Lab:
         return tables.preview(planned, [s.name for s in self.spec.spokes])
 
     def up(self, resume: bool = False) -> pd.DataFrame:
-        """Deploy (live progress); returns the outputs table. An unchanged spec changes nothing."""
+        """Deploy (live progress); returns the outputs table. An unchanged spec changes nothing.
+
+        ``resume=True`` goes on with an interrupted up (see :class:`~labnet.InterruptedOperationError`).
+        """
+        if not isinstance(resume, bool):
+            raise InvalidSpecError("resume", resume, "must be True or False", "")
         self._preflight_facts()
         engine = self._engine()
 

@@ -10,9 +10,9 @@ all; a /20 has 4,091 usable (AWS reserves 5), so the compute subnet is a /19.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import math
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -26,6 +26,8 @@ ATTACHMENT_PREFIX = 28  # a small dedicated /28 per AZ for the TGW attachment
 PUBLIC_PREFIX = 26  # room for a NAT gateway and a few load balancers per AZ
 MAX_NODES_PER_SPOKE = 100_000
 MAX_SPOKES = preflight.MAX_TGW_ATTACHMENTS
+MAX_AZS = 26  # AZ names end in one letter; the region's real count comes from EC2
+INSTANCE_TYPE_RE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9-]+")  # family.size: p5.48xlarge, c7i.metal-24xl
 
 
 @dataclass(frozen=True)
@@ -87,13 +89,8 @@ def _cache_key(ec2, *parts) -> tuple:
     return (ec2.meta.endpoint_url, ec2.meta.region_name, *parts)
 
 
-@functools.lru_cache(maxsize=1)
 def known_regions() -> tuple[str, ...]:
-    """Regions botocore knows EC2 in (local data, no AWS call).
-
-    Cached: the answer is botocore's packaged endpoint data, fixed for the life of the process, and
-    building it (a new Session, eight partitions) costs 0.07-0.2 s on every ``labnet.size`` call.
-    """
+    """Regions botocore knows EC2 in (local data, no AWS call)."""
     import boto3
 
     session = boto3.session.Session()
@@ -114,9 +111,7 @@ def check_known_region(region: object) -> str:
 
 def instance_facts(ec2, instance_type: str) -> InstanceFacts:
     """``describe_instance_types`` for one type (cached per endpoint and region)."""
-    if not isinstance(instance_type, str) or not instance_type or len(instance_type) > 64:
-        raise InvalidSpecError("instance_type", instance_type, "must be an EC2 instance type name",
-                               "for example 'p5.48xlarge'")
+    check_instance_type_name(instance_type)
     key = _cache_key(ec2, "type", instance_type)
     with _cache_lock:
         if key in _cache:
@@ -188,6 +183,53 @@ def smallest_prefix(ips: int, field: str = "ips") -> int:
                       "AWS's largest subnet", "use fewer nodes per spoke or more spokes")
 
 
+def check_instance_type_name(instance_type: object) -> str:
+    """The shape of an instance type name (no AWS call); whether EC2 offers it needs EC2."""
+    if not isinstance(instance_type, str) or len(instance_type) > 64 or not INSTANCE_TYPE_RE.fullmatch(instance_type):
+        raise InvalidSpecError("instance_type", instance_type,
+                               "must be an EC2 instance type name: lowercase family.size",
+                               "for example 'p5.48xlarge'; labnet.instance_types() lists them")
+    return instance_type
+
+
+def check_arguments(*, spokes: object = 3, nodes_per_spoke: object = 64, azs: object = 2,
+                    supernet: object = "10.0.0.0/8", interface_mode: object = "efa", headroom: object = 0.25,
+                    public_subnets: object = False, s3_endpoint: object = True, **_: object) -> None:
+    """Every check of :func:`plan`'s arguments that needs no facts from EC2, so that bad input is
+    refused before any AWS call. What only EC2 knows (whether it offers an instance type, how many
+    AZs a region has and their names) is checked once the facts are read."""
+    _spoke_names(spokes)
+    _validate_int("nodes_per_spoke", nodes_per_spoke, 1, MAX_NODES_PER_SPOKE)
+    _check_azs_shape(azs)
+    preflight.parse_cidr("supernet", supernet, (8, 28))
+    preflight.check_interface_mode(interface_mode)
+    _check_headroom(headroom)
+    for name, value in (("public_subnets", public_subnets), ("s3_endpoint", s3_endpoint)):
+        if not isinstance(value, bool):
+            raise InvalidSpecError(name, value, "must be True or False", "")
+
+
+def _check_headroom(headroom: object) -> None:
+    if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or math.isnan(headroom) \
+            or not 0 <= headroom <= 10:
+        raise InvalidSpecError("headroom", headroom, "must be a fraction between 0 and 10",
+                               "0.25 keeps a quarter spare for replacements and scale-up")
+
+
+def _check_azs_shape(azs: object) -> None:
+    if isinstance(azs, (int, float)) and not isinstance(azs, bool):
+        _validate_int("azs", azs, 1, MAX_AZS)
+        return
+    if isinstance(azs, (str, bytes, bytearray)) or not isinstance(azs, Sequence) or not azs:
+        raise InvalidSpecError("azs", azs, "must be a number of AZs or a list of AZ names",
+                               "for example 2 or ['us-east-1a', 'us-east-1b']")
+    for k, az in enumerate(azs):
+        if not isinstance(az, str):
+            raise InvalidSpecError(f"azs[{k}]", az, "must be an AZ name", "for example 'us-east-1a'")
+    if len(set(azs)) != len(azs):
+        raise InvalidSpecError("azs", list(azs), "AZs must be distinct", "")
+
+
 def _validate_int(field: str, value: object, lo: int, hi: int, fix: str = "") -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -218,16 +260,11 @@ def plan(
     EFA clusters get one compute subnet in the first AZ (EFA does not cross subnets or AZs) and an
     attachment /28 in every AZ; non-EFA clusters spread their nodes over one compute subnet per AZ.
     """
+    check_arguments(spokes=spokes, nodes_per_spoke=nodes_per_spoke, azs=azs, supernet=supernet,
+                    interface_mode=interface_mode, headroom=headroom, public_subnets=public_subnets,
+                    s3_endpoint=s3_endpoint)
     names = _spoke_names(spokes)
     nodes = _validate_int("nodes_per_spoke", nodes_per_spoke, 1, MAX_NODES_PER_SPOKE)
-    if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or not 0 <= headroom <= 10 \
-            or math.isnan(headroom):
-        raise InvalidSpecError("headroom", headroom, "must be a fraction between 0 and 10",
-                               "0.25 keeps a quarter spare for replacements and scale-up")
-    if not isinstance(public_subnets, bool):
-        raise InvalidSpecError("public_subnets", public_subnets, "must be True or False", "")
-    if not isinstance(s3_endpoint, bool):
-        raise InvalidSpecError("s3_endpoint", s3_endpoint, "must be True or False", "")
     az_list = _choose_azs(azs, region)
     net = preflight.parse_cidr("supernet", supernet, (8, 28))
     per_node = instance.ips_per_node(interface_mode)
@@ -316,7 +353,7 @@ def _spoke_names(spokes: int | Sequence[str]) -> list[str]:
                           f"a Transit Gateway takes at most {MAX_SPOKES} attachments")
         width = max(2, len(str(n)))
         return [f"spoke-{i + 1:0{width}d}" for i in range(n)]
-    if isinstance(spokes, str) or not isinstance(spokes, Sequence):
+    if isinstance(spokes, (str, bytes, bytearray)) or not isinstance(spokes, Sequence):
         raise InvalidSpecError("spokes", spokes, "must be a number of spokes or a list of spoke names",
                                "for example 3 or ['a', 'b', 'c']")
     names = list(spokes)
@@ -355,12 +392,11 @@ def size(ec2, **kwargs: Any) -> tuple[NetworkSpec, list[str]]:
     (``instance_type`` replaces ``instance``; region facts are read from the client's region).
     """
     instance_type = kwargs.pop("instance_type")
-    mode = kwargs.get("interface_mode", "efa")
-    preflight.check_interface_mode(mode)
     # Cheap argument checks first, so bad input never costs an AWS call.
-    _spoke_names(kwargs.get("spokes", 1))
-    _validate_int("nodes_per_spoke", kwargs.get("nodes_per_spoke"), 1, MAX_NODES_PER_SPOKE)
-    preflight.parse_cidr("supernet", kwargs.get("supernet", "10.0.0.0/8"), (8, 28))
+    check_instance_type_name(instance_type)
+    check_arguments(**kwargs)
+    if kwargs.get("tags") is not None:
+        preflight.check_tags(kwargs["tags"])
     facts = instance_facts(ec2, instance_type)
     spec = plan(instance=facts, region=region_facts(ec2), **kwargs)
     warnings = preflight.check(spec, region_facts(ec2))

@@ -182,7 +182,14 @@ class NetworkSpec:
             raise InvalidSpecError("security.cross_spoke_ports", ports, "must be two integers [from, to]",
                                    "for example [0, 65535]")
         extra = _get(tags, "extra", (list, tuple, dict), "tags", ())
-        extra_pairs = tuple(extra.items()) if isinstance(extra, dict) else tuple(tuple(p) for p in extra)
+        if isinstance(extra, dict):
+            extra_pairs = tuple(extra.items())
+        else:
+            for k, pair in enumerate(extra):
+                if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                    raise InvalidSpecError(f"tags.extra[{k}]", pair, "must be a [key, value] pair",
+                                           "for example ['team', 'vision']")
+            extra_pairs = tuple(tuple(p) for p in extra)
         return cls(
             region=_get(d, "region", str, "spec"),
             supernet=_get(d, "supernet", str, "spec"),
