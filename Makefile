@@ -34,7 +34,7 @@ chromium:
 
 ## JupyterLab on 127.0.0.1 with the notebooks.
 lab: venv
-	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --allow-root --notebook-dir=notebooks
 
 ## The deploy form as a web page: Voilà on http://127.0.0.1:$(APP_PORT)/ with labnet's template (the page makes
 ## no request outside this machine). Defaults from LABNET_APP_STACK, _SPOKES, _NODES, _INSTANCE, _AZS,

@@ -96,15 +96,22 @@ def refresh(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def write(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table to ``.csv`` or ``.json`` (records) by the file's extension."""
+def check_path(path: str | Path, field: str = "path") -> Path:
+    """The path a table can be written to: it must end in ``.csv`` or ``.json`` (checked before any work).
+    ``field`` names the parameter in the error (a notebook's ``outputs_csv``, say)."""
     p = Path(path)
-    if p.suffix.lower() == ".json":
-        frame.to_json(p, orient="records", indent=1)
-    elif p.suffix.lower() == ".csv":
-        frame.to_csv(p, index=False)
-    else:
+    if p.suffix.lower() not in (".csv", ".json"):
         from .errors import InvalidSpecError
 
-        raise InvalidSpecError("outputs path", str(path), "must end in .csv or .json", "for example 'outputs.csv'")
+        raise InvalidSpecError(field, str(path), "must end in .csv or .json", "for example 'outputs.csv'")
+    return p
+
+
+def write(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table to ``.csv`` or ``.json`` (records) by the file's extension."""
+    p = check_path(path)
+    if p.suffix.lower() == ".json":
+        frame.to_json(p, orient="records", indent=1)
+    else:
+        frame.to_csv(p, index=False)
     return p

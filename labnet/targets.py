@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import TargetError
+from .errors import InvalidSpecError
 
 KINDS = ("emulator", "aws")
 
@@ -63,7 +63,7 @@ class Target:
 def resolve(kind: str, region: str) -> Target:
     """The target for ``kind``; for the emulator this finds or starts it."""
     if kind not in KINDS:
-        raise TargetError(f"target={kind!r}: must be one of {list(KINDS)}; 'emulator' needs no AWS account")
+        raise InvalidSpecError("target", kind, f"must be one of {list(KINDS)}", "'emulator' needs no AWS account")
     if kind == "emulator":
         from . import emulator
 
