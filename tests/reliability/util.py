@@ -12,7 +12,7 @@ def default_tgw_route_tables(ec2) -> set[str]:
     not): emulator furniture, never in labnet's state."""
     return {r["TransitGatewayRouteTableId"]
             for r in ec2.describe_transit_gateway_route_tables()["TransitGatewayRouteTables"]
-            if r.get("DefaultAssociationRouteTable")}
+            if r.get("DefaultAssociationRouteTable") and r.get("State") not in ("deleted", "deleting")}
 
 
 def emulator_ids(ec2) -> set[str]:
