@@ -6,6 +6,7 @@ as ``[secret]``. :func:`write` saves a table as CSV or JSON for batch jobs downs
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -32,16 +33,33 @@ def outputs(exports: dict[str, Any]) -> pd.DataFrame:
         rows.append({"spoke": spoke, "resource": resource, "name": name, "id": rid, "cidr": cidr,
                      "az": az, "role": role})
 
+    # Any export, at any depth, may be a secret: then it arrives as "[secret]" instead of a dict or
+    # list, and shows as one "[secret]" row rather than its contents.
     row("", "transit_gateway", "tgw", exports.get("transit_gateway_id", ""), exports.get("supernet", ""))
     row("", "transit_gateway_arn", "tgw", exports.get("transit_gateway_arn", ""))
-    for name, rid in (exports.get("transit_gateway_route_tables") or {}).items():
+    tgw_tables = exports.get("transit_gateway_route_tables") or {}
+    if not isinstance(tgw_tables, dict):
+        row("", "tgw_route_table", "", _opaque(tgw_tables))
+        tgw_tables = {}
+    for name, rid in tgw_tables.items():
         row("", "tgw_route_table", name, rid)
-    for spoke, sp in (exports.get("spokes") or {}).items():
-        if sp == SECRET:
-            row(spoke, "spoke", spoke, SECRET)
+    spokes = exports.get("spokes") or {}
+    if not isinstance(spokes, dict):
+        row("", "spoke", "", _opaque(spokes))
+        spokes = {}
+    for spoke, sp in spokes.items():
+        if not isinstance(sp, dict):
+            row(spoke, "spoke", spoke, _opaque(sp))
             continue
         row(spoke, "vpc", f"{spoke}-vpc", sp.get("vpc_id", ""), sp.get("cidr", ""))
-        for sn in sp.get("subnets", []):
+        subnets = sp.get("subnets", [])
+        if not isinstance(subnets, list):
+            row(spoke, "subnet", "", _opaque(subnets))
+            subnets = []
+        for sn in subnets:
+            if not isinstance(sn, dict):
+                row(spoke, "subnet", "", _opaque(sn))
+                continue
             row(spoke, "subnet", sn.get("name", ""), sn.get("id", ""), sn.get("cidr", ""), sn.get("az", ""),
                 sn.get("role", ""))
         row(spoke, "route_table", f"{spoke}-rt", sp.get("route_table_id", ""))
@@ -54,6 +72,11 @@ def outputs(exports: dict[str, Any]) -> pd.DataFrame:
                 row(spoke, resource, f"{spoke}-{resource.replace('_', '-')}", sp[key])
     frame = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
     return frame.map(lambda v: SECRET if v is None else v)
+
+
+def _opaque(value: Any) -> str:
+    """A value where a mapping or list was expected: a secret stays "[secret]"."""
+    return SECRET if value == SECRET or value is None else str(value)
 
 
 def preview(planned: Iterable[Any], spokes: Iterable[str] = ()) -> pd.DataFrame:
@@ -99,16 +122,27 @@ def refresh(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def check_path(path: str | Path, field: str = "path") -> Path:
     """The path a table can be written to: it must end in ``.csv`` or ``.json`` (checked before any work).
     ``field`` names the parameter in the error (a notebook's ``outputs_csv``, say)."""
+    from .errors import InvalidSpecError
+
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes) or not str(path).strip():
+        raise InvalidSpecError(field, path, "must be a file path ending in .csv or .json", "for example 'outputs.csv'")
     p = Path(path)
     if p.suffix.lower() not in (".csv", ".json"):
-        from .errors import InvalidSpecError
-
         raise InvalidSpecError(field, str(path), "must end in .csv or .json", "for example 'outputs.csv'")
+    if p.is_dir():
+        raise InvalidSpecError(field, str(path), "is a folder, not a file", "name a file inside it")
+    if not p.parent.is_dir():
+        raise InvalidSpecError(field, str(path), f"its folder {p.parent} does not exist", "create the folder first")
     return p
 
 
 def write(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a table to ``.csv`` or ``.json`` (records) by the file's extension."""
+    if not isinstance(frame, pd.DataFrame):
+        from .errors import InvalidSpecError
+
+        raise InvalidSpecError("frame", type(frame).__name__, "must be a pandas DataFrame",
+                               "pass a table labnet returned, such as lab.outputs()")
     p = check_path(path)
     if p.suffix.lower() == ".json":
         frame.to_json(p, orient="records", indent=1)
