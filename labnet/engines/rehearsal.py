@@ -26,6 +26,7 @@ from typing import Any, Callable
 from ..errors import (DeployError, InterruptedOperationError, LabnetError, SpecChangedError,
                       TeardownIncompleteError)
 from ..spec import NetworkSpec
+from ..redact import MASK as SECRET
 from .ec2_calls import HANDLERS, is_not_found
 from .progress import ProgressCallback, ProgressEvent, ignore
 from .state import Resource, StackState, StackStore
@@ -93,7 +94,13 @@ def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict], 
 
             async def main() -> None:
                 exports = program.build(spec, stack)
-                box["exports"] = await pulumi.Output.from_input(exports).future()
+                # A secret export (pulumi.Output.secret, or a value built from one) is kept as
+                # "[secret]": the rehearsal engine has no encrypted state to hold it in.
+                resolved = {}
+                for key, value in exports.items():
+                    out = pulumi.Output.from_input(value)
+                    resolved[key] = SECRET if await out.is_secret() else await out.future()
+                box["exports"] = resolved
 
             loop.run_until_complete(run_pulumi_func(main))
         except BaseException as exc:  # noqa: BLE001 handed to the calling thread
