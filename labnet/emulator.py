@@ -113,7 +113,10 @@ def start() -> Emulator:
     home = paths.home()
     ready = home / f"emulator.ready.{os.getpid()}"
     ready.unlink(missing_ok=True)
-    log = open(home / "emulator.log", "ab")
+    # 0600 like everything in the state folder (open() would take the umask's mode).
+    fd = os.open(home / "emulator.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    log = os.fdopen(fd, "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "labnet._emulator_server", str(ready)],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,

@@ -20,8 +20,18 @@ def home() -> Path:
 
 
 def private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)  # mkdir's mode is masked by the umask; chmod is not
+    """``path`` and every folder created on the way to it, 0700 whatever the umask."""
+    missing = []
+    parent = path
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    # mkdir(parents=True) would make the intermediate folders (``stacks`` under the home, say) with
+    # the umask's mode, world-writable under umask 000; mkdir's own mode is masked too, chmod is not.
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)
+    os.chmod(path, 0o700)
     return path
 
 
