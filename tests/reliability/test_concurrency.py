@@ -35,9 +35,10 @@ def _finish(proc) -> str:
     return out
 
 
-def test_destroy_while_another_process_runs_up_is_refused(ec2, small_spec, figures):
+def test_destroy_while_another_process_runs_up_is_refused(ec2, small_spec, tmp_path, figures):
     store = StackStore("race-up")
-    proc = spawn(slow_up_code("race-up", small_spec))
+    release = tmp_path / "release"
+    proc = spawn(slow_up_code("race-up", small_spec, hold_at=4, release=str(release)))
     try:
         _wait_until_held(store, proc, "up")
         for op in ("destroy", "up", "refresh"):
@@ -48,6 +49,7 @@ def test_destroy_while_another_process_runs_up_is_refused(ec2, small_spec, figur
             assert "process alive" in text and "wait for it to finish" in text
             assert err.value.holder["alive"] is True
     finally:
+        release.touch()
         out = _finish(proc)
     assert "finished deployed" in out  # the holder was not disturbed
     assert counts(ec2) == SMALL_NETWORK
@@ -57,16 +59,18 @@ def test_destroy_while_another_process_runs_up_is_refused(ec2, small_spec, figur
     assert left_behind(ec2) == 0
 
 
-def test_up_while_another_process_runs_destroy_is_refused(ec2, small_spec, figures):
+def test_up_while_another_process_runs_destroy_is_refused(ec2, small_spec, tmp_path, figures):
     labnet.Lab("race-destroy", small_spec, engine="rehearsal").up()
     store = StackStore("race-destroy")
-    proc = spawn(slow_up_code("race-destroy", small_spec, op="destroy"))
+    release = tmp_path / "release"
+    proc = spawn(slow_up_code("race-destroy", small_spec, op="destroy", hold_at=4, release=str(release)))
     try:
         _wait_until_held(store, proc, "destroy")
         with pytest.raises(labnet.StackLockedError) as err:
             labnet.Lab("race-destroy", small_spec, engine="rehearsal").up()
         assert f"locked by destroy in pid {proc.pid}" in str(err.value)
     finally:
+        release.touch()
         out = _finish(proc)
     assert "finished destroyed" in out
     figures.fault("test_up_while_another_process_runs_destroy", "up racing a destroy in another process",
@@ -87,19 +91,25 @@ def test_two_clicks_on_deploy_in_one_form(ec2, small_spec, figures):
     from labnet.widgets import DeployForm
 
     form = DeployForm("two-clicks", small_spec, engine="rehearsal")
-    started = threading.Event()
+    started, second_done = threading.Event(), threading.Event()
     shown = form.on_progress
 
-    def slow(event):  # the first deploy holds the lock a little longer than it would
+    def held(event):  # the first deploy goes on only once the second click has been answered
         started.set()
         shown(event)
-        time.sleep(0.02)
+        second_done.wait(60)
 
-    form.on_progress = slow
+    def second_click():
+        try:
+            form.on_deploy()
+        finally:
+            second_done.set()
+
+    form.on_progress = held
     a = threading.Thread(target=form.on_deploy)
     a.start()
     assert started_wait(started, a)
-    b = threading.Thread(target=form.on_deploy)
+    b = threading.Thread(target=second_click)
     b.start()
     b.join(120)
     a.join(180)
@@ -117,12 +127,12 @@ def test_two_clicks_on_deploy_in_one_form(ec2, small_spec, figures):
 
 
 def test_two_threads_calling_up_exactly_one_proceeds(ec2, small_spec, figures):
-    started = threading.Event()
+    started, second_done = threading.Event(), threading.Event()
     outcomes: list = []
 
-    def slow(event):
+    def held(event):  # the first up goes on only once the second has been answered
         started.set()
-        time.sleep(0.02)
+        second_done.wait(60)
 
     def up(progress):
         try:
@@ -130,8 +140,11 @@ def test_two_threads_calling_up_exactly_one_proceeds(ec2, small_spec, figures):
             outcomes.append("deployed")
         except labnet.StackLockedError as exc:
             outcomes.append(exc)
+        finally:
+            if progress is None:
+                second_done.set()
 
-    a = threading.Thread(target=up, args=(slow,))
+    a = threading.Thread(target=up, args=(held,))
     a.start()
     assert started_wait(started, a)
     b = threading.Thread(target=up, args=(None,))

@@ -73,7 +73,7 @@ def test_damaged_snapshot(ec2, small_spec, damage, reason, figures):
 def test_damaged_journal_and_missing_snapshot_after_a_killed_up(ec2, small_spec, figures):
     """A killed up leaves a snapshot plus a journal of every resource since; damage each in turn."""
     store = StackStore("dmg-journal")
-    proc = spawn(slow_up_code("dmg-journal", small_spec))
+    proc = spawn(slow_up_code("dmg-journal", small_spec, hold_at=8))
     try:
         wait_for(lambda: journal_events(store.journal_path, "created") >= 8, proc=proc, what="8 resources")
         proc.send_signal(signal.SIGKILL)

@@ -65,13 +65,15 @@ def test_keyboard_interrupt_mid_up_then_destroy_removes_everything(ec2, small_sp
     assert left_behind(ec2) == 0
 
 
-def test_sigint_to_a_process_running_up_then_resume_finishes_it(ec2, small_spec, labnet_home, figures):
+def test_sigint_to_a_process_running_up_then_resume_finishes_it(ec2, small_spec, tmp_path, figures):
     """SIGINT (Ctrl-C, the kernel's interrupt button) to another process while its up runs."""
     store = StackStore("sigint-up")
-    proc = spawn(slow_up_code("sigint-up", small_spec))
+    release = tmp_path / "release"
+    proc = spawn(slow_up_code("sigint-up", small_spec, hold_at=6, release=str(release)))
     try:
         wait_for(lambda: journal_events(store.journal_path, "created") >= 6, proc=proc, what="6 resources")
         proc.send_signal(signal.SIGINT)
+        release.touch()  # the worker threads finish what they hold; no new create starts
         proc.wait(60)
     finally:
         if proc.poll() is None:
@@ -116,7 +118,7 @@ def _stale_lock_is_reported_then_broken(lab: labnet.Lab, pid: int) -> None:
 def test_sigkill_mid_up_then_destroy_removes_everything(ec2, small_spec, figures):
     """kill -9 once the journal holds 6 "created" lines: no handler runs, the lock stays behind."""
     store = StackStore("kill-up")
-    proc = spawn(slow_up_code("kill-up", small_spec))
+    proc = spawn(slow_up_code("kill-up", small_spec, hold_at=6))
     try:
         wait_for(lambda: journal_events(store.journal_path, "created") >= 6, proc=proc, what="6 resources")
         proc.kill()

@@ -46,14 +46,33 @@ def spec_json(spec) -> str:
     return json.dumps(spec.to_dict())
 
 
-def slow_up_code(stack: str, spec, delay: float = 0.04, extra: str = "", op: str = "up") -> str:
+def slow_up_code(stack: str, spec, delay: float = 0.04, extra: str = "", op: str = "up",
+                 hold_at: int | None = None, release: str | None = None) -> str:
     """Python code for a subprocess that runs ``op`` on ``stack`` slowly (a sleep per progress event),
-    so a test can interrupt, kill or race it part-way."""
+    so a test can interrupt, kill or race it part-way.
+
+    With ``hold_at``, each worker thread stops at its progress event once ``hold_at`` resources are
+    done, until the file ``release`` exists (for ever when ``release`` is None: the test kills it), so
+    a test acts while the operation is certainly still running, however loaded the machine is.
+    """
     return f"""
-import json, time, labnet
+import json, os, threading, time, labnet
 {extra}
 spec = labnet.NetworkSpec.from_dict(json.loads({spec_json(spec)!r}))
-lab = labnet.Lab({stack!r}, spec, engine="rehearsal", progress=lambda e: time.sleep({delay}))
-lab.{op}()
+done, count_lock = [0], threading.Lock()
+
+def progress(event):
+    time.sleep({delay})
+    if event.status != "done":
+        return
+    with count_lock:
+        done[0] += 1
+        now = done[0]
+    if {hold_at!r} is not None and now >= {hold_at!r}:
+        while {release!r} is None or not os.path.exists({release!r}):
+            time.sleep(0.02)
+
+lab = labnet.Lab({stack!r}, spec if {op!r} == "up" else None, engine="rehearsal", progress=progress)
+getattr(lab, {op!r})()
 print("finished", lab.status())
 """
