@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import _common
 from _common import ROOT, emulator, fresh_home
 
 IMPORT_TARGET_S = 0.5
@@ -108,6 +109,7 @@ def notebooks() -> list[dict[str, Any]]:
         return rows
     fresh_home()  # kernels inherit LABNET_HOME and LABNET_EMULATOR_URL from this process
     out_dir = Path(tempfile.mkdtemp(prefix="labnet-bench-notebooks-"))
+    _common._TEMP_DIRS.append(str(out_dir))  # removed with the emulator's temp folders at the end
     for name, params in PLAN:
         path = NOTEBOOKS / name
         if not path.exists():
