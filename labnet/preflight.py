@@ -23,6 +23,7 @@ MAX_TGW_ATTACHMENTS = 5000
 MAX_TGW_ROUTE_TABLES = 20
 MAX_TGW_ROUTES = 10000
 DEFAULT_ROUTES_PER_VPC_ROUTE_TABLE = 50  # adjustable quota; a warning, not an error
+DEFAULT_INBOUND_RULES_PER_SG = 60  # adjustable quota; a warning, not an error
 PRIVATE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
 
 # Patterns are matched with fullmatch: "$" would also accept a trailing newline ("ml-net\n").
@@ -103,6 +104,12 @@ def check(spec: NetworkSpec, facts: RegionFacts | None = None) -> list[str]:
             f"each spoke's route table holds {routes} routes to the other spokes; the default VPC quota "
             f"is {DEFAULT_ROUTES_PER_VPC_ROUTE_TABLE} routes per route table (raise it in Service Quotas "
             "before deploying to AWS)")
+    inbound = len(spec.spokes)  # the self rule plus one TCP rule per other spoke
+    if inbound > DEFAULT_INBOUND_RULES_PER_SG:
+        warnings.append(
+            f"each training security group holds {inbound} inbound rules (itself plus every other spoke); "
+            f"the default quota is {DEFAULT_INBOUND_RULES_PER_SG} inbound rules per security group (raise it "
+            "in Service Quotas before deploying to AWS)")
     if len(spec.spokes) * len(spec.transit_gateway.route_tables) > MAX_TGW_ROUTES:
         raise InvalidSpecError("spokes", len(spec.spokes),
                                f"the TGW would hold more than {MAX_TGW_ROUTES} propagated routes",

@@ -226,6 +226,9 @@ def test_warning_for_route_quota_and_non_28_attachment():
     spec = _with_subnet(spec, 0, 1, cidr=spec.spokes[0].subnets[1].cidr)  # unchanged, still valid
     warnings = preflight.check(spec, US_EAST_1)
     assert any("default VPC quota is 50 routes" in w for w in warnings)
+    assert not any("inbound rules" in w for w in warnings)
+    warnings = preflight.check(plan(spokes=61, nodes_per_spoke=1), US_EAST_1)
+    assert any("default quota is 60 inbound rules per security group" in w for w in warnings)
 
 
 def test_workload_efa_mode_on_non_efa_instance():
