@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -55,11 +56,28 @@ class Emulator:
         # One attempt per call, no retries: a create whose first attempt reached the emulator but
         # timed out would be made again by a retry, and that copy is named by no journal entry (most
         # EC2 creates take no idempotency token). labnet's journal and find() recover the one copy.
-        return boto3.session.Session().client(
-            service, region_name=region, endpoint_url=self.url,
-            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=CONNECT_TIMEOUT,
-                          read_timeout=READ_TIMEOUT),
-            **TEST_CREDENTIALS)
+        with _SESSION_LOCK:  # botocore sessions do not promise thread-safe client creation
+            return boto3.session.Session(botocore_session=_botocore_session()).client(
+                service, region_name=region, endpoint_url=self.url,
+                config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
+                              connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT),
+                **TEST_CREDENTIALS)
+
+
+_SESSION_LOCK = threading.Lock()
+_SESSION = None
+
+
+def _botocore_session():
+    """One botocore session for every emulator client, so the EC2 service model is parsed once per
+    process rather than once per client (it costs about 0.2 s). The emulator's clients pass their own
+    test credentials, so nothing of the user's credential chain is shared."""
+    global _SESSION
+    import botocore.session
+
+    if _SESSION is None:  # called with _SESSION_LOCK held
+        _SESSION = botocore.session.get_session()
+    return _SESSION
 
 
 def _record() -> Path:

@@ -156,6 +156,7 @@ class Lab:
         self.backend = backend
         self._progress = progress
         self._target: targets.Target | None = None
+        self._client = None
 
     # -- plumbing --------------------------------------------------------------------------------
     def _resolve(self) -> targets.Target:
@@ -163,16 +164,22 @@ class Lab:
             self._target = targets.resolve(self.target_kind, self.spec.region)
         return self._target
 
+    def _ec2(self):
+        """This Lab's one EC2 client (building a client costs a tenth of a second; reuse it)."""
+        if self._client is None:
+            self._client = self._resolve().ec2()
+        return self._client
+
     def _engine(self):
         target = self._resolve()
         if self.engine_name == "rehearsal":
-            return RehearsalEngine(self._store, target.ec2(), target.describe())
+            return RehearsalEngine(self._store, self._ec2(), target.describe())
         return automation.AutomationEngine(self.stack_name, target, self._store.root, self.backend,
                                            redact=lambda s: redact(s, self._store.root))
 
     def _preflight_facts(self) -> None:
         """Preflight with the region's real AZ list (a read-only call) before anything is built."""
-        self.warnings = preflight.check(self.spec, sizing.region_facts(self._resolve().ec2()))
+        self.warnings = preflight.check(self.spec, sizing.region_facts(self._ec2()))
 
     def _run(self, title: str, fn):
         shown = display.make(f"{title} {self.stack_name}", self._progress)

@@ -32,6 +32,10 @@ from .progress import ProgressCallback, ProgressEvent, ignore
 from .state import Resource, StackState, StackStore
 
 PROJECT = "labnet"
+# moto's server is not thread-safe (two CreateRoute calls on one route table at once crash it with a
+# 500), so the rehearsal engine makes one EC2 call at a time. The program's dependency graph still
+# decides the order, and the SDK's own work for other resources goes on meanwhile.
+_EC2_CALL = threading.Lock()
 _PROGRAM_LOCK = threading.Lock()  # the SDK's settings are process-wide: one program run at a time
 
 
@@ -59,9 +63,14 @@ def urn_of(typ: str, name: str) -> str:
 
 
 def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict], tuple[str, dict]],
-                preview: bool, cancel: threading.Event | None = None) -> dict[str, Any]:
+                preview: bool, cancel: threading.Event | None = None,
+                on_declared: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Run :func:`labnet.program.build` under the SDK's mock monitor in a worker thread with its own
-    event loop (so it also works inside a running Jupyter kernel); return the resolved exports."""
+    event loop (so it also works inside a running Jupyter kernel); return the resolved exports.
+
+    ``on_declared`` gets the number of resources the program declared, before any of them is
+    registered (the SDK constructs every resource synchronously in ``build`` and registers them only
+    once the event loop runs), so a first deploy knows its total without a separate preview pass."""
     import pulumi
     from pulumi.runtime import mocks as pmocks
     from pulumi.runtime import settings as psettings
@@ -93,7 +102,13 @@ def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict], 
             pmocks.set_mocks(_Mocks(), project=PROJECT, stack=stack, preview=preview)
 
             async def main() -> None:
+                declared: list[str] = []
+                if on_declared is not None:
+                    # A stack transformation runs inside each resource's constructor: it only counts.
+                    pulumi.runtime.register_stack_transformation(lambda args: declared.append(args.name))
                 exports = program.build(spec, stack)
+                if on_declared is not None:
+                    on_declared(len(declared))
                 # A secret export (pulumi.Output.secret, or a value built from one) is kept as
                 # "[secret]": the rehearsal engine has no encrypted state to hold it in.
                 resolved = {}
@@ -206,7 +221,10 @@ class RehearsalEngine:
                 # back without its memory): check that what the state records is still there before
                 # building on it. An up after a success makes no such calls.
                 self._forget_missing(state)
-            plan = self.plan(spec, state)
+            # A stack that owns nothing has nothing to keep, replace or delete: the create pass itself
+            # counts what it declares, so no separate preview pass is run (it costs a third of a deploy).
+            fresh = not state.resources
+            plan = [] if fresh else self.plan(spec, state)
             changed = [p for p in plan if p.action == "replace"]
             if changed:
                 names = ", ".join(p.name for p in changed[:6]) + (" …" if len(changed) > 6 else "")
@@ -216,7 +234,7 @@ class RehearsalEngine:
                     "changed. Run destroy() and then up() with the new spec, or keep the old spec")
             creates = [p for p in plan if p.action == "create"]
             deletes = [p for p in plan if p.action == "delete"]
-            if not creates and not deletes and not state.pending and state.outputs:
+            if not fresh and not creates and not deletes and not state.pending and state.outputs:
                 return state.outputs  # unchanged spec: nothing to do, no AWS call
             state.spec = spec.to_dict()
             state.engine, state.target = self.name, self.target
@@ -224,13 +242,19 @@ class RehearsalEngine:
                 "kind": "up", "started": time.time(), "planned": len(creates) + len(deletes)}})
             self.store.save(state)
             total = len(creates) + len(deletes)
-            counter = {"done": 0, "seq": max((r.seq for r in state.resources.values()), default=0)}
+            counter = {"done": 0, "total": total,
+                       "seq": max((r.seq for r in state.resources.values()), default=0)}
+
+            def on_declared(n: int) -> None:
+                counter["total"] = n  # a first deploy: everything the program declares is a create
+
             try:
                 for p in deletes:
                     rec = state.resources[urn_of(p.type, p.name)]
                     self._delete_one(state, rec, progress, counter, total, "up")
-                exports = run_program(spec, self.store.stack, self._create_hook(state, progress, counter, total),
-                                      preview=False, cancel=self._cancel)
+                exports = run_program(spec, self.store.stack, self._create_hook(state, progress, counter),
+                                      preview=False, cancel=self._cancel,
+                                      on_declared=on_declared if fresh else None)
             except KeyboardInterrupt as exc:
                 self.store.save(state)
                 raise self._interrupted(state, just_now=True) from exc
@@ -244,7 +268,7 @@ class RehearsalEngine:
                 if isinstance(cause, (LabnetError,)) and not isinstance(cause, DeployError):
                     raise cause from (None if cause is exc else exc)
                 raise DeployError(
-                    f"up of stack {self.store.stack!r} failed after creating {counter['done']} of {total} "
+                    f"up of stack {self.store.stack!r} failed after creating {counter['done']} of {counter['total']} "
                     f"resource(s): {_short(cause, self.endpoint)}. State is saved: {len(state.created)} "
                     "resource(s) are recorded; fix the cause and run up() again to finish, or destroy() to "
                     "remove them") from cause
@@ -257,7 +281,7 @@ class RehearsalEngine:
 
     _cancel: threading.Event
 
-    def _create_hook(self, state: StackState, progress: ProgressCallback, counter: dict, total: int):
+    def _create_hook(self, state: StackState, progress: ProgressCallback, counter: dict):
         self._cancel = threading.Event()
         self._failures = []
         lock = threading.Lock()
@@ -285,9 +309,10 @@ class RehearsalEngine:
             ec2 = self.ec2
             if rec is not None and rec.status == "pending":
                 # A killed run may have created it without recording the id: look before creating twice.
-                found = handler.find(ec2, inputs)
-                if found:
-                    outputs = handler.adopt(ec2, found, inputs)  # the steps after its first call may not have run
+                with _EC2_CALL:
+                    found = handler.find(ec2, inputs)
+                    outputs = handler.adopt(ec2, found, inputs) if found else {}
+                if found:  # the steps after its first call may not have run
                     with lock:
                         counter["seq"] += 1
                         seq = counter["seq"]
@@ -296,17 +321,18 @@ class RehearsalEngine:
                     return found, {**inputs, **outputs, "id": found}
             self.store.record(state, {"event": "pending", "urn": urn, "type": typ, "name": name, "inputs": inputs})
             with lock:
-                done = counter["done"]
+                done, total = counter["done"], counter["total"]
             progress(ProgressEvent("up", "create", name, typ, done, total, "started"))
             try:
-                rid, outputs = handler.create(ec2, name, inputs)
+                with _EC2_CALL:
+                    rid, outputs = handler.create(ec2, name, inputs)
             except BaseException:
                 progress(ProgressEvent("up", "create", name, typ, done, total, "failed"))
                 raise
             with lock:
                 counter["seq"] += 1
                 counter["done"] += 1
-                seq, done = counter["seq"], counter["done"]
+                seq, done, total = counter["seq"], counter["done"], counter["total"]
             self.store.record(state, {"event": "created", "urn": urn, "id": rid, "outputs": outputs, "seq": seq})
             progress(ProgressEvent("up", "create", name, typ, done, total, "done"))
             return rid, {**inputs, **outputs, "id": rid}
