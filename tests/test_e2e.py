@@ -260,3 +260,26 @@ def test_lab_repr_is_safe(ec2, monkeypatch):
     text = repr(lab)
     assert "SENTINEL" not in text and "testing" not in text
     assert text.startswith("Lab(stack='e2e-repr'")
+
+
+def test_security_group_rules_are_really_revoked(ec2):
+    """Each rule handler's delete removes exactly its rule on the emulator (not only with its group)."""
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    handlers = ec2_calls.HANDLERS
+    sg, _ = handlers["aws:ec2/securityGroup:SecurityGroup"].create(
+        ec2, "t-sg", {"vpcId": vpc, "description": "t", "tags": {"Name": "t-sg"}})
+    ingress = handlers["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]
+    self_rule = {"securityGroupId": sg, "ipProtocol": "-1", "referencedSecurityGroupId": sg,
+                 "description": "all traffic from the group itself"}
+    tcp_rule = {"securityGroupId": sg, "ipProtocol": "tcp", "fromPort": 0.0, "toPort": 65535.0,
+                "cidrIpv4": "10.8.0.0/16", "description": "TCP from spoke b"}
+    ids = [ingress.create(ec2, n, r)[0] for n, r in (("self", self_rule), ("tcp", tcp_rule))]
+    assert len(ec2.describe_security_groups(GroupIds=[sg])["SecurityGroups"][0]["IpPermissions"]) == 2
+    for rid, rule in zip(ids, (self_rule, tcp_rule)):
+        ingress.delete(ec2, rid, rule, {})
+        assert not ingress.find_by_id(ec2, rid, rule)
+    assert ec2.describe_security_groups(GroupIds=[sg])["SecurityGroups"][0]["IpPermissions"] == []
+    # A rule recovered after a killed run has no EC2 id: it is revoked by its shape.
+    ingress.create(ec2, "self", self_rule)
+    ingress.delete(ec2, ingress.find(ec2, self_rule), self_rule, {})
+    assert ec2.describe_security_groups(GroupIds=[sg])["SecurityGroups"][0]["IpPermissions"] == []

@@ -439,6 +439,9 @@ class SecurityGroup(Handler):
         return bool(ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [rid]}])["SecurityGroups"])
 
 
+RULE_WITHOUT_ID = "rule-"  # a rule whose EC2 id is unknown (recovered after a killed run): revoked by shape
+
+
 def _permission(inputs: dict[str, Any]) -> dict[str, Any]:
     perm: dict[str, Any] = {"IpProtocol": inputs["ipProtocol"]}
     if inputs["ipProtocol"] != "-1":
@@ -471,15 +474,20 @@ class _SgRule(Handler):
         resp = call(GroupId=inputs["securityGroupId"], IpPermissions=[_permission(inputs)],
                     TagSpecifications=_tag_spec("security-group-rule", inputs))
         rules = resp.get("SecurityGroupRules") or []
-        rid = rules[0]["SecurityGroupRuleId"] if rules else f"sgr-{name}"
+        rid = rules[0]["SecurityGroupRuleId"] if rules else f"{RULE_WITHOUT_ID}{name}"
         return rid, {}
 
     def delete(self, ec2, rid, inputs, outputs):
         call = getattr(ec2, f"revoke_security_group_{self.direction}")
-        call(GroupId=inputs["securityGroupId"], IpPermissions=[_strip(_permission(inputs))])
+        if rid.startswith("sgr-"):
+            # By the id EC2 gave the rule: exact on AWS and on the emulator alike (moto matches a
+            # permission-shaped revoke against the stored rule including its description).
+            call(GroupId=inputs["securityGroupId"], SecurityGroupRuleIds=[rid])
+        else:
+            call(GroupId=inputs["securityGroupId"], IpPermissions=[_permission(inputs)])
 
     def find(self, ec2, inputs):
-        return "sgr-recovered" if self.find_by_id(ec2, "", inputs) else None
+        return f"{RULE_WITHOUT_ID}recovered" if self.find_by_id(ec2, "", inputs) else None
 
     def find_by_id(self, ec2, rid, inputs):
         groups = ec2.describe_security_groups(
