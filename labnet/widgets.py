@@ -95,7 +95,7 @@ def _classed(widget: W.Widget, name: str) -> W.Widget:
 def _table_html(frame, empty: str = "") -> str:
     if frame is None or len(frame) == 0:
         return f"<i>{html.escape(empty)}</i>" if empty else ""
-    return frame.to_html(index=False, border=0, classes="labnet-table")
+    return frame.to_html(index=False, border=0, classes="labnet-table", na_rep="")  # total rows: no quantity
 
 
 def _set_picture(widget: W.Image, png: bytes) -> None:
