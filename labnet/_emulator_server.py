@@ -1,7 +1,11 @@
-"""Entry point of the emulator process: moto's server on 127.0.0.1, on a port the OS picks.
+"""Entry point of the emulator process: moto's server on 127.0.0.1.
+
+    python -m labnet._emulator_server READY_FILE [PORT] [--warm-before-ready]
 
 Started by :func:`labnet.emulator.start` as its own session so it outlives the notebook kernel that
-started it. Writes ``{"port", "pid"}`` to the ready file once it listens; logs only warnings.
+started it, on a port the OS picks (PORT 0, the default). Tests that stop and restart the emulator
+pass a fixed PORT so it comes back at the same address. Writes ``{"host", "port", "pid"}`` to the
+ready file once it listens; logs only warnings.
 """
 
 from __future__ import annotations
@@ -14,31 +18,37 @@ import sys
 import threading
 
 
-def main(ready_file: str) -> None:
+def _warm() -> None:
+    """moto builds its EC2 backend (instance types, AMIs) on the first request, about 1.4 s."""
+    try:
+        from moto.ec2.models import ec2_backends
+
+        ec2_backends["123456789012"]["us-east-1"].describe_availability_zones()
+    except Exception:  # noqa: BLE001 warming is an optimisation only
+        pass
+
+
+def main(ready_file: str, port: int = 0, warm_before_ready: bool = False) -> None:
     logging.basicConfig(level=logging.WARNING)
     for name in ("werkzeug", "moto", "botocore"):
         logging.getLogger(name).setLevel(logging.ERROR)
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    host, port = server.get_host_and_port()
-    tmp = ready_file + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump({"host": host, "port": port, "pid": os.getpid()}, fh)
-    os.replace(tmp, ready_file)
-
-    # moto builds its EC2 backend (instance types, AMIs) on the first request, about 1.4 s:
-    # pay it now, while the caller goes on, rather than inside the first sizing call.
-    def warm() -> None:
-        try:
-            from moto.ec2.models import ec2_backends
-
-            ec2_backends["123456789012"]["us-east-1"].describe_availability_zones()
-        except Exception:  # noqa: BLE001 warming is an optimisation only
-            pass
-
-    threading.Thread(target=warm, daemon=True).start()
+    host, bound = server.get_host_and_port()
+    if warm_before_ready:
+        _warm()
+    else:
+        # Pay the first-request cost now, while the caller goes on, not inside the first sizing call.
+        threading.Thread(target=_warm, daemon=True).start()
+    old = os.umask(0o077)  # the ready file lives in the private state folder
+    try:
+        with open(ready_file + ".tmp", "w") as fh:
+            json.dump({"host": host, "port": bound, "pid": os.getpid()}, fh)
+    finally:
+        os.umask(old)
+    os.replace(ready_file + ".tmp", ready_file)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -47,4 +57,5 @@ def main(ready_file: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(args[0], int(args[1]) if len(args) > 1 else 0, "--warm-before-ready" in sys.argv)
