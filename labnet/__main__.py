@@ -109,9 +109,10 @@ def destroy_cmd(args: argparse.Namespace) -> int:
 
 
 def unlock_cmd(args: argparse.Namespace) -> int:
+    from labnet import preflight
     from labnet.engines.state import StackStore
 
-    held = StackStore(args.stack).break_lock()
+    held = StackStore(preflight.check_stack_name(args.stack)).break_lock(force=args.force)
     print(f"lock removed (was held by {held})" if held else "the stack was not locked")
     return 0
 
@@ -149,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     x.set_defaults(fn=destroy_cmd)
     u = sub.add_parser("unlock", help="break a stale stack lock (explicit request only)")
     u.add_argument("stack")
+    u.add_argument("--force", action="store_true",
+                   help="also break the lock of a process that is still running (two operations may then collide)")
     u.set_defaults(fn=unlock_cmd)
     args = parser.parse_args(argv)
     from labnet.errors import LabnetError
