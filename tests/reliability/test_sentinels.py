@@ -25,7 +25,7 @@ from tests.reliability.util import left_behind
 pytestmark = pytest.mark.e2e
 
 SENTINELS = {
-    "AWS_ACCESS_KEY_ID": "AKIASENTINEL7ACCESS0",
+    "AWS_ACCESS_KEY_ID": "LABNETSENTINEL7ACCESS0",  # recognisable, and shaped unlike a real key id
     "AWS_SECRET_ACCESS_KEY": "sentinelSECRETkey/0123456789+ABCDEFabcdefSENT",
     "AWS_SESSION_TOKEN": "SENTINELsessionTOKEN-2f9c1e7a5b3d-FwoGZXIvYXdzEJr",
     "PULUMI_CONFIG_PASSPHRASE": "sentinel-passphrase-correct-horse-battery-staple",
