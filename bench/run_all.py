@@ -21,7 +21,6 @@ import dep_chain
 import engine_overhead
 import latency
 import planning
-import what_if
 from _common import emulator, loadavg, machine
 
 BUDGET_S = 600
@@ -45,7 +44,7 @@ def summary(res: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                          f"{_fmt_s(r['labnet'])} vs {_fmt_s(r['raw'])} = **{r['ratio']:.2f}×** wall "
                          f"({r['cpu_ratio']:.2f}× CPU)", target, verdict,
                          f"bench/engine_overhead.py {n}"))
-    failures = [f for r in res.get("engine", []) + res.get("what_if", []) for f in r.get("failures", [])]
+    failures = [f for r in res.get("engine", []) for f in r.get("failures", [])]
     if failures:
         rows.append(("1. failed runs (retried; not in the medians)", f"{len(failures)}: {failures[0][:120]}", "0",
                      "missed", "bench/engine_overhead.py"))
@@ -60,12 +59,6 @@ def summary(res: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                      f"clients {clients:.2f} s, destroy loop {s.get('destroy loop (RehearsalEngine.destroy)', 0):.2f} s, "
                      f"journal {s.get('journal appends (StackStore.record)', 0):.2f} s", "", "",
                      "bench/engine_overhead.py 8"))
-    for r in res.get("what_if", []):
-        rows.append((f"1c. what if: one boto3 client per Lab + no preview pass on a fresh stack, {r['spokes']} spokes",
-                     f"{_fmt_s(r['labnet'])} vs {_fmt_s(r['raw'])} = **{r['ratio']:.2f}×** wall "
-                     f"({r['cpu_ratio']:.2f}× CPU)", f"≤ {engine_overhead.TARGET_RATIO}×",
-                     "met" if r["ratio"] <= engine_overhead.TARGET_RATIO else "missed",
-                     f"bench/what_if.py {r['spokes']}"))
     if eng:
         ns = sorted(eng)
         curve = ", ".join(f"{n}: {eng[n]['labnet_per_spoke']:.2f}" for n in ns)
@@ -167,8 +160,6 @@ def main() -> None:
             res["breakdown"] = engine_overhead.breakdown(url, engine_overhead.TARGET_N, reps)
             engine_overhead.print_breakdown(res["breakdown"],
                                             next(r for r in res["engine"] if r["spokes"] == engine_overhead.TARGET_N))
-            section("1c. the same with two proposed fixes monkeypatched in (what if)")
-            res["what_if"] = what_if.run(url, (engine_overhead.TARGET_N,), reps)
         section("2+5. preview against the number of spokes")
         res["preview"] = planning.preview_curve(url, preview_ns)
         section("4. notebooks under papermill")
@@ -182,7 +173,7 @@ def main() -> None:
     print(markdown(rows))
     print(f"\nwhole run: {total:.0f} s (budget {BUDGET_S} s: {'met' if total < BUDGET_S else 'MISSED'})")
     if args.json:
-        for r in res.get("engine", []) + res.get("what_if", []):
+        for r in res.get("engine", []):
             r.pop("log", None)
         with open(args.json, "w") as fh:
             json.dump(res, fh, indent=1, default=str)
