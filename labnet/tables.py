@@ -71,12 +71,12 @@ def outputs(exports: dict[str, Any]) -> pd.DataFrame:
             if key in sp:
                 row(spoke, resource, f"{spoke}-{resource.replace('_', '-')}", sp[key])
     frame = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
-    return frame.map(lambda v: SECRET if v is None else v)
+    return frame.map(lambda v: "" if v is None else v)  # missing, not secret: secrets arrive as "[secret]"
 
 
 def _opaque(value: Any) -> str:
     """A value where a mapping or list was expected: a secret stays "[secret]"."""
-    return SECRET if value == SECRET or value is None else str(value)
+    return SECRET if value == SECRET else ("" if value is None else str(value))
 
 
 def preview(planned: Iterable[Any], spokes: Iterable[str] = ()) -> pd.DataFrame:
