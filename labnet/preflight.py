@@ -69,11 +69,7 @@ def check(spec: NetworkSpec, facts: RegionFacts | None = None) -> list[str]:
     vpcs: list[tuple[str, ipaddress.IPv4Network]] = []
     for i, spoke in enumerate(spec.spokes):
         where = f"spokes[{i}]"
-        if not isinstance(spoke.name, str) or not SPOKE_NAME_RE.fullmatch(spoke.name):
-            raise InvalidSpecError(f"{where}.name", spoke.name,
-                                   "spoke names are 1-32 lowercase letters, digits or '-', not starting "
-                                   "or ending with '-' (they become AWS tags and Pulumi resource names)",
-                                   "for example 'spoke-1'")
+        check_spoke_name(f"{where}.name", spoke.name)
         if spoke.name in seen_names:
             raise InvalidSpecError(f"{where}.name", spoke.name, "spoke names must be unique",
                                    "rename one of them")
@@ -325,6 +321,14 @@ def check_interface_mode(mode: object) -> str:
 def check_names(names: Sequence[str]) -> None:
     """Validate a list of spoke names (used by sizing before it builds a spec)."""
     for i, n in enumerate(names):
-        if not isinstance(n, str) or not SPOKE_NAME_RE.fullmatch(n):
-            raise InvalidSpecError(f"spoke_names[{i}]", n, "spoke names are 1-32 lowercase letters, digits "
-                                   "or '-'", "for example 'spoke-1'")
+        check_spoke_name(f"spoke_names[{i}]", n)
+
+
+def check_spoke_name(field: str, name: object) -> str:
+    """The one spoke-name rule: names become AWS tag values and Pulumi resource names."""
+    if not isinstance(name, str) or not SPOKE_NAME_RE.fullmatch(name):
+        raise InvalidSpecError(field, name,
+                               "spoke names are 1-32 lowercase letters, digits or '-', not starting "
+                               "or ending with '-' (they become AWS tags and Pulumi resource names)",
+                               "for example 'spoke-1'")
+    return name

@@ -145,21 +145,18 @@ class NetworkSpec:
         for i, sp in enumerate(spokes_raw):
             where = f"spokes[{i}]"
             sp = _mapping(sp, where)
-            subnets = tuple(
-                Subnet(
-                    role=_get(sn, "role", str, f"{where}.subnets[{j}]"),
-                    az=_get(sn, "az", str, f"{where}.subnets[{j}]"),
-                    cidr=_get(sn, "cidr", str, f"{where}.subnets[{j}]"),
-                    ips_needed=_get(sn, "ips_needed", int, f"{where}.subnets[{j}]", 0),
-                )
-                for j, sn in enumerate(_mapping(x, f"{where}.subnets[{k}]") for k, x in
-                                       enumerate(_get(sp, "subnets", list, where)))
-            )
+            subnets = []
+            for j, raw in enumerate(_get(sp, "subnets", list, where)):
+                at = f"{where}.subnets[{j}]"
+                sn = _mapping(raw, at)
+                subnets.append(Subnet(role=_get(sn, "role", str, at), az=_get(sn, "az", str, at),
+                                      cidr=_get(sn, "cidr", str, at),
+                                      ips_needed=_get(sn, "ips_needed", int, at, 0)))
             spokes.append(
                 Spoke(
                     name=_get(sp, "name", str, where),
                     cidr=_get(sp, "cidr", str, where),
-                    subnets=subnets,
+                    subnets=tuple(subnets),
                     route_table=_get(sp, "route_table", str, where, "spokes"),
                 )
             )

@@ -252,8 +252,8 @@ class RehearsalEngine:
                 for p in deletes:
                     rec = state.resources[urn_of(p.type, p.name)]
                     self._delete_one(state, rec, progress, counter, total, "up")
-                exports = run_program(spec, self.store.stack, self._create_hook(state, progress, counter),
-                                      preview=False, cancel=self._cancel,
+                hook = self._create_hook(state, progress, counter)  # sets self._cancel for this run
+                exports = run_program(spec, self.store.stack, hook, preview=False, cancel=self._cancel,
                                       on_declared=on_declared if fresh else None)
             except KeyboardInterrupt as exc:
                 self.store.save(state)

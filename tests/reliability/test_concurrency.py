@@ -196,8 +196,8 @@ def test_lock_of_a_dead_process_is_reported_and_broken_only_on_request(ec2, smal
         assert "`python -m labnet unlock dead-holder`" in text
     assert left_behind(ec2) == 0  # refused before any AWS call
 
-    out = python(f"import subprocess, sys; sys.exit(subprocess.call([sys.executable, '-m', 'labnet', 'unlock', "
-                 f"'dead-holder']))")
+    out = python("import subprocess, sys; sys.exit(subprocess.call([sys.executable, '-m', 'labnet', 'unlock', "
+                 "'dead-holder']))")
     assert f"'pid': {proc.pid}" in out.stdout and "lock removed" in out.stdout
     assert store.holder() is None
     lab.up()
