@@ -38,6 +38,8 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     mod = importlib.import_module(f".{module}", __name__)
-    value = mod if name == module else getattr(mod, name)
+    # A name that is the module's own last part is the module (labnet.cost, labnet.traffic); any
+    # other name is an attribute of it (labnet.size, labnet.quotas).
+    value = mod if name == module.rsplit(".", 1)[-1] else getattr(mod, name)
     globals()[name] = value
     return value
