@@ -279,7 +279,18 @@ def _check_tgw(spec: NetworkSpec) -> None:
 
 
 def _check_security(spec: NetworkSpec) -> None:
-    lo, hi = spec.security.cross_spoke_ports
+    sec = spec.security
+    for name in ("self_ingress", "self_egress"):
+        value = getattr(sec, name)
+        if value is not True:
+            way = "inbound" if name == "self_ingress" else "outbound"
+            raise InvalidSpecError(
+                f"security.{name}", value,
+                f"the training security group must allow all {way} traffic {'from' if way == 'inbound' else 'to'} "
+                "itself: EFA needs an ingress and an egress rule that reference the group (a CIDR egress rule "
+                "such as 0.0.0.0/0 does not carry EFA traffic), and nodes of one spoke reach each other "
+                "through them", f"set security.{name} to true (or leave it out)")
+    lo, hi = sec.cross_spoke_ports
     if not (0 <= lo <= hi <= 65535):
         raise InvalidSpecError("security.cross_spoke_ports", [lo, hi],
                                "must be a TCP port range 0 <= from <= to <= 65535", "for example [0, 65535]")

@@ -23,6 +23,7 @@ import pulumi_aws as aws
 from .spec import NetworkSpec, Spoke
 
 PROJECT = "labnet"
+SG_NAME_PREFIX = "labnet-"
 
 
 def _az_suffix(az: str) -> str:
@@ -100,21 +101,35 @@ def build(spec: NetworkSpec, stack: str | None = None) -> dict[str, Any]:
             tags=tags(f"{s}-attachment", spoke=s))
         attachments[s] = attachment
         assoc_table = tgw_tables[spoke.route_table]
-        aws.ec2transitgateway.RouteTableAssociation(
+        association = aws.ec2transitgateway.RouteTableAssociation(
             f"{s}-tgw-assoc", transit_gateway_attachment_id=attachment.id,
             transit_gateway_route_table_id=assoc_table.id)
+        # Propagations only after the association: while an attachment is associating, EC2 answers
+        # EnableTransitGatewayRouteTablePropagation with IncorrectState, and terraform-provider-aws
+        # (so pulumi-aws) does not retry it. Declared in parallel, a real deploy fails part-way.
         for name, table in tgw_tables.items():
             aws.ec2transitgateway.RouteTablePropagation(
                 f"{s}-tgw-prop-{name}", transit_gateway_attachment_id=attachment.id,
-                transit_gateway_route_table_id=table.id)
+                transit_gateway_route_table_id=table.id,
+                opts=pulumi.ResourceOptions(depends_on=[association]))
 
         sg = aws.ec2.SecurityGroup(
             f"{s}-training-sg", vpc_id=vpc.id,
+            # A prefix of labnet's own: a name derived from the spoke alone could start with "sg-",
+            # which CreateSecurityGroup rejects (the emulator accepts it).
+            name_prefix=f"{SG_NAME_PREFIX}{s}-training-",
             description="labnet training nodes: all traffic within the group (EFA), TCP from other spokes",
             tags=tags(f"{s}-training-sg", spoke=s))
+        # EFA's rule is both directions: all inbound AND all outbound traffic to and from the group
+        # itself. EFA (SRD) traffic is not addressed by IPv4, so the 0.0.0.0/0 egress below does not
+        # carry it; without the self egress rule NCCL fails its handshake over EFA.
         aws.vpc.SecurityGroupIngressRule(
             f"{s}-sg-self", security_group_id=sg.id, ip_protocol="-1", referenced_security_group_id=sg.id,
             description="all traffic from the group itself (EFA requirement)", tags=tags(f"{s}-sg-self", spoke=s))
+        aws.vpc.SecurityGroupEgressRule(
+            f"{s}-sg-self-egress", security_group_id=sg.id, ip_protocol="-1", referenced_security_group_id=sg.id,
+            description="all traffic to the group itself (EFA requirement)",
+            tags=tags(f"{s}-sg-self-egress", spoke=s))
         aws.vpc.SecurityGroupEgressRule(
             f"{s}-sg-egress", security_group_id=sg.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
             description="all outbound", tags=tags(f"{s}-sg-egress", spoke=s))

@@ -79,11 +79,17 @@ class TransitGateway:
 
 @dataclass(frozen=True)
 class Security:
-    """The training security group: all traffic to and from itself (what EFA requires), TCP from
-    the other spokes' CIDRs on ``cross_spoke_ports`` (NCCL/Gloo across the TGW), egress open.
+    """The training security group: all traffic to and from itself (ingress and egress rules that
+    reference the group: what EFA requires), TCP from the other spokes' CIDRs on
+    ``cross_spoke_ports`` (NCCL/Gloo across the TGW), egress to 0.0.0.0/0 open.
     There is deliberately no way to express 0.0.0.0/0 ingress."""
 
     cross_spoke_ports: tuple[int, int] = (0, 65535)
+    # AWS's EFA guide: the group must allow all inbound and all outbound traffic to and from itself.
+    # Kept as fields so a hand-built or loaded spec that turns either off is refused by preflight
+    # (by name) instead of being silently ignored; labnet never builds a group without them.
+    self_ingress: bool = True
+    self_egress: bool = True
 
 
 @dataclass(frozen=True)
@@ -198,7 +204,9 @@ class NetworkSpec:
                 description=_get(tgw, "description", str, "transit_gateway",
                                  TransitGateway.description),
             ),
-            security=Security(cross_spoke_ports=(ports[0], ports[1])),
+            security=Security(cross_spoke_ports=(ports[0], ports[1]),
+                              self_ingress=_get(sec, "self_ingress", bool, "security", True),
+                              self_egress=_get(sec, "self_egress", bool, "security", True)),
             workload=workload,
             s3_endpoint=_get(d, "s3_endpoint", bool, "spec", True),
             public_subnets=_get(d, "public_subnets", bool, "spec", False),

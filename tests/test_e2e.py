@@ -71,6 +71,10 @@ def test_up_three_spokes_matches_what_boto3_sees_and_destroy_leaves_nothing(ec2,
         self_rules = [p for p in sg["IpPermissions"] if p["IpProtocol"] == "-1"
                       and any(g["GroupId"] == sg["GroupId"] for g in p.get("UserIdGroupPairs", []))]
         assert self_rules
+        self_egress = [p for p in sg["IpPermissionsEgress"] if p["IpProtocol"] == "-1"
+                       and any(g["GroupId"] == sg["GroupId"] for g in p.get("UserIdGroupPairs", []))]
+        assert self_egress, "EFA needs an egress rule to the group itself"
+        assert sg["GroupName"].startswith(f"labnet-{sp.name}-training-")
         tcp = {r["CidrIp"] for p in sg["IpPermissions"] if p["IpProtocol"] == "tcp" for r in p.get("IpRanges", [])}
         assert tcp == {o.cidr for o in spec3.spokes if o.name != sp.name}
         assert not [r for p in sg["IpPermissions"] for r in p.get("IpRanges", []) if r["CidrIp"] == "0.0.0.0/0"]

@@ -221,6 +221,20 @@ def test_cross_spoke_ports_range():
     _raises(spec, "TCP port range", field="security.cross_spoke_ports")
 
 
+@pytest.mark.parametrize("option", ["self_ingress", "self_egress"])
+def test_a_spec_that_drops_either_efa_self_rule_is_refused(option):
+    """Hand-built or loaded: a training group without the rule to or from itself breaks EFA."""
+    data = plan().to_dict()
+    data["security"][option] = False
+    spec = labnet.NetworkSpec.from_dict(data)
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        preflight.check(spec, US_EAST_1)
+    assert err.value.field == f"security.{option}" and err.value.value is False
+    assert "EFA" in str(err.value) and "reference the group" in str(err.value)
+    assert plan().to_dict()["security"] == {"cross_spoke_ports": [0, 65535], "self_ingress": True,
+                                            "self_egress": True}
+
+
 def test_warning_for_route_quota_and_non_28_attachment():
     spec = plan(spokes=52, nodes_per_spoke=1)
     spec = _with_subnet(spec, 0, 1, cidr=spec.spokes[0].subnets[1].cidr)  # unchanged, still valid

@@ -43,7 +43,7 @@ def test_resource_counts_per_spoke(three):
     assert counts["VpcEndpoint"] == n
     assert counts["Route"] == n * (n - 1)
     assert counts["SecurityGroupIngressRule"] == n * n  # self + (n-1) other spokes
-    assert counts["SecurityGroupEgressRule"] == n
+    assert counts["SecurityGroupEgressRule"] == 2 * n  # to itself (EFA) + open
 
 
 def test_route_to_every_other_spoke_via_the_tgw(three):
@@ -98,7 +98,42 @@ def test_no_open_ingress_anywhere(three):
     for _, i in by_type(rows, INGRESS):
         assert i.get("cidrIpv4") not in ("0.0.0.0/0",) and i.get("cidrIpv6") not in ("::/0",)
         assert i.get("cidrIpv4") or i.get("referencedSecurityGroupId")
-    assert all(i["cidrIpv4"] == "0.0.0.0/0" for _, i in by_type(rows, EGRESS))  # egress open
+    egress = by_type(rows, EGRESS)
+    assert all(i.get("cidrIpv4") == "0.0.0.0/0" or i.get("referencedSecurityGroupId") == i["securityGroupId"]
+               for _, i in egress)  # egress open, plus the group itself
+
+
+def test_efa_needs_ingress_and_egress_rules_that_reference_the_group_itself(three):
+    """AWS's EFA guide: all inbound AND all outbound traffic to and from the group itself. The open
+    0.0.0.0/0 egress does not carry EFA (SRD is not addressed by IPv4)."""
+    spec, rows, _ = three
+    for sp in spec.spokes:
+        sg = f"{sp.name}-training-sg-id"
+        for typ in (INGRESS, EGRESS):
+            self_rules = [i for _, i in by_type(rows, typ)
+                          if i["securityGroupId"] == sg and i.get("referencedSecurityGroupId") == sg]
+            assert [r["ipProtocol"] for r in self_rules] == ["-1"], (sp.name, typ)
+
+
+def test_propagations_wait_for_the_association():
+    """EC2 answers a propagation on an attachment that is still associating with IncorrectState,
+    and the provider does not retry it: the program chains them (the mock monitor registers a
+    resource only once its dependencies are registered, so the order is observable)."""
+    spec = plan(spokes=3, azs=2)
+    rows, _ = declared(spec, stack="order")
+    order = [name for _, name, _ in rows]
+    for sp in spec.spokes:
+        props = [k for k, n in enumerate(order) if n.startswith(f"{sp.name}-tgw-prop-")]
+        assert props and min(props) > order.index(f"{sp.name}-tgw-assoc")
+
+
+def test_security_groups_get_a_name_prefix_of_labnets_own():
+    """A group named after a spoke 'sg-1' would start with 'sg-', which CreateSecurityGroup rejects."""
+    spec = plan(spokes=["sg-1", "b"], azs=1)
+    rows, _ = declared(spec, stack="names")
+    groups = [i for t, _, i in rows if t == "aws:ec2/securityGroup:SecurityGroup"]
+    assert sorted(g["namePrefix"] for g in groups) == ["labnet-b-training-", "labnet-sg-1-training-"]
+    assert not any(g.get("name") for g in groups)
 
 
 def test_every_taggable_resource_is_tagged_with_its_stack(three):

@@ -38,6 +38,22 @@ def _tag_spec(resource_type: str, inputs: dict[str, Any]) -> list[dict[str, Any]
     return [{"ResourceType": resource_type, "Tags": [{"Key": k, "Value": str(v)} for k, v in tags.items()]}]
 
 
+def physical_name(logical: str, inputs: dict[str, Any]) -> str:
+    """The name AWS sees for an auto-named resource, chosen the way Pulumi chooses it: the program's
+    explicit ``name`` if it sets one, else its ``namePrefix`` plus a unique suffix (Terraform's
+    ``PrefixedUniqueId``: 26 characters), else the logical name plus Pulumi's random 7-hex suffix.
+    The emulator then sees the names real AWS would, rules included (a group name must not start
+    with ``sg-``), instead of a friendlier name that would hide a rejection."""
+    import secrets
+
+    if inputs.get("name"):
+        return str(inputs["name"])
+    if inputs.get("namePrefix"):
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + f"{int(time.time() * 100) % 100:02d}"
+        return f"{inputs['namePrefix']}{stamp}{secrets.token_hex(4)}"
+    return f"{logical}-{secrets.token_hex(4)[:7]}"
+
+
 def _i(v: Any) -> int:
     return int(v)  # the mock monitor delivers numbers as floats
 
@@ -406,7 +422,7 @@ class SecurityGroup(Handler):
     token = "aws:ec2/securityGroup:SecurityGroup"
 
     def create(self, ec2, name, inputs):
-        group_name = inputs.get("name") or (inputs.get("tags") or {}).get("Name") or name
+        group_name = physical_name(name, inputs)
         sg = ec2.create_security_group(GroupName=group_name, Description=inputs.get("description", "Managed by labnet"),
                                        VpcId=inputs["vpcId"], TagSpecifications=_tag_spec("security-group", inputs))
         gid = sg["GroupId"]

@@ -232,7 +232,7 @@ def journal_events(journal: Path, event: str) -> int:
 
 @pytest.fixture
 def small_spec(ec2):
-    """Two spokes, one AZ: 32 resources, the smallest network that exercises every resource kind
+    """Two spokes, one AZ: the smallest network that exercises every resource kind
     the default program declares (TGW, route tables, attachments, routes, SG rules, endpoints)."""
     import labnet
 

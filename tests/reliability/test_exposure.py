@@ -54,7 +54,9 @@ def test_declared_security_groups_are_closed(variant):
         assert all(i["ipProtocol"] == "tcp" and (int(i["fromPort"]), int(i["toPort"])) == (lo, hi) for i in tcp)
         assert sorted(i["cidrIpv4"] for i in tcp) == sorted(o.cidr for o in spec.spokes if o.name != spoke.name)
         out = [i for i in egress if i["securityGroupId"] == sg_id]
-        assert [(i["ipProtocol"], i.get("cidrIpv4")) for i in out] == [("-1", "0.0.0.0/0")]  # reaches itself too
+        # Open egress, and all traffic to the group itself (EFA: a CIDR rule does not carry it).
+        assert sorted((i["ipProtocol"], i.get("cidrIpv4") or i.get("referencedSecurityGroupId")) for i in out) \
+            == [("-1", "0.0.0.0/0"), ("-1", sg_id)]
 
 
 def _permissions_from(perms):
@@ -88,7 +90,8 @@ def test_security_groups_on_the_emulator_are_closed(ec2):
         tcp = [(p["IpProtocol"], p["FromPort"], p["ToPort"], kind, src) for p, kind, src in rules if p["IpProtocol"] != "-1"]
         others = sorted(o["cidr"] for n, o in spokes.items() if n != sp_name)
         assert sorted(tcp) == [("tcp", 0, 65535, "cidr", c) for c in others]
-        assert [(p["IpProtocol"], src) for p, _, src in _permissions_from(g["IpPermissionsEgress"])] == [("-1", "0.0.0.0/0")]
+        assert sorted((p["IpProtocol"], src) for p, _, src in _permissions_from(g["IpPermissionsEgress"])) \
+            == [("-1", "0.0.0.0/0"), ("-1", g["GroupId"])]  # open, and to itself (EFA)
     lab.destroy()
     assert left_behind(ec2) == 0
 

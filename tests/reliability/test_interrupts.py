@@ -15,10 +15,12 @@ import labnet
 from labnet.engines.state import StackStore
 from tests.reliability.conftest import journal_events, spawn, wait_for
 from tests.reliability.util import SMALL_NETWORK, counts, emulator_ids, left_behind, slow_up_code, state_ids
+from tests.helpers import declared, plan
 
 pytestmark = pytest.mark.e2e
 
-NETWORK = 32  # resources of the two-spoke, one-AZ network (small_spec)
+# Resources of the two-spoke, one-AZ network (small_spec), counted from what the program declares.
+NETWORK = len(declared(plan(spokes=2, nodes_per_spoke=4, azs=1))[0])
 
 
 def _refused_up_names_interruption(lab: labnet.Lab) -> str:
@@ -203,8 +205,10 @@ def test_sigkill_with_a_create_in_flight_resume_adopts_and_finishes_it(ec2, smal
     assert counts(ec2) == SMALL_NETWORK
     assert emulator_ids(ec2) <= state_ids(lab._store)
     (group,) = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
-    assert [(p["IpProtocol"], [r["CidrIp"] for r in p.get("IpRanges", [])]) for p in group["IpPermissionsEgress"]] \
-        == [("-1", ["0.0.0.0/0"])]  # exactly the declared egress rule
+    egress = sorted((p["IpProtocol"], r.get("CidrIp") or r.get("GroupId"))
+                    for p in group["IpPermissionsEgress"] for key in ("IpRanges", "UserIdGroupPairs")
+                    for r in p.get(key, []))
+    assert egress == [("-1", "0.0.0.0/0"), ("-1", group_id)]  # exactly the declared egress rules
     lab.destroy()
     figures.fault("test_sigkill_with_a_create_in_flight_resume", "SIGKILL between a security group's create call "
                   "and its journal line, then resume", left_behind(ec2))
