@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv demo test lab app bench clean chromium
+.PHONY: venv demo test lab app bench clean chromium live-check
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ APP_PORT ?= 8866
 app: venv
 	JUPYTER_PATH=$(CURDIR)/app/share/jupyter$${JUPYTER_PATH:+:$$JUPYTER_PATH} $(BIN)/voila app/deploy_form.ipynb \
 	  --Voila.ip=127.0.0.1 --port=$(APP_PORT) --no-browser --template=labnet --theme=light
+
+## The Automation API engine end to end on a machine with the pulumi CLI: preview, up, outputs, an unchanged up,
+## destroy, against the embedded emulator; prints a report to paste into a bug report (exit 3: no CLI here).
+## LIVE_CHECK_AWS=us-east-1 checks your own AWS account instead (asks first; two small spokes; always destroys).
+live-check: venv
+	$(BIN)/python -m labnet live-check $(if $(LIVE_CHECK_AWS),--aws $(LIVE_CHECK_AWS))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import (DeployError, EmulatorError, EngineUnavailableError, FactsError, InterruptedOperationError,
-                     InvalidSpecError, LabnetError, SizingError, SpecChangedError, StackLockedError,
-                     StateCorruptError, StateError, TargetError, TeardownIncompleteError)
+from .errors import (DeployError, EmulatorError, EngineUnavailableError, FactsError, InterruptedByUserError,
+                     InterruptedOperationError, InvalidSpecError, LabnetError, SizingError, SpecChangedError,
+                     StackLockedError, StateCorruptError, StateError, TargetError, TeardownIncompleteError)
 from .spec import NetworkSpec, Security, Spoke, Subnet, Tags, TransitGateway, Workload
 
 __version__ = "0.1.0"
@@ -27,7 +27,7 @@ _LAZY = {
 __all__ = ["Lab", "size", "stacks", "instance_types", "spec_warnings", "NetworkSpec", "Spoke", "Subnet",
            "TransitGateway", "Security", "Tags", "Workload", "LabnetError", "InvalidSpecError", "SizingError",
            "FactsError", "TargetError", "EmulatorError", "EngineUnavailableError", "StackLockedError",
-           "StateError", "StateCorruptError", "InterruptedOperationError", "SpecChangedError", "DeployError",
+           "StateError", "StateCorruptError", "InterruptedOperationError", "InterruptedByUserError", "SpecChangedError", "DeployError",
            "TeardownIncompleteError"]
 
 

@@ -6,6 +6,7 @@
     python -m labnet stacks
     python -m labnet destroy STACK
     python -m labnet unlock STACK
+    python -m labnet live-check [--aws REGION --yes]   # the Automation API engine end to end (needs the CLI)
 """
 
 from __future__ import annotations
@@ -117,6 +118,12 @@ def unlock_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def live_check_cmd(args: argparse.Namespace) -> int:
+    from labnet import live_check
+
+    return live_check.run(aws_region=args.aws, yes=args.yes)
+
+
 def _sizing_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spokes", type=int, default=3)
     p.add_argument("--nodes-per-spoke", type=int, default=16)
@@ -153,6 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     u.add_argument("--force", action="store_true",
                    help="also break the lock of a process that is still running (two operations may then collide)")
     u.set_defaults(fn=unlock_cmd)
+    lc = sub.add_parser("live-check", help="run the Automation API engine end to end (needs the pulumi CLI); "
+                                          "exit 3 when the CLI is absent")
+    lc.add_argument("--aws", metavar="REGION", default=None,
+                    help="check against your own AWS account in REGION (two small spokes; prints the expected "
+                         "cost first; always destroys)")
+    lc.add_argument("--yes", action="store_true", help="with --aws: do not ask for confirmation")
+    lc.set_defaults(fn=live_check_cmd)
     args = parser.parse_args(argv)
     from labnet.errors import LabnetError
 

@@ -98,7 +98,18 @@ class StateCorruptError(StateError):
 
 
 class InterruptedOperationError(StateError):
-    """A previous operation on the stack stopped part-way; the message says how to go on."""
+    """An operation on the stack stopped part-way; the message says how to go on.
+
+    Raised when a new operation finds the last one unfinished, and (as its subclass
+    :class:`InterruptedByUserError`) when Ctrl-C stops the operation that is running."""
+
+
+class InterruptedByUserError(InterruptedOperationError, KeyboardInterrupt):
+    """Ctrl-C (a kernel interrupt, SIGINT) stopped the running operation; state is saved.
+
+    It is also a :class:`KeyboardInterrupt`, so code that handles interrupts (a notebook, a batch
+    runner, ``except KeyboardInterrupt``) sees one, while ``except LabnetError`` still gets the
+    message that says how to go on."""
 
 
 class SpecChangedError(StateError):

@@ -21,7 +21,8 @@ from .engines import automation
 from .engines.progress import ProgressEvent
 from .engines.rehearsal import RehearsalEngine
 from .engines.state import StackState, StackStore, list_stacks
-from .errors import (InvalidSpecError, LabnetError, StateCorruptError, TargetError)
+from .errors import (EngineUnavailableError, InterruptedOperationError, InvalidSpecError, LabnetError,
+                     StateCorruptError, TargetError)
 from .redact import redact
 from .spec import NetworkSpec, Tags
 
@@ -89,10 +90,21 @@ def stacks() -> pd.DataFrame:
         rows.append({
             "stack_name": name, "state": _state_word(st, holder), "engine": st.engine,
             "target": st.target.get("kind", ""), "spokes": len((st.spec or {}).get("spokes", [])),
-            "resources": len(st.created), "last_operation":
+            "resources": st.managed if st.engine == "pulumi" and st.managed is not None else len(st.created),
+            "last_operation":
                 f"{st.last['kind']} {st.last['result']}" if st.last else "",
             "updated": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.updated)) if st.updated else ""})
     return tables.stacks(rows)
+
+
+def _mismatch(stack: str, bound: tuple[str, str], wanted: tuple[str, str]) -> TargetError:
+    (kind, engine), (want_kind, want_engine) = bound, wanted
+    what = f"target {want_kind!r}" if kind != want_kind else f"engine {want_engine!r}"
+    return TargetError(
+        f"stack {stack!r} belongs to target {kind!r} with the {engine} engine, not {what}: labnet never operates "
+        f"a stack against a target or engine it was not deployed with (a destroy there would remove nothing "
+        f"while the real resources keep running). Open it with target={kind!r}, engine={engine!r}; to reuse "
+        "the name elsewhere, destroy() it there first, or choose another stack name")
 
 
 def _state_word(st: StackState, holder: dict | None) -> str:
@@ -100,6 +112,17 @@ def _state_word(st: StackState, holder: dict | None) -> str:
         return "locked (stale)" if holder.get("alive") is False else f"busy ({holder.get('operation')})"
     if st.operation is not None:
         return f"interrupted {st.operation.get('kind', '')}".strip()
+    if st.engine == "pulumi" and st.last:
+        # The Automation API engine's resources are in Pulumi's state; labnet's records the results.
+        kind, result = st.last.get("kind"), st.last.get("result")
+        if result == "failed":
+            return f"{kind} failed"
+        if kind == "destroy":
+            return "destroyed"
+        if kind in ("up", "refresh") and (st.managed is None or st.managed > 0):
+            return "deployed"
+        if kind in ("up", "refresh"):
+            return "empty"
     if st.created or st.pending:
         if st.last and st.last.get("result") == "failed":
             return f"{st.last['kind']} failed"
@@ -135,14 +158,15 @@ class Lab:
                                    "'emulator' needs no AWS account")
         if engine not in ENGINES:
             raise InvalidSpecError("engine", engine, f"must be one of {list(ENGINES)}", "")
-        recorded = state.target.get("kind")
-        if recorded and recorded != target and (state.created or state.pending):
-            raise TargetError(f"stack {stack_name!r} was deployed to target {recorded!r}, not {target!r}; "
-                              f"open it with target={recorded!r}")
+        binding = state.binding()
+        if binding is not None and binding[0] != target:
+            raise _mismatch(stack_name, binding, (target, engine))
         self.target_kind = target
         if engine == "auto":
-            engine = state.engine if (state.created and state.engine in ENGINES) else (
+            engine = binding[1] if binding is not None and binding[1] in ENGINES else (
                 "pulumi" if automation.engine_available() else "rehearsal")
+        elif binding is not None and binding[1] != engine:
+            raise _mismatch(stack_name, binding, (target, engine))
         if progress is not None and not callable(progress):
             raise InvalidSpecError("progress", type(progress).__name__, "must be a function taking a ProgressEvent",
                                    "or None for the default display")
@@ -171,11 +195,75 @@ class Lab:
         return self._client
 
     def _engine(self):
+        """The engine for this stack, bound to it (see :meth:`_bind`) before its first operation."""
+        if self.engine_name == "pulumi" and not automation.engine_available():
+            raise EngineUnavailableError(automation.unavailable_reason())
         target = self._resolve()
+        self._bind()
         if self.engine_name == "rehearsal":
-            return RehearsalEngine(self._store, self._ec2(), target.describe())
+            return RehearsalEngine(self._store, self._ec2(), target.describe(), target.program_target())
         return automation.AutomationEngine(self.stack_name, target, self._store.root, self.backend,
                                            redact=lambda s: redact(s, self._store.root))
+
+    def _bind(self) -> None:
+        """Record the stack's target and engine before the first operation of either engine, and
+        refuse a mismatch (checked again under the stack lock: another process may have bound it
+        since this Lab was made). See :meth:`labnet.engines.state.StackState.binding`."""
+        mine = (self.target_kind, self.engine_name)
+        if self._store.load().binding() == mine:
+            return
+        with self._store.lock("bind"):
+            st = self._store.load()
+            bound = st.binding()
+            if bound is not None and bound != mine:
+                raise _mismatch(self.stack_name, bound, mine)
+            if bound is None:
+                st.target, st.engine = self._resolve().describe(), self.engine_name
+                st.spec = st.spec or self.spec.to_dict()
+                self._store.save(st)
+
+    def _pulumi_operation(self, kind: str, engine: automation.AutomationEngine, *args: Any,
+                          resume: bool = False, **kwargs: Any) -> Any:
+        """Run one Automation API operation with labnet's own bookkeeping around it.
+
+        Pulumi keeps the resources in its state; labnet's state records what a person and
+        :func:`labnet.stacks` need: the operation in progress (so a killed or interrupted one is
+        reported, and ``up`` asks for ``resume=True``), the last result, the outputs and how many
+        resources Pulumi's state holds."""
+        with self._store.lock(kind):
+            st = self._store.load()
+            if st.operation is not None and not (kind == "up" and resume) and kind != "destroy":
+                raise InterruptedOperationError(
+                    f"the last {st.operation.get('kind', 'operation')} of stack {self.stack_name!r} did not finish "
+                    "(Pulumi's state may hold pending operations); run up(resume=True) to refresh the stack from "
+                    "the target and continue it, or destroy() to remove what it created")
+            st.operation = {"kind": kind, "started": time.time()}
+            st.spec, st.engine, st.target = self.spec.to_dict(), "pulumi", self._resolve().describe()
+            self._store.save(st)
+            if kind == "up":
+                kwargs["resume"] = resume
+            try:
+                result = getattr(engine, kind)(*args, **kwargs)
+            except KeyboardInterrupt:
+                st.last = {"kind": kind, "result": "interrupted", "finished": time.time()}
+                self._store.save(st)  # the operation stays on record: the next up asks for resume=True
+                raise
+            except LabnetError as exc:
+                st.operation = None
+                st.last = {"kind": kind, "result": "failed", "finished": time.time(),
+                           "error": redact(str(exc), self._store.root)[:300]}
+                st.managed = engine.managed if engine.managed is not None else st.managed
+                self._store.save(st)
+                raise
+            st.operation = None
+            st.last = {"kind": kind, "result": "succeeded", "finished": time.time()}
+            st.managed = engine.managed if engine.managed is not None else st.managed
+            if kind == "up":
+                st.outputs = result
+            elif kind == "destroy":
+                st.outputs = {}
+            self._store.save(st)
+            return result
 
     def _preflight_facts(self) -> None:
         """Preflight with the region's real AZ list (a read-only call) before anything is built."""
@@ -185,6 +273,9 @@ class Lab:
         shown = display.make(f"{title} {self.stack_name}", self._progress)
         try:
             result = fn(shown)
+        except KeyboardInterrupt as exc:
+            shown.finish(f"stopped: {redact(str(exc), self._store.root)}" if str(exc) else "stopped")
+            raise
         except LabnetError as exc:
             shown.finish(f"failed: {redact(str(exc), self._store.root)}")
             raise
@@ -212,10 +303,9 @@ class Lab:
         engine = self._engine()
 
         def go(shown):
-            exports = engine.up(self.spec, progress=shown, resume=resume)
             if self.engine_name == "pulumi":
-                self._record_pulumi(exports, "up")
-            return exports
+                return self._pulumi_operation("up", engine, self.spec, progress=shown, resume=resume)
+            return engine.up(self.spec, progress=shown, resume=resume)
 
         exports = self._run("up", go)
         return tables.outputs(exports)
@@ -232,15 +322,16 @@ class Lab:
         """Compare the state with what the target holds; forget resources that are gone."""
         engine = self._engine()
         if self.engine_name == "pulumi":
-            return tables.refresh(self._run("refresh", lambda shown: engine.refresh(self.spec, shown)))
+            return tables.refresh(self._run("refresh", lambda shown: self._pulumi_operation(
+                "refresh", engine, self.spec, shown)))
         return tables.refresh(self._run("refresh", lambda shown: engine.refresh(shown)))
 
     def destroy(self) -> pd.DataFrame:
         """Delete everything the stack owns, nothing else; returns what was removed."""
         engine = self._engine()
         if self.engine_name == "pulumi":
-            removed = self._run("destroy", lambda shown: engine.destroy(self.spec, shown))
-            self._record_pulumi({}, "destroy")
+            removed = self._run("destroy", lambda shown: self._pulumi_operation(
+                "destroy", engine, self.spec, shown))
         else:
             removed = self._run("destroy", lambda shown: engine.destroy(shown))
         return pd.DataFrame({"removed": removed})
@@ -253,14 +344,6 @@ class Lab:
         """Remove a lock left by a dead process (explicit request only); returns who held it.
         A holder still running on this machine is refused unless ``force=True``."""
         return self._store.break_lock(force=force)
-
-    def _record_pulumi(self, exports: dict[str, Any], kind: str) -> None:
-        with self._store.lock(f"{kind} bookkeeping"):
-            st = self._store.load()
-            st.spec, st.engine, st.target = self.spec.to_dict(), "pulumi", self._resolve().describe()
-            st.outputs = exports
-            st.last = {"kind": kind, "result": "succeeded", "finished": time.time()}
-            self._store.save(st)
 
     def __repr__(self) -> str:
         try:

@@ -38,9 +38,45 @@ def subnet_key(spoke: Spoke, index: int) -> str:
     return f"{spoke.name}-{sn.role}-{_az_suffix(sn.az)}{suffix}"
 
 
-def build(spec: NetworkSpec, stack: str | None = None) -> dict[str, Any]:
-    """Declare every resource of ``spec``; return the exports (a dict of Outputs and plain values)."""
+def provider(region: str, target: dict[str, Any] | None) -> aws.Provider:
+    """The explicit aws provider every resource of the program uses, built from the target.
+
+    ``target`` is :meth:`labnet.targets.Target.program_target` (``None`` means real AWS with the
+    caller's credentials, as for ``pulumi up`` at the repository root). An explicit provider keeps
+    the emulator's endpoints in the stack's state, next to the resources made through it, instead of
+    in stack config that a later run against another target would overwrite: Pulumi deletes through
+    the provider recorded in the state, so a destroy always goes where the resources were created.
+    """
+    target = target or {"kind": "aws"}
+    if target["kind"] != "emulator":
+        return aws.Provider(f"aws-{region}", region=region)
+    url = target["endpoint"]
+    return aws.Provider(
+        f"aws-{region}", region=region, access_key=target["access_key"],
+        secret_key=pulumi.Output.secret(target["secret_key"]),
+        skip_credentials_validation=True, skip_requesting_account_id=True, skip_metadata_api_check=True,
+        skip_region_validation=True, s3_use_path_style=True,
+        endpoints=[aws.ProviderEndpointArgs(ec2=url, sts=url, s3=url, iam=url)])
+
+
+def _use_provider(p: aws.Provider):
+    """A stack transformation that gives every aws resource the explicit provider ``p``."""
+    def transform(args: pulumi.ResourceTransformationArgs):
+        if not args.type_.startswith("aws:") or (args.opts and args.opts.provider is not None):
+            return None
+        return pulumi.ResourceTransformationResult(
+            args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(provider=p)))
+
+    return transform
+
+
+def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Declare every resource of ``spec``; return the exports (a dict of Outputs and plain values).
+
+    ``target`` says where the resources go (see :func:`provider`); every resource is made through
+    that one explicit provider."""
     stack = stack or pulumi.get_stack()
+    pulumi.runtime.register_stack_transformation(_use_provider(provider(spec.region, target)))
     base_tags = spec.tags.for_stack(stack)
 
     def tags(name: str, **extra: str) -> dict[str, str]:
@@ -171,6 +207,9 @@ def build(spec: NetworkSpec, stack: str | None = None) -> dict[str, Any]:
         spokes_out[s] = out
 
     return {
+        # Which kind of target the stack's resources live on, in the stack's own outputs, so that a
+        # Lab on another machine (a team's shared backend) can refuse to operate it against another.
+        "target": (target or {"kind": "aws"})["kind"],
         "region": spec.region,
         "supernet": spec.supernet,
         "transit_gateway_id": tgw.id,
@@ -180,9 +219,9 @@ def build(spec: NetworkSpec, stack: str | None = None) -> dict[str, Any]:
     }
 
 
-def pulumi_program(spec: NetworkSpec) -> None:
+def pulumi_program(spec: NetworkSpec, target: dict[str, Any] | None = None) -> None:
     """The inline program: declare everything and export the outputs."""
-    for key, value in build(spec).items():
+    for key, value in build(spec, target=target).items():
         pulumi.export(key, value)
 
 

@@ -6,7 +6,6 @@ A target hands out EC2 clients and the aws provider config the Automation API en
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,28 +35,30 @@ class Target:
         return {"kind": self.kind, "region": self.region, "endpoint": self.endpoint or "aws"}
 
     def pulumi_config(self) -> dict[str, tuple[str, bool]]:
-        """aws provider config for the Automation API engine: ``{key: (value, secret)}``.
+        """Stack config for the Automation API engine: ``{key: (value, secret)}``.
 
-        For the emulator: its endpoints for the services the program uses, its test credentials, and
-        the skip flags that stop the provider from validating credentials, looking up the account id,
-        probing the instance metadata API or validating the region name.
+        Only the region: where resources go is decided by the explicit aws provider the program builds
+        from :meth:`program_target`, and that provider's settings live in the stack's state. So a stack
+        never carries an emulator's endpoints in its config, and a destroy goes where the resources
+        were created (Pulumi deletes through the provider recorded in the state).
         """
-        config = {"aws:region": (self.region, False)}
+        return {"aws:region": (self.region, False)}
+
+    def program_target(self) -> dict[str, Any]:
+        """What the program needs to build its aws provider (plain data, see :func:`labnet.program.build`).
+
+        For the emulator: its endpoint, its fixed test credentials (never the user's) and the skip
+        flags that stop the provider from validating credentials, looking up the account id, probing
+        the instance metadata API or validating the region name. For AWS: nothing but the kind; the
+        provider takes the user's credential chain, as the pulumi CLI would.
+        """
         if self.kind == "emulator":
             from .emulator import TEST_CREDENTIALS
 
-            config.update({
-                "aws:accessKey": (TEST_CREDENTIALS["aws_access_key_id"], False),
-                "aws:secretKey": (TEST_CREDENTIALS["aws_secret_access_key"], True),
-                "aws:skipCredentialsValidation": ("true", False),
-                "aws:skipRequestingAccountId": ("true", False),
-                "aws:skipMetadataApiCheck": ("true", False),
-                "aws:skipRegionValidation": ("true", False),
-                "aws:s3UsePathStyle": ("true", False),
-                "aws:endpoints": (json.dumps([{"ec2": self.endpoint, "sts": self.endpoint,
-                                               "s3": self.endpoint, "iam": self.endpoint}]), False),
-            })
-        return config
+            return {"kind": "emulator", "endpoint": self.endpoint,
+                    "access_key": TEST_CREDENTIALS["aws_access_key_id"],
+                    "secret_key": TEST_CREDENTIALS["aws_secret_access_key"]}
+        return {"kind": self.kind}
 
 
 def resolve(kind: str, region: str) -> Target:

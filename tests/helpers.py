@@ -30,3 +30,49 @@ def declared(spec, stack="test"):
 
     exports = run_program(spec, stack, hook, preview=True)
     return rows, exports
+
+
+def registrations(spec, target=None, stack="test"):
+    """Every registration the program makes under the SDK's own mock monitor, providers included:
+    [(type, name, inputs, provider reference)]. ``target`` is what the program builds its provider from."""
+    import asyncio
+    import threading
+
+    from pulumi.runtime import mocks as pmocks
+    from pulumi.runtime import settings as psettings
+    from pulumi.runtime.stack import run_pulumi_func
+
+    from labnet import program
+
+    rows, errors = [], []
+
+    class Mocks(pmocks.Mocks):
+        def new_resource(self, args):
+            rows.append((args.typ, args.name, dict(args.inputs), args.provider))
+            return f"{args.name}-id", dict(args.inputs)
+
+        def call(self, args):
+            return {}
+
+    def worker():
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            psettings.reset_options(project="labnet", stack=stack, preview=True)
+            pmocks.set_mocks(Mocks(), project="labnet", stack=stack, preview=True)
+
+            async def main():
+                program.build(spec, stack, target)
+
+            loop.run_until_complete(run_pulumi_func(main))
+        except BaseException as exc:  # noqa: BLE001 reported below
+            errors.append(exc)
+        finally:
+            psettings.reset_options()
+            loop.close()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    assert not errors, errors
+    return rows

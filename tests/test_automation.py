@@ -17,7 +17,7 @@ from pulumi.automation.events import EngineEvent
 import labnet
 from labnet import targets
 from labnet.engines import automation
-from tests.helpers import plan
+from tests.helpers import plan, registrations
 from tests.inspect_ec2 import inventory, total
 
 NO_CLI = shutil.which("pulumi") is None
@@ -50,16 +50,32 @@ def test_user_passphrase_and_backend_url_are_respected(labnet_home, monkeypatch)
     assert not (labnet_home / "pulumi" / "passphrase").exists()
 
 
-def test_emulator_config_points_every_service_at_the_emulator():
+def test_the_emulator_lives_in_an_explicit_provider_not_in_stack_config():
+    """Stack config is only the region; the emulator's endpoints, test credentials and skip flags are
+    inputs of the program's explicit provider (so they live in the stack's state, beside the
+    resources made through it), and every aws resource uses that provider."""
     target = targets.Target("emulator", "us-east-1", "http://127.0.0.1:4566")
-    values = automation.config_values(target.pulumi_config())
-    assert values["aws:region"].value == "us-east-1"
-    endpoints = json.loads(values["aws:endpoints"].value)
+    assert target.pulumi_config() == {"aws:region": ("us-east-1", False)}
+    rows = registrations(plan(spokes=2), target.program_target())
+    (prov,) = [r for r in rows if r[0] == "pulumi:providers:aws"]
+    _, name, inputs, _ = prov
+    assert name == "aws-us-east-1" and inputs["region"] == "us-east-1"
+    endpoints = json.loads(inputs["endpoints"]) if isinstance(inputs["endpoints"], str) else inputs["endpoints"]
     assert endpoints[0]["ec2"] == endpoints[0]["sts"] == "http://127.0.0.1:4566"
     for flag in ("skipCredentialsValidation", "skipRequestingAccountId", "skipMetadataApiCheck",
                  "skipRegionValidation"):
-        assert values[f"aws:{flag}"].value == "true"
-    assert values["aws:secretKey"].secret is True
+        assert str(inputs[flag]).lower() == "true", flag
+    resources = [r for r in rows if r[0].startswith("aws:")]
+    assert resources and all(r[3] and r[3].split("::")[-2] == "aws-us-east-1" for r in resources)
+
+
+def test_a_real_aws_provider_has_no_endpoints_and_no_credentials():
+    rows = registrations(plan(spokes=2), targets.Target("aws", "us-east-1").program_target())
+    (prov,) = [r for r in rows if r[0] == "pulumi:providers:aws"]
+    inputs = prov[2]
+    assert inputs["region"] == "us-east-1"
+    assert not {"endpoints", "accessKey", "secretKey", "profile", "token"} & set(inputs)
+    assert str(inputs.get("skipCredentialsValidation")).lower() != "true"
 
 
 def test_real_aws_config_carries_no_credentials():

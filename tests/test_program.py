@@ -241,3 +241,17 @@ def test_pulumi_yaml_entry_point_reads_the_spec_from_config(monkeypatch):
     t.join()
     assert not errors, errors
     assert "tgw" in names and f"{spec.spokes[0].name}-vpc" in names
+
+
+def test_the_rehearsal_engine_names_resources_the_way_pulumi_does():
+    """Explicit name as given; a name prefix plus Terraform's 26-character unique suffix; otherwise the
+    logical name plus Pulumi's random 7-hex suffix. Never a friendlier name that would hide AWS's rules."""
+    import re
+
+    from labnet.engines.ec2_calls import physical_name
+
+    assert physical_name("a-sg", {"name": "exact"}) == "exact"
+    named = physical_name("a-sg", {"namePrefix": "labnet-a-training-"})
+    assert re.fullmatch(r"labnet-a-training-\d{16}[0-9a-f]{8}", named)
+    assert re.fullmatch(r"sg-1-training-sg-[0-9a-f]{7}", physical_name("sg-1-training-sg", {}))
+    assert physical_name("x", {"namePrefix": "p-"}) != physical_name("x", {"namePrefix": "p-"})

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import paths
-from ..errors import (DeployError, EngineUnavailableError, LabnetError, StackLockedError,
-                      TeardownIncompleteError)
+from ..errors import (DeployError, EngineUnavailableError, InterruptedByUserError, LabnetError, StackLockedError,
+                      StateError, TargetError, TeardownIncompleteError)
 from ..spec import NetworkSpec
 from .progress import ProgressCallback, ProgressEvent, ignore
 from .rehearsal import PlannedResource
@@ -63,8 +63,13 @@ def backend_url(home: Path, url: str | None = None) -> str:
 
 
 def workspace_env(home: Path, user_env: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for the Pulumi CLI: the secrets passphrase source, no update checks."""
-    env = {"PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_HOME": str(paths.private_dir(home / "pulumi" / "home"))}
+    """Environment for the Pulumi CLI: the secrets passphrase source, no update checks.
+
+    ``PULUMI_HOME`` is left as the user has it (their own, or Pulumi's default ``~/.pulumi``): that
+    is where the plugins they already have live, and their Pulumi Cloud login. A private one would
+    hide both and download the large aws plugin again for every state folder, failing offline or
+    behind a proxy."""
+    env = {"PULUMI_SKIP_UPDATE_CHECK": "true"}
     source = user_env if user_env is not None else os.environ
     if not source.get(PASSPHRASE_ENV) and not source.get(PASSPHRASE_FILE_ENV):
         env[PASSPHRASE_FILE_ENV] = str(passphrase_file(home))
@@ -84,6 +89,41 @@ def workspace_options(home: Path, backend: str | None = None, user_env: dict[str
     )
 
 
+def aws_plugin_version() -> str:
+    """The aws provider plugin version the installed ``pulumi_aws`` package was built for."""
+    import json
+    from importlib import resources
+
+    meta = json.loads(resources.files("pulumi_aws").joinpath("pulumi-plugin.json").read_text())
+    return str(meta["version"])
+
+
+def ensure_aws_plugin(workspace) -> str:
+    """Install the aws plugin that matches ``pulumi_aws`` unless the workspace has it; its version.
+
+    Explicit (``workspace.install_plugin``) rather than left to the first ``up``, so a machine that
+    cannot download it learns that now, with the command that fixes it, and not half-way through."""
+    version = aws_plugin_version()
+    have = {(p.name, (p.version or "").lstrip("v")) for p in workspace.list_plugins() if p.kind == "resource"}
+    if ("aws", version) in have:
+        return version
+    try:
+        workspace.install_plugin("aws", f"v{version}")
+    except Exception as exc:  # noqa: BLE001 re-raised as a labnet error
+        raise EngineUnavailableError(
+            f"the Pulumi aws provider plugin v{version} (the version pulumi_aws {version} needs) is not installed "
+            f"and could not be installed ({type(exc).__name__}: {str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else ''}); "
+            f"install it where it can be downloaded with `pulumi plugin install resource aws v{version}` (or copy "
+            "it into $PULUMI_HOME/plugins), or use engine='rehearsal' on the emulator") from exc
+    return version
+
+
+# Keys an earlier labnet wrote into a stack's config for the emulator; removed so no stack keeps them.
+STALE_EMULATOR_CONFIG = ("aws:accessKey", "aws:secretKey", "aws:endpoints", "aws:skipCredentialsValidation",
+                         "aws:skipRequestingAccountId", "aws:skipMetadataApiCheck", "aws:skipRegionValidation",
+                         "aws:s3UsePathStyle")
+
+
 def config_values(target_config: dict[str, tuple[str, bool]]) -> dict[str, Any]:
     from pulumi import automation as auto
 
@@ -91,7 +131,10 @@ def config_values(target_config: dict[str, tuple[str, bool]]) -> dict[str, Any]:
 
 
 class EventTranslator:
-    """Turns Automation API engine events into :class:`ProgressEvent` s (resources done / total)."""
+    """Turns Automation API engine events into :class:`ProgressEvent` s (resources done / total).
+
+    ``total`` is what the program declares (counted from the program itself, without a preview
+    pass); a resource that stays the same counts as done without a line of its own."""
 
     def __init__(self, operation: str, total: int, progress: ProgressCallback) -> None:
         self.operation = operation
@@ -112,9 +155,11 @@ class EventTranslator:
                                         _name(md.urn), md.type, self.done, self.total, "started"))
         elif out is not None:
             md = out.metadata
-            if _is_stack_or_provider(md.type) or md.op.value == "same":
+            if _is_stack_or_provider(md.type):
                 return
             self.done += 1
+            if md.op.value == "same":
+                return
             self.progress(ProgressEvent(self.operation, OP_ACTION.get(md.op.value, md.op.value),
                                         _name(md.urn), md.type, self.done, max(self.total, self.done), "done"))
         elif failed is not None:
@@ -139,8 +184,10 @@ def map_error(exc: BaseException, stack: str, operation: str, redact: Callable[[
     text = redact(getattr(exc, "args", [""])[0] if getattr(exc, "args", None) else str(exc))
     tail = " ".join(line.strip() for line in text.strip().splitlines()[-6:])[-600:]
     if isinstance(exc, perr.ConcurrentUpdateError):
-        return StackLockedError(stack, {"operation": "another Pulumi update", "pid": "?", "host": "the backend",
-                                        "detail": tail})
+        return StackLockedError(stack, {"operation": "another Pulumi update (or one that was killed: `pulumi "
+                                        "cancel` on Pulumi Cloud; on a file or s3 backend remove its lock under "
+                                        ".pulumi/locks once you are sure nothing runs)", "pid": "?",
+                                        "host": "the backend", "detail": tail})
     if operation == "destroy":
         return TeardownIncompleteError(stack, ["(see `pulumi stack --show-urns`)"], tail,
                                        "destroy() to finish; the Pulumi state is kept")
@@ -156,7 +203,10 @@ def plain_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
 
 
 class AutomationEngine:
-    """Runs one stack through the Automation API. ``target`` is a :class:`labnet.targets.Target`."""
+    """Runs one stack through the Automation API. ``target`` is a :class:`labnet.targets.Target`.
+
+    After each operation ``managed`` holds how many resources Pulumi's state has (None if unknown),
+    for labnet's own bookkeeping (:func:`labnet.stacks`, ``Lab.status()``)."""
 
     name = "pulumi"
 
@@ -167,6 +217,7 @@ class AutomationEngine:
         self.home = home
         self.backend = backend
         self.redact = redact
+        self.managed: int | None = None
 
     def _stack(self, spec: NetworkSpec):
         if not engine_available():
@@ -175,15 +226,41 @@ class AutomationEngine:
 
         from .. import program
 
+        program_target = self.target.program_target()
         try:
             stack = auto.create_or_select_stack(
                 stack_name=self.stack_name, project_name=PROJECT,
-                program=lambda: program.pulumi_program(spec),
+                program=lambda: program.pulumi_program(spec, program_target),
                 opts=workspace_options(self.home, self.backend))
+            ensure_aws_plugin(stack.workspace)
+            stack.remove_all_config(list(STALE_EMULATOR_CONFIG))
             stack.set_all_config(config_values(self.target.pulumi_config()))
+            recorded = stack.outputs().get("target")
+        except LabnetError:
+            raise
         except Exception as exc:  # noqa: BLE001 re-raised as a labnet error
             raise map_error(exc, self.stack_name, "select", self.redact) from exc
+        # The stack's own outputs say where its resources are: a Lab on another machine, sharing the
+        # backend but not labnet's local state, is refused too.
+        kind = getattr(recorded, "value", None)
+        if kind and kind != self.target.kind:
+            raise TargetError(f"stack {self.stack_name!r} in backend {workspace_options(self.home, self.backend).project_settings.backend.url} "
+                              f"holds resources on target {kind!r}, not {self.target.kind!r}; open it with "
+                              f"target={kind!r}, or choose another stack name")
         return stack
+
+    def _count(self, stack) -> None:
+        try:
+            self.managed = len([r for r in stack.export_stack().deployment.get("resources", [])
+                                if not _is_stack_or_provider(r.get("type", ""))])
+        except Exception:  # noqa: BLE001 bookkeeping only: unknown is honest
+            self.managed = None
+
+    def _interrupted(self, operation: str, exc: BaseException) -> InterruptedByUserError:
+        return InterruptedByUserError(
+            f"{operation} of stack {self.stack_name!r} was interrupted; Pulumi's state records what was done and may "
+            "hold pending operations. Run up(resume=True) to refresh the stack from the target and go on, or "
+            "destroy() to remove what it created")
 
     def plan(self, spec: NetworkSpec) -> list[PlannedResource]:
         stack = self._stack(spec)
@@ -198,17 +275,37 @@ class AutomationEngine:
 
         try:
             stack.preview(on_event=on_event)
+        except KeyboardInterrupt as exc:
+            raise self._interrupted("preview", exc) from exc
         except Exception as exc:  # noqa: BLE001
             raise map_error(exc, self.stack_name, "preview", self.redact) from exc
         return rows
 
     def up(self, spec: NetworkSpec, progress: ProgressCallback = ignore, resume: bool = False) -> dict[str, Any]:
+        """``pulumi up``. ``resume=True`` after an interrupted or killed up: Pulumi cannot continue an
+        update, so labnet refreshes the stack from the target first (its pending operations stay for
+        Pulumi to report; see :func:`resume_advice`) and then runs a new up, which creates what is
+        missing and keeps what exists."""
         stack = self._stack(spec)
-        translator = EventTranslator("up", len(self.plan(spec)), progress)
+        if resume:
+            try:
+                stack.refresh(on_event=EventTranslator("refresh", 0, progress))
+            except KeyboardInterrupt as exc:
+                raise self._interrupted("refresh before resuming up", exc) from exc
+            except Exception as exc:  # noqa: BLE001
+                raise StateError(resume_advice(self.stack_name, self.redact(str(exc)))) from exc
+        # The total comes from the program itself (what it declares), not from a preview pass, which on
+        # AWS would double the time of every up.
+        translator = EventTranslator("up", declared_count(spec, self.stack_name), progress)
         try:
             result = stack.up(on_event=translator, show_secrets=False)
+        except KeyboardInterrupt as exc:
+            self._count(stack)
+            raise self._interrupted("up", exc) from exc
         except Exception as exc:  # noqa: BLE001
+            self._count(stack)
             raise map_error(exc, self.stack_name, "up", self.redact) from exc
+        self._count(stack)
         return plain_outputs(result.outputs)
 
     def outputs(self, spec: NetworkSpec) -> dict[str, Any]:
@@ -227,10 +324,15 @@ class AutomationEngine:
 
         try:
             stack.destroy(on_event=on_event)
+        except KeyboardInterrupt as exc:
+            self._count(stack)
+            raise self._interrupted("destroy", exc) from exc
         except Exception as exc:  # noqa: BLE001
+            self._count(stack)
             raise map_error(exc, self.stack_name, "destroy", self.redact) from exc
         left = [r for r in stack.export_stack().deployment.get("resources", [])
                 if not _is_stack_or_provider(r.get("type", ""))]
+        self.managed = len(left)
         if left:
             raise TeardownIncompleteError(self.stack_name, [_name(r["urn"]) for r in left],
                                           "Pulumi reported success but its state still holds resources",
@@ -241,8 +343,45 @@ class AutomationEngine:
         stack = self._stack(spec)
         try:
             stack.refresh(on_event=EventTranslator("refresh", 0, progress))
+        except KeyboardInterrupt as exc:
+            raise self._interrupted("refresh", exc) from exc
         except Exception as exc:  # noqa: BLE001
             raise map_error(exc, self.stack_name, "refresh", self.redact) from exc
-        return [{"name": _name(r["urn"]), "type": r["type"], "id": r.get("id", ""), "status": "present"}
+        rows = [{"name": _name(r["urn"]), "type": r["type"], "id": r.get("id", ""), "status": "present"}
                 for r in stack.export_stack().deployment.get("resources", [])
                 if not _is_stack_or_provider(r.get("type", ""))]
+        self.managed = len(rows)
+        return rows
+
+
+def declared_count(spec: NetworkSpec, stack: str) -> int:
+    """How many resources the program declares for ``spec`` (the program run under the SDK's mock
+    monitor, which makes no call anywhere: about a millisecond per resource)."""
+    from .rehearsal import run_program
+
+    count = 0
+
+    def hook(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
+        nonlocal count
+        count += 1
+        return f"<{name}>", dict(inputs)
+
+    run_program(spec, stack, hook, preview=True)
+    return count
+
+
+def resume_advice(stack: str, detail: str) -> str:
+    """What to do when Pulumi cannot refresh a stack an interrupted update left behind."""
+    tail = " ".join(detail.strip().splitlines()[-3:])[-400:]
+    if "pending" in detail.lower():
+        how = ("an interrupted update left pending create operations: resources whose create was in flight may "
+               "exist without Pulumi knowing their ids. Find them on the target by the tag "
+               f"stack={stack}, then run `pulumi refresh --import-pending-creates <urn>=<id> ...` for those that "
+               "exist and `pulumi refresh --clear-pending-creates` for the rest, and up(resume=True) again")
+    elif "locked" in detail.lower():
+        how = ("the stack is still locked by the interrupted update: on Pulumi Cloud run `pulumi cancel`; on a "
+               "file or s3 backend remove its lock under .pulumi/locks once you are sure nothing runs; then "
+               "up(resume=True) again")
+    else:
+        how = "fix the cause and run up(resume=True) again, or destroy() to remove what the stack holds"
+    return f"resuming stack {stack!r} failed while refreshing it ({tail}); {how}"

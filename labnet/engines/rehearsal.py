@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..errors import (DeployError, InterruptedOperationError, LabnetError, SpecChangedError,
+from ..errors import (DeployError, InterruptedByUserError, InterruptedOperationError, LabnetError, SpecChangedError,
                       TeardownIncompleteError)
 from ..spec import NetworkSpec
 from ..redact import MASK as SECRET
@@ -58,19 +58,28 @@ def _clean(inputs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in inputs.items() if not k.startswith("__")}
 
 
+def _is_provider(typ: str) -> bool:
+    return typ.startswith("pulumi:providers:")
+
+
 def urn_of(typ: str, name: str) -> str:
     return f"{typ}::{name}"
 
 
 def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict], tuple[str, dict]],
                 preview: bool, cancel: threading.Event | None = None,
-                on_declared: Callable[[int], None] | None = None) -> dict[str, Any]:
+                on_declared: Callable[[int], None] | None = None,
+                target: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run :func:`labnet.program.build` under the SDK's mock monitor in a worker thread with its own
     event loop (so it also works inside a running Jupyter kernel); return the resolved exports.
 
     ``on_declared`` gets the number of resources the program declared, before any of them is
     registered (the SDK constructs every resource synchronously in ``build`` and registers them only
-    once the event loop runs), so a first deploy knows its total without a separate preview pass."""
+    once the event loop runs), so a first deploy knows its total without a separate preview pass.
+
+    ``target`` is what the program builds its explicit aws provider from (see
+    :func:`labnet.program.provider`). Providers are not AWS resources: they never reach ``hook`` and
+    are not counted; the rehearsal engine makes its calls through its own EC2 client."""
     import pulumi
     from pulumi.runtime import mocks as pmocks
     from pulumi.runtime import settings as psettings
@@ -80,6 +89,8 @@ def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict], 
 
     class _Mocks(pmocks.Mocks):
         def new_resource(self, args: pmocks.MockResourceArgs):
+            if _is_provider(args.typ):
+                return f"{args.name}-provider", {}
             rid, outputs = hook(args.typ, args.name, _clean(args.inputs))
             return rid, outputs
 
@@ -105,8 +116,9 @@ def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict], 
                 declared: list[str] = []
                 if on_declared is not None:
                     # A stack transformation runs inside each resource's constructor: it only counts.
-                    pulumi.runtime.register_stack_transformation(lambda args: declared.append(args.name))
-                exports = program.build(spec, stack)
+                    pulumi.runtime.register_stack_transformation(
+                        lambda args: None if _is_provider(args.type_) else declared.append(args.name))
+                exports = program.build(spec, stack, target)
                 if on_declared is not None:
                     on_declared(len(declared))
                 # A secret export (pulumi.Output.secret, or a value built from one) is kept as
@@ -175,10 +187,14 @@ class RehearsalEngine:
 
     name = "rehearsal"
 
-    def __init__(self, store: StackStore, ec2, target: dict[str, Any]) -> None:
+    def __init__(self, store: StackStore, ec2, target: dict[str, Any],
+                 program_target: dict[str, Any] | None = None) -> None:
         self.store = store
         self.ec2 = ec2
         self.target = dict(target)
+        # What the program builds its provider from: the same program, and the same provider, as the
+        # Automation API engine would run for this target.
+        self.program_target = program_target or {"kind": "emulator", "endpoint": self.target.get("endpoint")}
         self.endpoint = getattr(getattr(ec2, "meta", None), "endpoint_url", "the emulator")
         self._failures: list[BaseException] = []  # the creates that failed in the current up, first first
 
@@ -204,7 +220,7 @@ class RehearsalEngine:
                 rows.append(PlannedResource("create", typ, name, inputs))
                 return f"<{name}>", {**inputs, "arn": f"<{name}.arn>"}
 
-        run_program(spec, self.store.stack, hook, preview=True)
+        run_program(spec, self.store.stack, hook, preview=True, target=self.program_target)
         for rec in reversed(state.created):
             if rec.urn not in seen:
                 rows.append(PlannedResource("delete", rec.type, rec.name, rec.inputs, rec.id))
@@ -254,7 +270,7 @@ class RehearsalEngine:
                     self._delete_one(state, rec, progress, counter, total, "up")
                 hook = self._create_hook(state, progress, counter)  # sets self._cancel for this run
                 exports = run_program(spec, self.store.stack, hook, preview=False, cancel=self._cancel,
-                                      on_declared=on_declared if fresh else None)
+                                      on_declared=on_declared if fresh else None, target=self.program_target)
             except KeyboardInterrupt as exc:
                 self.store.save(state)
                 raise self._interrupted(state, just_now=True) from exc
@@ -461,8 +477,8 @@ class RehearsalEngine:
         ways = ("run destroy() again to finish the teardown" if kind == "destroy" else
                 "run up(resume=True) to continue it (resources already made are kept; one in flight is "
                 "looked up before it is made again), or destroy() to remove what it created")
-        return InterruptedOperationError(
-            f"{head}: {created} resource(s) recorded as created, {pending} in flight. State is saved; {ways}")
+        cls = InterruptedByUserError if just_now else InterruptedOperationError
+        return cls(f"{head}: {created} resource(s) recorded as created, {pending} in flight. State is saved; {ways}")
 
 
 def _short(exc: BaseException, endpoint: str) -> str:

@@ -56,6 +56,24 @@ class StackState:
     operation: dict[str, Any] | None = None  # the operation in progress (or interrupted)
     last: dict[str, Any] | None = None  # the last finished operation
     updated: float = 0.0
+    # Resources in Pulumi's own state after the last Automation API operation (that engine keeps
+    # its resources there, not in ``resources``); None when unknown or for the rehearsal engine.
+    managed: int | None = None
+
+    def binding(self) -> tuple[str, str] | None:
+        """``(target kind, engine)`` the stack is bound to, or None when it is free.
+
+        A stack is bound from the first operation of either engine (a preview included) until a
+        destroy succeeds and it owns nothing: operating it against another target or with the other
+        engine would reach resources that are not there (a destroy against the emulator of a stack
+        that lives on AWS "succeeds" while the real network keeps running and billing)."""
+        kind = (self.target or {}).get("kind")
+        if not kind:
+            return None
+        released = (self.last or {}).get("kind") == "destroy" and (self.last or {}).get("result") == "succeeded"
+        if released and not self.resources and self.operation is None:
+            return None
+        return kind, self.engine
 
     @property
     def created(self) -> list[Resource]:
@@ -69,14 +87,14 @@ class StackState:
         return {"format": FORMAT, "stack": self.stack, "engine": self.engine, "target": self.target,
                 "spec": self.spec, "resources": [r.to_json() for r in self.resources.values()],
                 "outputs": self.outputs, "operation": self.operation, "last": self.last,
-                "updated": self.updated}
+                "updated": self.updated, "managed": self.managed}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "StackState":
         st = cls(stack=data["stack"], engine=data.get("engine", "rehearsal"),
                  target=data.get("target") or {}, spec=data.get("spec"),
                  outputs=data.get("outputs") or {}, operation=data.get("operation"),
-                 last=data.get("last"), updated=data.get("updated", 0.0))
+                 last=data.get("last"), updated=data.get("updated", 0.0), managed=data.get("managed"))
         for r in data.get("resources", []):
             st.resources[r["urn"]] = Resource(**r)
         return st

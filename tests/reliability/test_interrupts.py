@@ -47,6 +47,8 @@ def test_keyboard_interrupt_mid_up_then_destroy_removes_everything(ec2, small_sp
         lab.up()
     assert isinstance(err.value.__cause__, KeyboardInterrupt)
     assert "was interrupted" in str(err.value)
+    # Ctrl-C stays an interrupt for code that handles interrupts, and a labnet error for the rest.
+    assert isinstance(err.value, KeyboardInterrupt) and isinstance(err.value, labnet.LabnetError)
 
     # up returned only after the EC2 calls already in flight had finished and were journaled:
     # the state names every resource the emulator holds, and none is left "in flight".
@@ -83,7 +85,7 @@ def test_sigint_to_a_process_running_up_then_resume_finishes_it(ec2, small_spec,
             proc.wait()
     stderr = proc.stderr.read()
     assert proc.returncode != 0
-    assert "InterruptedOperationError" in stderr and "was interrupted" in stderr
+    assert "InterruptedByUserError" in stderr and "was interrupted" in stderr
     assert store.holder() is None
     st = store.load()
     assert not st.pending and 6 <= len(st.created) < NETWORK

@@ -4,7 +4,7 @@ after first use, whatever the umask.
 Each run is a new process with the umask set first (000: everything world-writable unless labnet says
 otherwise; 077: the careful user's), starting from an empty LABNET_HOME, and uses everything that
 writes there: labnet's own emulator (emulator.json, emulator.log), a rehearsal up (state, journal
-and lock, looked at while they exist), the Automation API workspace (backend, work and home folders,
+and lock, looked at while they exist), the Automation API workspace (backend and work folders,
 the generated passphrase file) and a damaged state file's kept copy."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ try:
     spec = labnet.size(spokes=2, nodes_per_spoke=4, azs=1)
     lab = labnet.Lab("perm", spec, engine="rehearsal", progress=watch)
     lab.up()
-    automation.workspace_options(home)  # backend/work/home folders and the generated passphrase file
+    automation.workspace_options(home)  # backend/work folders and the generated passphrase file (PULUMI_HOME is the user's own)
     # A damaged state file: labnet keeps a copy aside.
     other = StackStore("perm-damaged")
     other.dir.mkdir(mode=0o700, parents=True)
@@ -71,7 +71,7 @@ def test_state_folder_is_private_whatever_the_umask(umask, tmp_path):
     assert report["during"] == {"lock": 0o600, "journal.jsonl": 0o600, "state.json": 0o600}
     modes = report["modes"]
     for must in ("stacks/perm/state.json", "emulator.json", "emulator.log", "pulumi/passphrase",
-                 "pulumi/backend", "pulumi/work", "pulumi/home"):
+                 "pulumi/backend", "pulumi/work"):
         assert must in modes, sorted(modes)
     assert any(".damaged-" in name for name in modes)
     wrong = {name: oct(mode) for name, (is_dir, mode) in modes.items() if mode != (0o700 if is_dir else 0o600)}

@@ -104,8 +104,8 @@ def test_rehearsal_secret_exports_show_as_secret_everywhere(ec2, small_spec, mon
 
     real_build = program.build
 
-    def build_with_secrets(spec, stack=None):
-        exports = real_build(spec, stack)
+    def build_with_secrets(spec, stack=None, target=None):
+        exports = real_build(spec, stack, target)
         exports["transit_gateway_arn"] = pulumi.Output.secret(exports["transit_gateway_arn"])
         exports["admin_token"] = pulumi.Output.secret(SENTINEL)
         exports["token_url"] = pulumi.Output.secret(SENTINEL).apply(lambda t: f"https://x/?t={t}")
