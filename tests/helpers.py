@@ -32,9 +32,10 @@ def declared(spec, stack="test"):
     return rows, exports
 
 
-def registrations(spec, target=None, stack="test"):
-    """Every registration the program makes under the SDK's own mock monitor, providers included:
-    [(type, name, inputs, provider reference)]. ``target`` is what the program builds its provider from."""
+def registrations(spec=None, target=None, stack="test", main=None):
+    """Every registration a program makes under the SDK's own mock monitor, providers included:
+    [(type, name, inputs, provider reference)]. By default the program is ``labnet.program.build(spec,
+    stack, target)``; ``main`` runs another entry point instead (``deploy/__main__.py``, say)."""
     import asyncio
     import threading
 
@@ -61,10 +62,10 @@ def registrations(spec, target=None, stack="test"):
             psettings.reset_options(project="labnet", stack=stack, preview=True)
             pmocks.set_mocks(Mocks(), project="labnet", stack=stack, preview=True)
 
-            async def main():
-                program.build(spec, stack, target)
+            async def run():
+                main() if main is not None else program.build(spec, stack, target)
 
-            loop.run_until_complete(run_pulumi_func(main))
+            loop.run_until_complete(run_pulumi_func(run))
         except BaseException as exc:  # noqa: BLE001 reported below
             errors.append(exc)
         finally:

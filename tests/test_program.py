@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from tests.helpers import M5, declared, plan
+from tests.helpers import M5, declared, plan, registrations
 
 TGW = "aws:ec2transitgateway/transitGateway:TransitGateway"
 ROUTE = "aws:ec2/route:Route"
@@ -196,50 +196,13 @@ def test_pulumi_yaml_entry_point_reads_the_spec_from_config(monkeypatch):
     import runpy
     from pathlib import Path
 
-    from pulumi.runtime import mocks as pmocks
-    from pulumi.runtime import settings as psettings
-
     spec = plan(spokes=2)
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"labnet:spec": json.dumps(spec.to_dict())}))
     root = Path(__file__).resolve().parent.parent
     assert "main: deploy/" in (root / "Pulumi.yaml").read_text()
-    names = []
-
-    class M(pmocks.Mocks):
-        def new_resource(self, args):
-            names.append(args.name)
-            return f"{args.name}-id", args.inputs
-
-        def call(self, args):
-            return {}
-
-    import asyncio
-    import threading
-    from pulumi.runtime.stack import run_pulumi_func
-
-    errors = []
-
-    def worker():
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            psettings.reset_options(project="labnet", stack="cli", preview=True)
-            pmocks.set_mocks(M(), project="labnet", stack="cli", preview=True)
-
-            async def main():
-                runpy.run_path(str(root / "deploy" / "__main__.py"), run_name="__main__")
-
-            loop.run_until_complete(run_pulumi_func(main))
-        except BaseException as exc:  # noqa: BLE001 reported below
-            errors.append(exc)
-        finally:
-            psettings.reset_options()
-            loop.close()
-
-    t = threading.Thread(target=worker)
-    t.start()
-    t.join()
-    assert not errors, errors
+    rows = registrations(stack="cli", main=lambda: runpy.run_path(str(root / "deploy" / "__main__.py"),
+                                                                  run_name="__main__"))
+    names = [name for _, name, _, _ in rows]
     assert "tgw" in names and f"{spec.spokes[0].name}-vpc" in names
 
 
