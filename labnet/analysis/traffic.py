@@ -60,8 +60,8 @@ largest is the binding one):
   socket transport opens ``NCCL_SOCKET_NTHREADS × NCCL_NSOCKS_PERTHREAD`` sockets per connection,
   threads 1–16 and the product at most 64
   (https://docs.nvidia.com/deeplearning/nccl/user-guide/docs/env.html#nccl-socket-nthreads); the
-  planner picks the pair that reaches ``⌈streams_needed / connections⌉`` with the smaller of the two
-  as large as it can be (balanced, like the docs' 4 × 4 for a generic 100G network), then the fewest
+  planner picks the pair that reaches ``⌈streams_needed / connections⌉`` with the larger of the two
+  as small as it can be (balanced, like the docs' 4 × 4 for a generic 100G network), then the fewest
   sockets, then the fewest threads. NCCL's own AWS default, 2 × 8 = 16 streams, reaches 80 Gbps.
 
 The run: ``gb_processed = bytes_total × ⌈steps / H⌉ / 10^9``; TGW data processing is billed once per
