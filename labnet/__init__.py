@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Lab": "lab", "size": "lab", "stacks": "lab", "instance_types": "lab", "spec_warnings": "lab",
     "diagram": "diagram", "cost": "cost", "tables": "tables", "emulator": "emulator", "widgets": "widgets",
+    "traffic": "analysis.traffic",
 }
 
 __all__ = ["Lab", "size", "stacks", "instance_types", "spec_warnings", "NetworkSpec", "Spoke", "Subnet",

@@ -19,14 +19,13 @@ provenance. Instances, EBS, cross-AZ and internet data transfer are not part of 
 
 from __future__ import annotations
 
-import json
 import math
-import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from . import sourced
 from .errors import InvalidSpecError
 from .spec import NetworkSpec
 
@@ -51,6 +50,9 @@ class PriceSet:
     note: str
     items: Mapping[str, Mapping[str, str]]  # item key -> label, unit, source
     regions: Mapping[str, Mapping[str, Decimal]]  # region -> item key -> price per unit
+    # item key -> sending region -> receiving region -> price per unit, for prices that depend on
+    # both ends (inter-Region data transfer).
+    region_pairs: Mapping[str, Mapping[str, Mapping[str, Decimal]]] = field(default_factory=dict)
 
     def price(self, region: str, item: str) -> Decimal:
         """The price of one unit of ``item`` in ``region``; a clear error if the set lacks it."""
@@ -65,25 +67,24 @@ class PriceSet:
                                    "add it to the price data")
         return self.regions[region][item]
 
+    def pair_price(self, item: str, source: str, destination: str) -> Decimal:
+        """The price of one unit of ``item`` sent from ``source`` to ``destination`` (another region)."""
+        table = self.region_pairs.get(item, {})
+        if item not in self.items or destination not in table.get(source, {}):
+            raise InvalidSpecError(f"prices.region_pairs.{item}.{source}.{destination}", None,
+                                   f"the price set {self.name!r} has no price for traffic from {source} to "
+                                   f"{destination}", "pass prices= with that pair's price (same shape as "
+                                   "labnet/prices.json)")
+        return table[source][destination]
+
 
 def load_prices(source: PriceSet | Mapping[str, Any] | str | Path | None = None) -> PriceSet:
     """The price set to estimate with: labnet's own (``None``), a JSON file, or a dict of the same
-    shape as ``labnet/prices.json`` (``name``, ``currency``, ``as_of``, ``items``, ``regions``)."""
+    shape as ``labnet/prices.json`` (``name``, ``currency``, ``as_of``, ``items``, ``regions``, and
+    optionally ``region_pairs``)."""
     if isinstance(source, PriceSet):
         return source
-    if source is None or isinstance(source, (str, Path)):
-        path = PRICES_FILE if source is None else Path(source)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal, parse_int=Decimal)
-        except (OSError, ValueError) as exc:
-            raise InvalidSpecError("prices", str(path), f"cannot be read as JSON price data ({exc})",
-                                   "point prices= at a file shaped like labnet/prices.json") from exc
-    elif isinstance(source, Mapping):
-        data = source
-    else:
-        raise InvalidSpecError("prices", type(source).__name__, "must be None, a dict or a JSON file path",
-                               "leave it out to use labnet/prices.json")
-    return _parse_prices(data)
+    return _parse_prices(sourced.read(source, PRICES_FILE, "prices"))
 
 
 def estimate(spec: NetworkSpec, cross_vpc_gb_per_month: float = 1000.0, hours_per_month: float = 730.0,
@@ -173,10 +174,7 @@ def estimate(spec: NetworkSpec, cross_vpc_gb_per_month: float = 1000.0, hours_pe
 # -- helpers -------------------------------------------------------------------------------------
 def _amount(field: str, value: object, fix: str) -> Decimal:
     """A non-negative, finite number as an exact Decimal of what the caller typed."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)) \
-            or value < 0:
-        raise InvalidSpecError(field, value, "must be a number that is 0 or more", fix)
-    return Decimal(str(float(value))) if not isinstance(value, numbers.Integral) else Decimal(int(value))
+    return sourced.number(field, value, "must be a number that is 0 or more", fix)
 
 
 def _n(value: Decimal) -> str:
@@ -186,11 +184,10 @@ def _n(value: Decimal) -> str:
 
 def _parse_prices(data: Mapping[str, Any]) -> PriceSet:
     def text(key: str, required: bool = True) -> str:
-        value = data.get(key, "")
-        if not isinstance(value, str) or (required and not value):
-            raise InvalidSpecError(f"prices.{key}", value, "must be a non-empty string",
-                                   "see labnet/prices.json for the shape")
-        return value
+        return sourced.text(data, key, "prices", required, "see labnet/prices.json for the shape")
+
+    def price(where: str, value: object) -> Decimal:
+        return sourced.number(where, value, "must be a price of 0 or more")
 
     items = data.get("items")
     regions = data.get("regions")
@@ -209,13 +206,21 @@ def _parse_prices(data: Mapping[str, Any]) -> PriceSet:
     for region, table in regions.items():
         if not isinstance(table, Mapping):
             raise InvalidSpecError(f"prices.regions.{region}", table, "must map items to prices", "")
-        parsed_regions[region] = {}
-        for key, value in table.items():
-            if isinstance(value, bool) or not isinstance(value, (numbers.Real, Decimal)) \
-                    or not math.isfinite(float(value)) or value < 0:
-                raise InvalidSpecError(f"prices.regions.{region}.{key}", value,
-                                       "must be a price of 0 or more", "")
-            parsed_regions[region][key] = value if isinstance(value, Decimal) else Decimal(str(value))
+        parsed_regions[region] = {key: price(f"prices.regions.{region}.{key}", value)
+                                  for key, value in table.items()}
+    pairs = data.get("region_pairs", {})
+    if not isinstance(pairs, Mapping):
+        raise InvalidSpecError("prices.region_pairs", pairs, "must map items to {from: {to: price}}", "")
+    parsed_pairs: dict[str, dict[str, dict[str, Decimal]]] = {}
+    for key, by_source in pairs.items():
+        where = f"prices.region_pairs.{key}"
+        if key not in parsed_items:
+            raise InvalidSpecError(where, None, "has no entry in 'items' (label, unit, source)",
+                                   "a price without its source cannot be checked")
+        if not isinstance(by_source, Mapping) or not all(isinstance(t, Mapping) for t in by_source.values()):
+            raise InvalidSpecError(where, by_source, "must map sending regions to {receiving region: price}", "")
+        parsed_pairs[key] = {src: {dst: price(f"{where}.{src}.{dst}", value) for dst, value in table.items()}
+                             for src, table in by_source.items()}
     return PriceSet(name=text("name"), currency=text("currency"), as_of=text("as_of"),
                     recorded=text("recorded", required=False), note=text("note", required=False),
-                    items=parsed_items, regions=parsed_regions)
+                    items=parsed_items, regions=parsed_regions, region_pairs=parsed_pairs)

@@ -249,6 +249,12 @@ class NetworkSpec:
     def azs(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(az for sp in self.spokes for az in sp.azs))
 
+    def region_of(self, spoke: Spoke) -> str:
+        """The region ``spoke`` is in: today every spoke is in the spec's region. Everything that asks
+        (the traffic planner's per-pair transfer prices) asks here, so spokes with a region of their
+        own (issue 14: ``Spoke.region``, empty meaning the spec's) are honoured without other changes."""
+        return getattr(spoke, "region", "") or self.region
+
     def summary(self) -> str:
         wl = self.workload
         what = (f"{wl.nodes_per_spoke} × {wl.instance_type} per spoke ({wl.interface_mode}, "

@@ -61,7 +61,8 @@ def assert_no_output_widgets(nb) -> None:
 
 
 # -- the committed notebooks are documents ----------------------------------------------------------
-@pytest.mark.parametrize("name", ["01_size_network.ipynb", "02_deploy_network.ipynb", "03_teardown_network.ipynb"])
+@pytest.mark.parametrize("name", ["01_size_network.ipynb", "02_deploy_network.ipynb", "03_teardown_network.ipynb",
+                                  "04_training_traffic.ipynb"])
 def test_committed_notebook_is_a_clean_document(name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(nb)
@@ -88,6 +89,23 @@ def test_01_size_network(ec2, tmp_path):
     assert (tmp_path / "topology.png").stat().st_size > 0
     assert "application/vnd.jupyter.widget-view+json" in json.dumps([c.get("outputs") for c in nb.cells])
     assert_no_output_widgets(nb)
+    assert non_default_vpcs(ec2) == [] and live_tgws(ec2) == []
+
+
+# -- 04: the traffic plan is arithmetic; it creates nothing -----------------------------------------
+def test_04_training_traffic(ec2, tmp_path):
+    nb = run("04_training_traffic.ipynb", tmp_path, spokes=2, nodes_per_spoke=4, max_spokes=3, max_sync_every=4,
+             model_params=1e9, steps=100, step_seconds=0.5, plot_path=str(tmp_path / "traffic.png"))
+    html = "\n".join(outputs_of(nb, "text/html"))
+    for column in ("bytes_per_attachment", "binding_limit", "nccl_socket_nthreads", "cost_usd"):
+        assert column in html, column
+    text = json.dumps([c.get("outputs") for c in nb.cells])
+    # 1e9 bf16 parameters over 2 spokes: each attachment sends 2 GB per sync, 0.16 s at 100 Gbps;
+    # 100 syncs × 4 GB = 400 GB through the TGW, $8.00
+    assert "hierarchical: 100 synchronisations \\u00d7 4.000 GB = 400.000 GB through the TGW, $8.00" in text
+    assert "Transit Gateway data processed" in html and "transit-gateway-quotas" in html  # bill and sources
+    assert outputs_of(nb, "image/png"), "the plot was not shown"
+    assert (tmp_path / "traffic.png").stat().st_size > 0
     assert non_default_vpcs(ec2) == [] and live_tgws(ec2) == []
 
 
