@@ -10,6 +10,7 @@ Sources for each rule are listed in README.md ("Preflight rules").
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -52,19 +53,20 @@ class RegionFacts:
     az_ids: tuple[str, ...] = ()
     offerings: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
+    @functools.cached_property
+    def _id_of(self) -> dict[str, str]:
+        # Looked up once per subnet by sizing and preflight: build the mapping once.
+        return dict(zip(self.azs, self.az_ids)) if len(self.az_ids) == len(self.azs) else {}
+
     def az_id(self, name: str) -> str:
         """The AZ ID behind AZ name ``name`` in this account ("" when unknown)."""
-        if len(self.az_ids) != len(self.azs):
-            return ""
-        return dict(zip(self.azs, self.az_ids)).get(name, "")
+        return self._id_of.get(name, "")
 
     def az_name(self, name_or_id: str) -> str | None:
         """The AZ name for an AZ name or AZ ID of this region, or None when it is neither."""
         if name_or_id in self.azs:
             return name_or_id
-        if len(self.az_ids) == len(self.azs):
-            return dict(zip(self.az_ids, self.azs)).get(name_or_id)
-        return None
+        return next((n for n, i in self._id_of.items() if i == name_or_id), None)
 
     def label(self, name: str) -> str:
         """``us-east-1b (use1-az1)``, or the bare name when its ID is unknown."""

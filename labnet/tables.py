@@ -111,6 +111,10 @@ def preview(planned: Iterable[Any], spokes: Iterable[str] = ()) -> pd.DataFrame:
             detail = inputs["serviceName"]
         elif "amazonSideAsn" in inputs:
             detail = f"ASN {int(inputs['amazonSideAsn'])}"
+        elif inputs.get("networkInterfaces"):  # a node launch template
+            kinds = [ni.get("interfaceType") or "interface" for ni in inputs["networkInterfaces"]]
+            detail = f"{inputs.get('instanceType', '')}: " + ", ".join(
+                f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds))
         rows.append({"action": p.action, "resource": _short(p.type), "name": p.name,
                      "spoke": tags.get("spoke") or _spoke_of(p.name, names), "cidr": cidr, "detail": detail})
     return pd.DataFrame(rows, columns=PREVIEW_COLUMNS)
