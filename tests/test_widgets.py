@@ -198,6 +198,7 @@ def test_dom_classes_are_stable(fresh_emulator):
     expected = {
         sizing: "labnet-sizing-form", sizing.spokes: "labnet-spokes", sizing.nodes_per_spoke: "labnet-nodes-per-spoke",
         sizing.instance_type: "labnet-instance-type", sizing.azs: "labnet-azs", sizing.supernet: "labnet-supernet",
+        sizing.compute_az: "labnet-compute-az",
         sizing.interface_mode: "labnet-interface-mode", sizing.headroom: "labnet-headroom",
         sizing.message: "labnet-sizing-message", sizing.table: "labnet-sizing-table",
         sizing.picture: "labnet-sizing-picture", sizing.cost: "labnet-sizing-cost",
