@@ -21,11 +21,12 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Lab": "lab", "size": "lab", "stacks": "lab", "instance_types": "lab", "spec_warnings": "lab",
+    "offerings": "lab", "launchers": "launchers",
     "diagram": "diagram", "cost": "cost", "tables": "tables", "emulator": "emulator", "widgets": "widgets",
     "traffic": "analysis.traffic",
 }
 
-__all__ = ["Lab", "size", "stacks", "instance_types", "spec_warnings", "NetworkSpec", "Spoke", "Subnet",
+__all__ = ["Lab", "size", "stacks", "instance_types", "spec_warnings", "offerings", "NetworkSpec", "Spoke", "Subnet",
            "TransitGateway", "Security", "Tags", "Workload", "LabnetError", "InvalidSpecError", "SizingError",
            "FactsError", "TargetError", "EmulatorError", "EngineUnavailableError", "StackLockedError",
            "StateError", "StateCorruptError", "InterruptedOperationError", "InterruptedByUserError", "SpecChangedError", "DeployError",

@@ -39,7 +39,7 @@ def demo(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace, labnet, t0: float) -> int:
     spec = labnet.size(spokes=args.spokes, nodes_per_spoke=args.nodes_per_spoke, instance_type=args.instance_type,
-                       azs=args.azs, supernet=args.supernet, region=args.region)
+                       azs=args.azs, supernet=args.supernet, region=args.region, compute_az=args.compute_az)
     print(f"== sizing: {spec.summary()}")
     _print(spec.table())
     est = labnet.cost.estimate(spec)
@@ -74,7 +74,7 @@ def spec_cmd(args: argparse.Namespace) -> int:
     import labnet
 
     spec = labnet.size(spokes=args.spokes, nodes_per_spoke=args.nodes_per_spoke, instance_type=args.instance_type,
-                       azs=args.azs, supernet=args.supernet, region=args.region)
+                       azs=args.azs, supernet=args.supernet, region=args.region, compute_az=args.compute_az)
     print(json.dumps(spec.to_dict()))
     return 0
 
@@ -124,11 +124,18 @@ def live_check_cmd(args: argparse.Namespace) -> int:
     return live_check.run(aws_region=args.aws, yes=args.yes)
 
 
+def _azs(text: str) -> int | list[str]:
+    """``--azs 2`` or ``--azs use1-az5,us-east-1c``."""
+    return int(text) if text.strip().isdigit() else [az.strip() for az in text.split(",") if az.strip()]
+
+
 def _sizing_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spokes", type=int, default=3)
     p.add_argument("--nodes-per-spoke", type=int, default=16)
     p.add_argument("--instance-type", default="p5.48xlarge")
-    p.add_argument("--azs", type=int, default=2)
+    p.add_argument("--azs", type=_azs, default=2,
+                   help="a number of AZs, or AZ names / AZ IDs separated by commas (use1-az5,use1-az2)")
+    p.add_argument("--compute-az", default=None, help="an EFA cluster's compute AZ, by name or AZ ID")
     p.add_argument("--supernet", default="10.0.0.0/8")
     p.add_argument("--region", default="us-east-1")
 

@@ -1,9 +1,10 @@
 """The hub-and-spoke picture: the Transit Gateway in the middle, every spoke's VPC around it.
 
 ``draw(spec)`` shows what a spec plans; ``draw(spec, lab.exports())`` labels the same picture with
-the ids that were actually built (VPC, attachment, Transit Gateway and its route tables). Each spoke
-is a box with its name and VPC CIDR and one column per availability zone holding that AZ's subnets
-(role and CIDR), coloured by role; a line runs from the spoke's attachment subnets to the TGW.
+the ids that were actually built (VPC, attachment, node launch template, Transit Gateway and its route
+tables). Each spoke is a box with its name and VPC CIDR and one column per availability zone, headed by
+the AZ name and its AZ ID, holding that AZ's subnets (role and CIDR), coloured by role; a line runs from
+the spoke's attachment subnets to the TGW.
 
     >>> fig = labnet.diagram.draw(spec)                  # shows inline as a cell's last value
     >>> labnet.diagram.save(spec, "topology.png", exports=lab.exports())
@@ -178,7 +179,7 @@ class _SpokeBox:
 
     title: str
     ids: list[str]  # VPC id and attachment id when the picture shows what was built
-    azs: list[str]
+    azs: list[str]  # column headers: AZ name and AZ ID
     col_w: list[float]
     rows: list[tuple[str, list[_Cell | None], float]]  # role, one cell per AZ, row height
     footer: str
@@ -201,14 +202,23 @@ class _SpokeBox:
                 cells.append(_Cell(role, [role, *cidrs]) if cidrs else None)
             n_lines = max(len(c.lines) for c in cells if c is not None)
             rows.append((role, cells, n_lines * LINE_H + PAD))
-        col_w = [max([len(az)] + [len(line) for _, cells, _ in rows if cells[k] is not None
-                                  for line in cells[k].lines]) * CHAR_W + 2 * PAD
-                 for k, az in enumerate(azs)]
+        # Each column is headed by the AZ name and the AZ ID behind it (the physical AZ capacity is
+        # bought in); specs saved before AZ IDs were recorded show the name alone.
+        headers = []
+        for az in azs:
+            az_id = next((sn.az_id for sn in spoke.subnets if sn.az == az and sn.az_id), "")
+            headers.append(f"{az} {az_id}" if az_id else az)
+        col_w = [max([len(headers[k])] + [len(line) for _, cells, _ in rows if cells[k] is not None
+                                          for line in cells[k].lines]) * CHAR_W + 2 * PAD
+                 for k in range(len(azs))]
+        azs = headers
         title = f"{spoke.name}  {spoke.cidr}"
         ids = []
         if built is not None:
             ids = [_shown(built.get("vpc_id", "not in outputs")),
                    _shown(built.get("attachment_id", "not in outputs"))]
+            if "launch_template_id" in built:
+                ids.append(f"nodes: {_shown(built['launch_template_id'])}")
         texts = [title, *ids, extras]
         width = max([len(t) * CHAR_W for t in texts] + [sum(col_w) + CELL_GAP * (len(azs) - 1)]) + 2 * PAD
         height = (2 * PAD + LINE_H * (1 + len(ids)) + LINE_H  # title, ids, AZ header

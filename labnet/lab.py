@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from . import display, preflight, sizing, tables, targets
+from . import display, launchers, preflight, sizing, tables, targets
 from .engines import automation
 from .engines.progress import ProgressEvent
 from .engines.rehearsal import RehearsalEngine
@@ -33,14 +33,20 @@ def size(spokes: int | Sequence[str] = 3, nodes_per_spoke: int = 64, instance_ty
          azs: int | Sequence[str] = 2, supernet: str = "10.0.0.0/8", region: str = "us-east-1",
          interface_mode: str = "efa", headroom: float = 0.25, public_subnets: bool = False,
          s3_endpoint: bool = True, project: str = "labnet", owner: str = "data-science",
-         target: str = "emulator") -> NetworkSpec:
+         target: str = "emulator", compute_az: str | None = None, image_id: str | None = None) -> NetworkSpec:
     """Size a hub-and-spoke network for a training workload and return its spec.
 
     Instance facts come from EC2's ``describe_instance_types`` on ``target`` (the embedded emulator by
-    default). Preflight runs on the result; ``spec_warnings(spec)`` lists its warnings.
+    default), and compute goes only in AZs where ``describe_instance_type_offerings`` says the type is
+    offered. ``azs`` is a number of AZs or a list of AZ names or AZ IDs (``['use1-az6', 'use1-az1']``);
+    ``compute_az`` (name or ID) pins an EFA cluster's one compute AZ, which otherwise is the first
+    listed AZ, or for a count the first offering AZ in name order. The spec records every subnet's AZ
+    name and AZ ID. ``image_id`` is the AMI the node launch template names (None: none).
+    Preflight runs on the result; ``spec_warnings(spec)`` lists its warnings.
 
     >>> spec = size(spokes=3, nodes_per_spoke=128, instance_type="p5.48xlarge", azs=2, headroom=0)
     >>> spec.table()   # compute subnets are /19: 128 × 32 IPs = 4,096 > 4,091 usable in a /20
+    >>> size(spokes=2, nodes_per_spoke=16, instance_type="trn1.32xlarge", compute_az="use1-az5")
     """
     # Everything that needs no facts from EC2 is checked before the target is reached, so bad input
     # never costs an AWS call (or starts an emulator).
@@ -48,14 +54,30 @@ def size(spokes: int | Sequence[str] = 3, nodes_per_spoke: int = 64, instance_ty
     sizing.check_instance_type_name(instance_type)
     sizing.check_arguments(spokes=spokes, nodes_per_spoke=nodes_per_spoke, azs=azs, supernet=supernet,
                            interface_mode=interface_mode, headroom=headroom, public_subnets=public_subnets,
-                           s3_endpoint=s3_endpoint)
+                           s3_endpoint=s3_endpoint, compute_az=compute_az, image_id=image_id)
     tags = Tags(project=project, owner=owner)
     preflight.check_tags(tags)
     ec2 = targets.resolve(target, region).ec2()
     spec, _ = sizing.size(ec2, spokes=spokes, nodes_per_spoke=nodes_per_spoke, instance_type=instance_type,
                                  azs=azs, supernet=supernet, interface_mode=interface_mode, headroom=headroom,
-                                 public_subnets=public_subnets, s3_endpoint=s3_endpoint, tags=tags)
+                                 public_subnets=public_subnets, s3_endpoint=s3_endpoint, tags=tags,
+                                 compute_az=compute_az, image_id=image_id)
     return spec
+
+
+def offerings(instance_type: str = "p5.48xlarge", region: str = "us-east-1", target: str = "emulator") -> pd.DataFrame:
+    """Where EC2 offers ``instance_type`` in ``region``: one row per AZ with its name, its AZ ID and
+    whether the type is offered there (``describe_instance_type_offerings`` by AZ name, what sizing
+    places compute by). ``offered_by_az_id`` is what the by-AZ-ID offerings say for that ID; on AWS
+    the two agree, on the emulator they come from different accounts' data and need not.
+
+    >>> labnet.offerings("trn1.32xlarge")   # us-east-1b, 1c and 1f on the emulator
+    """
+    sizing.check_known_region(region)
+    sizing.check_instance_type_name(instance_type)
+    ec2 = targets.resolve(target, region).ec2()
+    sizing.instance_facts(ec2, instance_type)  # an unknown type is refused by name, not shown as offered nowhere
+    return tables.offerings(sizing.offering_rows(ec2, instance_type))
 
 
 def spec_warnings(spec: NetworkSpec) -> list[str]:
@@ -266,8 +288,11 @@ class Lab:
             return result
 
     def _preflight_facts(self) -> None:
-        """Preflight with the region's real AZ list (a read-only call) before anything is built."""
-        self.warnings = preflight.check(self.spec, sizing.region_facts(self._ec2()))
+        """Preflight with the region's real AZs, their IDs and where the workload's instance type is
+        offered (read-only calls, cached) before anything is built."""
+        wl = self.spec.workload
+        facts = sizing.region_facts(self._ec2(), [wl.instance_type] if wl is not None else [])
+        self.warnings = preflight.check(self.spec, facts)
 
     def _run(self, title: str, fn):
         shown = display.make(f"{title} {self.stack_name}", self._progress)
@@ -317,6 +342,24 @@ class Lab:
     def exports(self) -> dict[str, Any]:
         """The raw stack outputs (nested dict; secrets shown as ``[secret]``)."""
         return dict(self._store.load().outputs)
+
+    def launch_template(self, spoke: str) -> launchers.NodeLaunch:
+        """The spoke's node launch template (id, subnet, group, interface layout) and how to start
+        nodes from it: ``.boto3`` and ``.aws_cli`` snippets, ``.run_instances_kwargs(...)``.
+
+        >>> print(lab.launch_template("spoke-01"))
+        """
+        return launchers.node_launch(self.exports(), spoke, self._endpoint())
+
+    def launcher_configs(self, spoke: str) -> dict[str, Any]:
+        """Per spoke, what the launchers people use take: SageMaker's ``VpcConfig``, an AWS
+        ParallelCluster queue (YAML), the torchrun/NCCL environment, and the launch template snippets."""
+        return launchers.configs(self.exports(), spoke, self._endpoint())
+
+    def _endpoint(self) -> str:
+        """The emulator URL the stack was deployed to ("" for AWS), from its state: no call made."""
+        target = self._store.load().target or {}
+        return target.get("endpoint", "") if target.get("kind") == "emulator" else ""
 
     def refresh(self) -> pd.DataFrame:
         """Compare the state with what the target holds; forget resources that are gone."""

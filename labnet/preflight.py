@@ -10,6 +10,7 @@ Sources for each rule are listed in README.md ("Preflight rules").
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -34,21 +35,64 @@ SPOKE_NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
 ROUTE_TABLE_NAME_RE = SPOKE_NAME_RE
 REGION_RE = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}")
 TAG_CHARS_RE = re.compile(r"[\w .:/=+\-@]*", re.UNICODE)
+AZ_ID_RE = re.compile(r"[a-z]{2,}[0-9]{1,2}-az[0-9]{1,2}")  # use1-az6, apne1-az4, usgw1-az1
+IMAGE_ID_RE = re.compile(r"ami-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 
 
 @dataclass(frozen=True)
 class RegionFacts:
-    """What preflight needs to know about a region, read from EC2 by :mod:`labnet.sizing`."""
+    """What preflight needs to know about a region, read from EC2 by :mod:`labnet.sizing`.
+
+    ``az_ids`` holds the AZ ID of each name in ``azs`` (same order), from describe_availability_zones;
+    ``offerings`` holds, per instance type read, the AZ names EC2 offers it in. Either is empty when it
+    was not read: preflight then checks what it can and says nothing about the rest.
+    """
 
     region: str
     azs: tuple[str, ...]
+    az_ids: tuple[str, ...] = ()
+    offerings: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @functools.cached_property
+    def _id_of(self) -> dict[str, str]:
+        # Looked up once per subnet by sizing and preflight: build the mapping once.
+        return dict(zip(self.azs, self.az_ids)) if len(self.az_ids) == len(self.azs) else {}
+
+    def az_id(self, name: str) -> str:
+        """The AZ ID behind AZ name ``name`` in this account ("" when unknown)."""
+        return self._id_of.get(name, "")
+
+    def az_name(self, name_or_id: str) -> str | None:
+        """The AZ name for an AZ name or AZ ID of this region, or None when it is neither."""
+        if name_or_id in self.azs:
+            return name_or_id
+        return next((n for n, i in self._id_of.items() if i == name_or_id), None)
+
+    def label(self, name: str) -> str:
+        """``us-east-1b (use1-az1)``, or the bare name when its ID is unknown."""
+        az_id = self.az_id(name)
+        return f"{name} ({az_id})" if az_id else name
+
+    def offered(self, instance_type: str) -> tuple[str, ...] | None:
+        """AZ names (in the region's order) where EC2 offers ``instance_type``; None if not read."""
+        for itype, names in self.offerings:
+            if itype == instance_type:
+                return tuple(az for az in self.azs if az in names)
+        return None
+
+    def offered_text(self, instance_type: str) -> str:
+        """Where a type is offered, for messages: ``us-east-1b (use1-az1), us-east-1c (use1-az2)``."""
+        offered = self.offered(instance_type) or ()
+        return ", ".join(self.label(az) for az in offered) or "no AZ"
 
 
 def check(spec: NetworkSpec, facts: RegionFacts | None = None) -> list[str]:
     """Raise :class:`InvalidSpecError` for the first broken AWS rule; return warnings otherwise.
 
     ``facts`` (the region's AZs as EC2 reports them) lets preflight reject unknown AZ names and more
-    AZs than the region has; without it only the AZ name format is checked.
+    AZs than the region has, AZ IDs that are not what the AZ name means on this target, and compute
+    subnets in AZs where EC2 does not offer the workload's instance type; without it only the AZ name
+    and ID formats are checked.
     """
     warnings: list[str] = []
     check_region(spec.region)
@@ -56,6 +100,7 @@ def check(spec: NetworkSpec, facts: RegionFacts | None = None) -> list[str]:
     _check_tgw(spec)
     _check_tags(spec)
     _check_security(spec)
+    warnings += _check_workload(spec, facts)
 
     if not spec.spokes:
         raise InvalidSpecError("spokes", 0, "a hub-and-spoke network needs at least one spoke",
@@ -179,6 +224,7 @@ def _check_subnets(spec: NetworkSpec, i: int, vpc: ipaddress.IPv4Network,
         if sn.role not in ROLES:
             raise InvalidSpecError(f"{sw}.role", sn.role, f"must be one of {list(ROLES)}", "")
         _check_az(f"{sw}.az", sn.az, spec.region, facts)
+        _check_az_id(f"{sw}.az_id", sn, facts)
         net = parse_cidr(f"{sw}.cidr", sn.cidr, VPC_PREFIX_RANGE)
         if not net.subnet_of(vpc):
             raise InvalidSpecError(f"{sw}.cidr", sn.cidr, f"is outside its VPC {vpc} (spoke {spoke.name!r})",
@@ -222,6 +268,17 @@ def _check_subnets(spec: NetworkSpec, i: int, vpc: ipaddress.IPv4Network,
                                    "AZs without an attachment subnet cannot reach the Transit Gateway",
                                    f"add a /28 attachment subnet in {sn.az}")
     wl = spec.workload
+    offered = facts.offered(wl.instance_type) if (facts is not None and wl is not None) else None
+    if offered is not None:
+        for j, sn in enumerate(spoke.subnets):
+            if sn.role == "compute" and sn.az not in offered:
+                raise InvalidSpecError(
+                    f"{where}.subnets[{j}].az", sn.az,
+                    f"EC2 does not offer {wl.instance_type} in {facts.label(sn.az)} "  # type: ignore[union-attr]
+                    f"(describe_instance_type_offerings): nodes in compute subnet {sn.cidr} would never launch",
+                    f"{wl.instance_type} is offered in {facts.offered_text(wl.instance_type)}"  # type: ignore[union-attr]
+                    if offered else f"{wl.instance_type} is offered in no AZ of {spec.region}: pick another "
+                    "instance type or region")
     if wl is not None and wl.efa:
         azs = list(dict.fromkeys(s.az for s in compute))
         if len(compute) > 1:
@@ -251,6 +308,57 @@ def _check_az(field: str, az: object, region: str, facts: RegionFacts | None) ->
     if facts is not None and az not in facts.azs:
         raise InvalidSpecError(field, az, f"is not an availability zone of {region}",
                                f"choose from {', '.join(facts.azs)}")
+
+
+def _check_az_id(field: str, sn, facts: RegionFacts | None) -> None:
+    if not sn.az_id:
+        return  # specs saved before AZ IDs were recorded
+    if not AZ_ID_RE.fullmatch(sn.az_id):
+        raise InvalidSpecError(field, sn.az_id, "is not an AZ ID", "AZ IDs look like 'use1-az6'; or leave it empty")
+    known = facts.az_id(sn.az) if facts is not None else ""
+    if known and known != sn.az_id:
+        raise InvalidSpecError(
+            field, sn.az_id,
+            f"the spec places this subnet in {sn.az} = {sn.az_id}, but on this target {sn.az} is {known}: "
+            "AZ names map to different physical AZs in each account, and capacity is bought by AZ ID",
+            f"size again on this target (labnet.size(..., azs=['{sn.az_id}']) keeps the physical AZ), "
+            f"or set the subnet's az to the name {sn.az_id} has here")
+
+
+def _check_workload(spec: NetworkSpec, facts: RegionFacts | None) -> list[str]:
+    """The facts a node launch template is built from must agree with each other."""
+    wl = spec.workload
+    if wl is None:
+        return []
+    check_interface_mode(wl.interface_mode)
+    if wl.image_id and not IMAGE_ID_RE.fullmatch(wl.image_id):
+        raise InvalidSpecError("workload.image_id", wl.image_id, "is not an AMI id",
+                               "AMI ids look like 'ami-0123456789abcdef0'; or leave it empty for none")
+    if not wl.facts_recorded:
+        if wl.interface_mode == "efa-only":
+            return [f"the spec records no network-card facts for {wl.instance_type} (it was saved before labnet "
+                    "recorded them): its launch template gets the primary EFA interface only; size it again "
+                    "for one EFA-only interface per network card"]
+        return []
+    cards = wl.efa_cards
+    if len(set(cards)) != len(cards) or any(not 0 <= c < wl.network_cards for c in cards):
+        raise InvalidSpecError("workload.efa_cards", list(cards),
+                               f"must be distinct network card indexes below network_cards={wl.network_cards}",
+                               "size the network again (labnet.size records them from describe_instance_types)")
+    if len(cards) > wl.max_efa_interfaces:
+        raise InvalidSpecError("workload.efa_cards", list(cards),
+                               f"{wl.instance_type} takes at most {wl.max_efa_interfaces} EFA interfaces",
+                               "size the network again")
+    if wl.efa and not cards:
+        raise InvalidSpecError("workload.interface_mode", wl.interface_mode,
+                               f"{wl.instance_type} has no EFA-capable network card", "use interface_mode='ena'")
+    with_ip = sum(1 for i in wl.interfaces if i.carries_ip)
+    if wl.ips_per_node != with_ip:
+        raise InvalidSpecError("workload.ips_per_node", wl.ips_per_node,
+                               f"the {wl.interface_mode} layout of {wl.instance_type} gives each node {with_ip} "
+                               "interface(s) with an IP, so the compute subnet must plan that many per node",
+                               "size the network again")
+    return []
 
 
 def _check_tgw(spec: NetworkSpec) -> None:

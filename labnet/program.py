@@ -7,8 +7,9 @@ resources.
 
 Per spoke: a VPC (DNS support and hostnames on), its subnets, one private route table with an
 association per subnet, a route to every other spoke's CIDR via the TGW, the TGW attachment on the
-per-AZ attachment subnets, the training security group, the S3 gateway endpoint, and optionally an
-internet gateway, public route table and NAT gateway. Once: the Transit Gateway (default route table
+per-AZ attachment subnets, the training security group, the node launch template (when the spec
+records a workload), the S3 gateway endpoint, and optionally an internet gateway, public route table
+and NAT gateway. Once: the Transit Gateway (default route table
 association and propagation disabled) and its explicit route tables, with an association per spoke
 and a propagation of every spoke into every table.
 """
@@ -24,6 +25,9 @@ from .spec import NetworkSpec, Spoke
 
 PROJECT = "labnet"
 SG_NAME_PREFIX = "labnet-"
+# Launch template names are 3-128 letters, digits and ( ) . - / _: "labnet-<spoke>-node-" plus the
+# 26-character unique suffix is at most 71 of them (spoke names are 1-32 lowercase letters, digits, '-').
+LAUNCH_TEMPLATE_PREFIX = "labnet-"
 
 
 def _az_suffix(az: str) -> str:
@@ -126,7 +130,8 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
             subnets[k] = subnet
             table = public_rt if sn.role == "public" else rt
             aws.ec2.RouteTableAssociation(f"{key}-assoc", subnet_id=subnet.id, route_table_id=table.id)
-            subnet_out.append({"name": key, "role": sn.role, "az": sn.az, "cidr": sn.cidr, "id": subnet.id})
+            subnet_out.append({"name": key, "role": sn.role, "az": sn.az, "az_id": sn.az_id, "cidr": sn.cidr,
+                               "id": subnet.id})
 
         attach_ids = [subnets[k].id for k, sn in enumerate(spoke.subnets) if sn.role == "attachment"]
         attachment = aws.ec2transitgateway.VpcAttachment(
@@ -186,6 +191,8 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
             "attachment_id": attachment.id, "security_group_id": sg.id,
             "tgw_route_table": spoke.route_table, "subnets": subnet_out,
         }
+        if spec.workload is not None:
+            out.update(_node_template(spec, spoke, subnets, sg, tags))
         if spec.s3_endpoint:
             endpoint = aws.ec2.VpcEndpoint(
                 f"{s}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{spec.region}.s3",
@@ -216,6 +223,52 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
         "transit_gateway_arn": tgw.arn,
         "transit_gateway_route_tables": {name: t.id for name, t in tgw_tables.items()},
         "spokes": spokes_out,
+    }
+
+
+def _node_template(spec: NetworkSpec, spoke: Spoke, subnets: dict[int, aws.ec2.Subnet],
+                   sg: aws.ec2.SecurityGroup, tags) -> dict[str, Any]:
+    """The spoke's node launch template: its compute subnet, its training group, and the network
+    interfaces the workload's instance type needs (``Workload.interfaces``), so that nodes launch
+    with every EFA interface on the right card. No AMI unless the spec names one."""
+    wl = spec.workload
+    assert wl is not None
+    s = spoke.name
+    k, compute = next((k, sn) for k, sn in enumerate(spoke.subnets) if sn.role == "compute")
+    subnet = subnets[k]  # an EFA cluster has one; a spread workload's launcher overrides it per AZ
+    interfaces = [
+        aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+            network_card_index=i.network_card, device_index=i.device_index,
+            # "interface" (ENA) is EC2's default type: leave it unset, as the provider does.
+            interface_type=None if i.interface_type == "interface" else i.interface_type,
+            subnet_id=subnet.id, security_groups=[sg.id], delete_on_termination="true",
+            description=f"labnet {s} card {i.network_card} {i.interface_type}")
+        for i in wl.interfaces]
+    node_tags = tags(f"{s}-node", spoke=s)
+    template = aws.ec2.LaunchTemplate(
+        f"{s}-node-template",
+        name_prefix=f"{LAUNCH_TEMPLATE_PREFIX}{s}-node-",
+        description=f"labnet {s}: {wl.instance_type} nodes ({wl.interface_mode}) in {compute.az}",
+        instance_type=wl.instance_type,
+        image_id=wl.image_id or None,
+        network_interfaces=interfaces,
+        metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(http_endpoint="enabled", http_tokens="required"),
+        tag_specifications=[aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=node_tags)
+                            for kind in ("instance", "network-interface", "volume")],
+        update_default_version=True,
+        tags=tags(f"{s}-node-template", spoke=s))
+    return {
+        "launch_template_id": template.id,
+        # Only values known before the template exists (ids and the spec's own): a preview resolves
+        # them too. Launchers ask for version "$Default", which update_default_version keeps current.
+        "launch_template": {
+            "version": "$Default", "instance_type": wl.instance_type,
+            "interface_mode": wl.interface_mode, "image_id": wl.image_id, "nodes": wl.nodes_per_spoke,
+            "subnet_id": subnet.id, "az": compute.az, "az_id": compute.az_id, "security_group_id": sg.id,
+            "compute_subnet_ids": [subnets[j].id for j, sn in enumerate(spoke.subnets) if sn.role == "compute"],
+            "interfaces": [{"network_card": i.network_card, "device_index": i.device_index,
+                            "interface_type": i.interface_type} for i in wl.interfaces],
+        },
     }
 
 

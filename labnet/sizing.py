@@ -10,6 +10,7 @@ all; a /20 has 4,091 usable (AWS reserves 5), so the compute subnet is a /19.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import math
@@ -21,7 +22,8 @@ from typing import Any, Sequence
 from . import preflight
 from .errors import FactsError, InvalidSpecError, SizingError
 from .preflight import RegionFacts
-from .spec import RESERVED_PER_SUBNET, NetworkSpec, Spoke, Subnet, Tags, TransitGateway, Workload
+from .spec import (RESERVED_PER_SUBNET, NetworkSpec, Spoke, Subnet, Tags, TransitGateway, Workload,
+                   interface_layout)
 
 ATTACHMENT_PREFIX = 28  # a small dedicated /28 per AZ for the TGW attachment
 PUBLIC_PREFIX = 26  # room for a NAT gateway and a few load balancers per AZ
@@ -43,10 +45,27 @@ class InstanceFacts:
     max_efa_interfaces: int
     accelerators: int  # GPUs + Inferentia/Trainium chips, 0 for CPU types
     accelerator_name: str = ""
+    # Network cards that take an EFA interface (their InterfaceTypes list "efa"), at most
+    # max_efa_interfaces of them; () when EC2 did not list them (see efa_card_indexes).
+    efa_cards: tuple[int, ...] = ()
+
+    @property
+    def efa_card_indexes(self) -> tuple[int, ...]:
+        """The EFA-capable cards; without a per-card list, cards 0..n-1 up to the EFA maximum."""
+        if not self.efa_supported:
+            return ()
+        return self.efa_cards or tuple(range(min(self.network_cards, self.max_efa_interfaces)))
 
     @classmethod
     def from_ec2(cls, item: dict[str, Any]) -> "InstanceFacts":
         net = item.get("NetworkInfo", {})
+        max_efa = int(net.get("EfaInfo", {}).get("MaximumEfaInterfaces", 0))
+        cards = net.get("NetworkCards") or []
+        efa_cards: tuple[int, ...] = ()
+        if net.get("EfaSupported") and any("InterfaceTypes" in c for c in cards):
+            # p6-b300.48xlarge: card 0 is ENA only, cards 1-16 take EFA.
+            efa_cards = tuple(sorted(int(c["NetworkCardIndex"]) for c in cards
+                                     if "efa" in (c.get("InterfaceTypes") or [])))[:max_efa]
         gpus = item.get("GpuInfo", {}).get("Gpus", [])
         neuron = (item.get("NeuronInfo") or item.get("InferenceAcceleratorInfo") or {})
         chips = neuron.get("NeuronDevices") or neuron.get("Accelerators") or []
@@ -59,16 +78,20 @@ class InstanceFacts:
             max_interfaces=int(net.get("MaximumNetworkInterfaces", 1)),
             ipv4_per_interface=int(net.get("Ipv4AddressesPerInterface", 1)),
             efa_supported=bool(net.get("EfaSupported", False)),
-            max_efa_interfaces=int(net.get("EfaInfo", {}).get("MaximumEfaInterfaces", 0)),
+            max_efa_interfaces=max_efa,
             accelerators=int(accel),
             accelerator_name=name,
+            efa_cards=efa_cards,
         )
 
     def ips_per_node(self, interface_mode: str) -> int:
         """Private IPs one node takes in its compute subnet.
 
-        ``efa``: one EFA interface per network card, each carrying an IP (p5.48xlarge: 32).
-        ``efa-only``: the primary ENA interface carries the node's IP; EFA-only interfaces carry none.
+        One per interface of the node's layout that carries an IP (:func:`labnet.spec.interface_layout`,
+        the same rule the launch template is built from):
+        ``efa``: one EFA interface per EFA-capable network card, each carrying an IP (p5.48xlarge: 32;
+        p6-b300.48xlarge: its ENA primary plus 16 EFA interfaces, 17).
+        ``efa-only``: the primary interface carries the node's IP; EFA-only interfaces carry none.
         ``ena``: no EFA, one IP on the primary interface.
         """
         preflight.check_interface_mode(interface_mode)
@@ -76,9 +99,7 @@ class InstanceFacts:
             raise InvalidSpecError("interface_mode", interface_mode,
                                    f"{self.instance_type} does not support EFA (EC2 reports EfaSupported=false)",
                                    "use interface_mode='ena' or an EFA instance type such as p5.48xlarge")
-        if interface_mode == "efa":
-            return max(1, min(self.network_cards, self.max_efa_interfaces))
-        return 1
+        return sum(1 for i in interface_layout(interface_mode, self.efa_card_indexes) if i.carries_ip)
 
 
 # -- facts from EC2 ------------------------------------------------------------------------------
@@ -160,19 +181,69 @@ def all_instance_facts(ec2) -> tuple[InstanceFacts, ...]:
     return ordered
 
 
-def region_facts(ec2) -> RegionFacts:
-    """The region's available AZs from ``describe_availability_zones``."""
+def zone_facts(ec2) -> RegionFacts:
+    """The region's available AZs and the AZ ID behind each name, from ``describe_availability_zones``
+    (cached per endpoint and region). AZ names map to different physical AZs in each account; the
+    IDs (``use1-az6``) are the same for everyone, and capacity is bought by them."""
     key = _cache_key(ec2, "azs")
     with _cache_lock:
         if key in _cache:
             return _cache[key]
     resp = ec2.describe_availability_zones(
         Filters=[{"Name": "zone-type", "Values": ["availability-zone"]}])
-    azs = tuple(sorted(z["ZoneName"] for z in resp["AvailabilityZones"] if z.get("State", "available") == "available"))
-    facts = RegionFacts(region=ec2.meta.region_name, azs=azs)
+    zones = sorted((z["ZoneName"], z.get("ZoneId", "")) for z in resp["AvailabilityZones"]
+                   if z.get("State", "available") == "available")
+    ids = tuple(i for _, i in zones)
+    facts = RegionFacts(region=ec2.meta.region_name, azs=tuple(n for n, _ in zones),
+                        az_ids=ids if all(ids) else ())
     with _cache_lock:
         _cache[key] = facts
     return facts
+
+
+def offered_azs(ec2, instance_type: str, location_type: str = "availability-zone") -> tuple[str, ...]:
+    """Where EC2 offers ``instance_type`` in the client's region, from ``describe_instance_type_offerings``
+    (cached per endpoint and region): AZ names for ``availability-zone``, AZ IDs for
+    ``availability-zone-id``. Placement uses the names. (The emulator serves its by-ID offerings from
+    another account's data, so they disagree with its own name-to-ID mapping; on AWS they agree.)"""
+    check_instance_type_name(instance_type)
+    key = _cache_key(ec2, "offered", location_type, instance_type)
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+    from botocore.exceptions import ClientError
+
+    try:
+        locations: set[str] = set()
+        for page in ec2.get_paginator("describe_instance_type_offerings").paginate(
+                LocationType=location_type, Filters=[{"Name": "instance-type", "Values": [instance_type]}]):
+            locations.update(o["Location"] for o in page["InstanceTypeOfferings"])
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        raise FactsError(f"describe_instance_type_offerings failed: {code or exc}") from exc
+    found = tuple(sorted(locations))
+    with _cache_lock:
+        _cache[key] = found
+    return found
+
+
+def region_facts(ec2, instance_types: Sequence[str] = ()) -> RegionFacts:
+    """The region's AZs with their IDs, and where each of ``instance_types`` is offered (by AZ name)."""
+    zones = zone_facts(ec2)
+    if not instance_types:
+        return zones
+    offerings = tuple((t, offered_azs(ec2, t)) for t in dict.fromkeys(instance_types))
+    return dataclasses.replace(zones, offerings=offerings)
+
+
+def offering_rows(ec2, instance_type: str) -> list[dict[str, Any]]:
+    """One row per AZ of the region: its name and ID, whether EC2 offers ``instance_type`` there (by
+    AZ name, what placement uses) and what the by-AZ-ID offerings say for its ID."""
+    zones = zone_facts(ec2)
+    by_name = set(offered_azs(ec2, instance_type))
+    by_id = set(offered_azs(ec2, instance_type, "availability-zone-id"))
+    return [{"instance_type": instance_type, "az": az, "az_id": zones.az_id(az), "offered": az in by_name,
+             "offered_by_az_id": zones.az_id(az) in by_id} for az in zones.azs]
 
 
 # -- arithmetic ----------------------------------------------------------------------------------
@@ -200,10 +271,11 @@ def check_instance_type_name(instance_type: object) -> str:
 
 def check_arguments(*, spokes: object = 3, nodes_per_spoke: object = 64, azs: object = 2,
                     supernet: object = "10.0.0.0/8", interface_mode: object = "efa", headroom: object = 0.25,
-                    public_subnets: object = False, s3_endpoint: object = True, **_: object) -> None:
+                    public_subnets: object = False, s3_endpoint: object = True, compute_az: object = None,
+                    image_id: object = None, **_: object) -> None:
     """Every check of :func:`plan`'s arguments that needs no facts from EC2, so that bad input is
-    refused before any AWS call. What only EC2 knows (whether it offers an instance type, how many
-    AZs a region has and their names) is checked once the facts are read."""
+    refused before any AWS call. What only EC2 knows (whether it offers an instance type, and where;
+    how many AZs a region has, their names and IDs) is checked once the facts are read."""
     _spoke_names(spokes)
     _validate_int("nodes_per_spoke", nodes_per_spoke, 1, MAX_NODES_PER_SPOKE)
     _check_azs_shape(azs)
@@ -213,6 +285,17 @@ def check_arguments(*, spokes: object = 3, nodes_per_spoke: object = 64, azs: ob
     for name, value in (("public_subnets", public_subnets), ("s3_endpoint", s3_endpoint)):
         if not isinstance(value, bool):
             raise InvalidSpecError(name, value, "must be True or False", "")
+    if compute_az is not None:
+        if not isinstance(compute_az, str) or not compute_az:
+            raise InvalidSpecError("compute_az", compute_az, "must be an AZ name or AZ ID, or None",
+                                   "for example 'us-east-1b' or 'use1-az1'")
+        if interface_mode not in ("efa", "efa-only"):
+            raise InvalidSpecError("compute_az", compute_az,
+                                   "only an EFA cluster has one compute AZ; a spread (ena) workload puts compute "
+                                   "in every AZ it spans", "list those AZs in azs= instead")
+    if image_id is not None and (not isinstance(image_id, str) or not preflight.IMAGE_ID_RE.fullmatch(image_id)):
+        raise InvalidSpecError("image_id", image_id, "must be an AMI id or None",
+                               "AMI ids look like 'ami-0123456789abcdef0'; None leaves the AMI to the launcher")
 
 
 def _check_headroom(headroom: object) -> None:
@@ -227,11 +310,12 @@ def _check_azs_shape(azs: object) -> None:
         _validate_int("azs", azs, 1, MAX_AZS)
         return
     if isinstance(azs, (str, bytes, bytearray)) or not isinstance(azs, Sequence) or not azs:
-        raise InvalidSpecError("azs", azs, "must be a number of AZs or a list of AZ names",
-                               "for example 2 or ['us-east-1a', 'us-east-1b']")
+        raise InvalidSpecError("azs", azs, "must be a number of AZs or a list of AZ names or AZ IDs",
+                               "for example 2, ['us-east-1a', 'us-east-1b'] or ['use1-az6', 'use1-az1']")
     for k, az in enumerate(azs):
         if not isinstance(az, str):
-            raise InvalidSpecError(f"azs[{k}]", az, "must be an AZ name", "for example 'us-east-1a'")
+            raise InvalidSpecError(f"azs[{k}]", az, "must be an AZ name or AZ ID",
+                                   "for example 'us-east-1a' or 'use1-az6'")
     if len(set(azs)) != len(azs):
         raise InvalidSpecError("azs", list(azs), "AZs must be distinct", "")
 
@@ -260,32 +344,39 @@ def plan(
     s3_endpoint: bool = True,
     tags: Tags | None = None,
     transit_gateway: TransitGateway | None = None,
+    compute_az: str | None = None,
+    image_id: str | None = None,
 ) -> NetworkSpec:
     """Build a :class:`NetworkSpec` from a workload and facts; pure arithmetic, no AWS calls.
 
-    EFA clusters get one compute subnet in the first AZ (EFA does not cross subnets or AZs) and an
+    EFA clusters get one compute subnet in one AZ (EFA does not cross subnets or AZs) and an
     attachment /28 in every AZ; non-EFA clusters spread their nodes over one compute subnet per AZ.
+    Compute goes only where EC2 offers the instance type (``region.offerings``; see :func:`place`).
+    ``azs`` and ``compute_az`` take AZ names or AZ IDs; the spec records both. ``image_id`` is the AMI
+    the node launch template names (None: the launcher gives one).
     """
     check_arguments(spokes=spokes, nodes_per_spoke=nodes_per_spoke, azs=azs, supernet=supernet,
                     interface_mode=interface_mode, headroom=headroom, public_subnets=public_subnets,
-                    s3_endpoint=s3_endpoint)
+                    s3_endpoint=s3_endpoint, compute_az=compute_az, image_id=image_id)
     names = _spoke_names(spokes)
     nodes = _validate_int("nodes_per_spoke", nodes_per_spoke, 1, MAX_NODES_PER_SPOKE)
-    az_list = _choose_azs(azs, region)
     net = preflight.parse_cidr("supernet", supernet, (8, 28))
     per_node = instance.ips_per_node(interface_mode)
-    workload = Workload(instance.instance_type, nodes, interface_mode, per_node, float(headroom))
+    workload = Workload(instance.instance_type, nodes, interface_mode, per_node, float(headroom),
+                        network_cards=instance.network_cards, max_efa_interfaces=instance.max_efa_interfaces,
+                        efa_cards=instance.efa_card_indexes, image_id=image_id or "")
     need = math.ceil(nodes * per_node * (1 + headroom))
     efa = workload.efa
+    compute_azs, az_list = place(azs, region, instance.instance_type, efa, compute_az)
 
     # Subnets of one spoke, as (role, az, prefix, ips_needed); packed largest first so each block
     # is aligned and the VPC is exactly the next power of two above their sum.
     layout: list[tuple[str, str, int, int]] = []
     if efa:
-        layout.append(("compute", az_list[0], smallest_prefix(need, "nodes_per_spoke"), need))
+        layout.append(("compute", compute_azs[0], smallest_prefix(need, "nodes_per_spoke"), need))
     else:
-        per_az = math.ceil(need / len(az_list))
-        for az in az_list:
+        per_az = math.ceil(need / len(compute_azs))
+        for az in compute_azs:
             layout.append(("compute", az, smallest_prefix(per_az, "nodes_per_spoke"), per_az))
     for az in az_list:
         layout.append(("attachment", az, ATTACHMENT_PREFIX, 1))
@@ -320,7 +411,7 @@ def plan(
         subnets: list[Subnet | None] = [None] * len(layout)
         for k in order:
             role, az, prefix, ips = layout[k]
-            subnets[k] = Subnet(role, az, str(ipaddress.IPv4Network((cursor, prefix))), ips)
+            subnets[k] = Subnet(role, az, str(ipaddress.IPv4Network((cursor, prefix))), ips, region.az_id(az))
             cursor += 2 ** (32 - prefix)
         built.append(Spoke(name=name, cidr=str(ipaddress.IPv4Network((vpc_start, vpc_prefix))),
                            subnets=tuple(s for s in subnets if s is not None)))
@@ -373,22 +464,78 @@ def _spoke_names(spokes: int | Sequence[str]) -> list[str]:
     return names
 
 
-def _choose_azs(azs: int | Sequence[str], region: RegionFacts) -> list[str]:
+def _resolve_az(field: str, value: str, region: RegionFacts) -> str:
+    """An AZ name for an AZ name or AZ ID of the region, or an error listing both."""
+    name = region.az_name(value)
+    if name is None:
+        kind = "an AZ name or AZ ID" if region.az_ids else "an availability zone"
+        raise InvalidSpecError(field, value, f"is not {kind} of {region.region}",
+                               f"choose from {', '.join(region.label(az) for az in region.azs)}")
+    return name
+
+
+def place(azs: int | Sequence[str], region: RegionFacts, instance_type: str, efa: bool,
+          compute_az: str | None = None) -> tuple[list[str], list[str]]:
+    """Where a spoke's compute and attachment subnets go: ``(compute AZs, attachment AZs)``, as names.
+
+    Compute goes only where EC2 offers ``instance_type`` (``region.offered``; every AZ when the
+    offerings were not read). The rule, deterministic for a given target:
+
+    - EFA (one compute AZ): ``compute_az`` if given; else the first AZ of an ``azs`` list; else, for a
+      count, the first AZ in name order that offers the type. Attachment subnets go in the compute AZ
+      plus the other AZs asked for (for a count: the next offering AZs in name order, then the rest),
+      which need not offer the type: they carry only the TGW attachment.
+    - spread (ena): one compute subnet in each AZ of an ``azs`` list, or in the first ``azs`` offering
+      AZs in name order; every one of them must offer the type.
+
+    A requested AZ where the type is not offered is refused, naming the AZs where it is.
+    """
+    offered_read = region.offered(instance_type)
+    offered = list(offered_read if offered_read is not None else region.azs)
+    if not offered:
+        raise InvalidSpecError("instance_type", instance_type,
+                               f"EC2 offers it in no AZ of {region.region} (describe_instance_type_offerings)",
+                               "pick another instance type or region; labnet.offerings() lists where it is offered")
+    where = f"it is offered in {', '.join(region.label(az) for az in offered)}"
+
+    def refuse(field: str, value: object, az: str, extra: str = "") -> InvalidSpecError:
+        return InvalidSpecError(field, value, f"EC2 does not offer {instance_type} in {region.label(az)}",
+                                where + extra)
+
+    chosen = None
+    if compute_az is not None:
+        chosen = _resolve_az("compute_az", compute_az, region)
+        if chosen not in offered:
+            raise refuse("compute_az", compute_az, chosen)
     if isinstance(azs, (int, float)) and not isinstance(azs, bool):
         n = _validate_int("azs", azs, 1, max(1, len(region.azs)),
-                          f"{region.region} has {len(region.azs)} AZs: {', '.join(region.azs)}")
-        return list(region.azs[:n])
+                          f"{region.region} has {len(region.azs)} AZs: "
+                          f"{', '.join(region.label(az) for az in region.azs)}")
+        if efa:
+            first = chosen or offered[0]
+            rest = [az for az in offered if az != first] + [az for az in region.azs if az not in offered]
+            return [first], [first, *rest[:n - 1]]
+        if n > len(offered):
+            raise InvalidSpecError("azs", n, f"EC2 offers {instance_type} in {len(offered)} AZ(s) of "
+                                   f"{region.region}, and a spread workload puts compute in every AZ",
+                                   f"ask for azs={len(offered)} or fewer; {where}")
+        return offered[:n], offered[:n]
     if isinstance(azs, str) or not isinstance(azs, Sequence) or not azs:
-        raise InvalidSpecError("azs", azs, "must be a number of AZs or a list of AZ names",
+        raise InvalidSpecError("azs", azs, "must be a number of AZs or a list of AZ names or AZ IDs",
                                f"for example 2 or ['{region.region}a', '{region.region}b']")
-    out = list(azs)
-    for k, az in enumerate(out):
-        if az not in region.azs:
-            raise InvalidSpecError(f"azs[{k}]", az, f"is not an availability zone of {region.region}",
-                                   f"choose from {', '.join(region.azs)}")
-    if len(set(out)) != len(out):
-        raise InvalidSpecError("azs", out, "AZs must be distinct", "")
-    return out
+    listed = [_resolve_az(f"azs[{k}]", az, region) for k, az in enumerate(azs)]
+    if len(set(listed)) != len(listed):
+        raise InvalidSpecError("azs", list(azs), "AZs must be distinct (an AZ name and its AZ ID are one AZ)", "")
+    if efa:
+        first = chosen or listed[0]
+        if first not in offered:
+            raise refuse("azs[0]", azs[0], first, "; list one of them first (an EFA cluster's compute goes in "
+                         "the first AZ) or pass compute_az=")
+        return [first], [first, *(az for az in listed if az != first)]
+    for k, az in enumerate(listed):
+        if az not in offered:
+            raise refuse(f"azs[{k}]", azs[k], az)
+    return listed, listed
 
 
 def size(ec2, **kwargs: Any) -> tuple[NetworkSpec, list[str]]:
@@ -404,6 +551,7 @@ def size(ec2, **kwargs: Any) -> tuple[NetworkSpec, list[str]]:
     if kwargs.get("tags") is not None:
         preflight.check_tags(kwargs["tags"])
     facts = instance_facts(ec2, instance_type)
-    spec = plan(instance=facts, region=region_facts(ec2), **kwargs)
-    warnings = preflight.check(spec, region_facts(ec2))
+    region = region_facts(ec2, [instance_type])
+    spec = plan(instance=facts, region=region, **kwargs)
+    warnings = preflight.check(spec, region)
     return spec, warnings

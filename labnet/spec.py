@@ -40,6 +40,10 @@ class Subnet:
     az: str
     cidr: str
     ips_needed: int = 0
+    # The physical AZ behind ``az`` in the account sizing read it from (describe_availability_zones):
+    # AZ names map to different physical AZs in each account, and capacity is sold by AZ ID.
+    # Empty in specs saved before labnet recorded it.
+    az_id: str = ""
 
     @property
     def usable_ips(self) -> int:
@@ -93,18 +97,78 @@ class Security:
 
 
 @dataclass(frozen=True)
+class NetworkInterface:
+    """One network interface of a node's launch template."""
+
+    network_card: int
+    device_index: int
+    interface_type: str  # EC2's InterfaceType: interface (ENA) | efa (EFA with ENA) | efa-only
+
+    @property
+    def carries_ip(self) -> bool:
+        """EFA-only interfaces have no IP address; the others take one from the compute subnet."""
+        return self.interface_type != "efa-only"
+
+
+def interface_layout(interface_mode: str, efa_cards: tuple[int, ...]) -> tuple[NetworkInterface, ...]:
+    """The network interfaces one node gets, from the EFA-capable network cards EC2 reports.
+
+    AWS's rules (EC2 user guide, "Maximize network bandwidth on instances with multiple network
+    cards"): the primary interface is network card 0, device index 0, and is never EFA-only; every
+    other EFA interface goes on the next network card, device index 1. So
+
+    - ``efa``: one EFA interface (with an IP) per EFA-capable card;
+    - ``efa-only``: the primary interface carries the node's IP (an EFA interface when card 0 supports
+      EFA), every other EFA-capable card gets an EFA-only interface (no IP);
+    - ``ena``: one ENA interface.
+
+    A type whose card 0 has no EFA (p6-b300.48xlarge) gets an ENA primary plus its EFA cards.
+    """
+    if interface_mode == "ena":
+        return (NetworkInterface(0, 0, "interface"),)
+    others = "efa" if interface_mode == "efa" else "efa-only"
+    layout = [NetworkInterface(0, 0, "efa" if 0 in efa_cards else "interface")]
+    layout += [NetworkInterface(card, 1, others) for card in efa_cards if card != 0]
+    return tuple(layout)
+
+
+@dataclass(frozen=True)
 class Workload:
-    """What the network was sized for (kept so tables can show IPs needed and headroom)."""
+    """What the network was sized for (kept so tables can show IPs needed and headroom), and the
+    instance facts the node launch template needs, recorded by sizing so the program stays pure."""
 
     instance_type: str
     nodes_per_spoke: int
     interface_mode: str  # efa | efa-only | ena
     ips_per_node: int
     headroom: float = 0.25
+    # From describe_instance_types. 0 / () in specs saved before labnet recorded them.
+    network_cards: int = 0
+    max_efa_interfaces: int = 0
+    efa_cards: tuple[int, ...] = ()  # indexes of the cards that take an EFA interface, at most max_efa_interfaces
+    image_id: str = ""  # the AMI nodes start from; empty: the launch template names none
 
     @property
     def efa(self) -> bool:
         return self.interface_mode in ("efa", "efa-only")
+
+    @property
+    def facts_recorded(self) -> bool:
+        """Whether sizing recorded the network-card facts (specs saved before it did have none)."""
+        return self.network_cards > 0
+
+    @property
+    def interfaces(self) -> tuple[NetworkInterface, ...]:
+        """The launch template's interface layout (see :func:`interface_layout`).
+
+        A spec saved before the card facts were recorded falls back on what it does record: in
+        ``efa`` mode one EFA interface per IP it planned (the old sizing rule, cards 0..n-1); in
+        ``efa-only`` mode the primary interface only (preflight warns: size again for the full layout).
+        """
+        cards = self.efa_cards
+        if not self.facts_recorded:
+            cards = tuple(range(self.ips_per_node)) if self.interface_mode == "efa" else (0,)
+        return interface_layout(self.interface_mode, cards)
 
 
 @dataclass(frozen=True)
@@ -157,7 +221,8 @@ class NetworkSpec:
                 sn = _mapping(raw, at)
                 subnets.append(Subnet(role=_get(sn, "role", str, at), az=_get(sn, "az", str, at),
                                       cidr=_get(sn, "cidr", str, at),
-                                      ips_needed=_get(sn, "ips_needed", int, at, 0)))
+                                      ips_needed=_get(sn, "ips_needed", int, at, 0),
+                                      az_id=_get(sn, "az_id", str, at, "")))
             spokes.append(
                 Spoke(
                     name=_get(sp, "name", str, where),
@@ -173,12 +238,21 @@ class NetworkSpec:
         workload = None
         if wl is not None:
             wl = _mapping(wl, "workload")
+            cards = _get(wl, "efa_cards", (list, tuple), "workload", ())
+            for k, card in enumerate(cards):
+                if isinstance(card, bool) or not (isinstance(card, int) or (isinstance(card, float) and card.is_integer())):
+                    raise InvalidSpecError(f"workload.efa_cards[{k}]", card, "must be a network card index",
+                                           "for example [0, 1, 2, 3]")
             workload = Workload(
                 instance_type=_get(wl, "instance_type", str, "workload"),
                 nodes_per_spoke=_get(wl, "nodes_per_spoke", int, "workload"),
                 interface_mode=_get(wl, "interface_mode", str, "workload"),
                 ips_per_node=_get(wl, "ips_per_node", int, "workload"),
                 headroom=float(_get(wl, "headroom", (int, float), "workload", 0.25)),
+                network_cards=_get(wl, "network_cards", int, "workload", 0),
+                max_efa_interfaces=_get(wl, "max_efa_interfaces", int, "workload", 0),
+                efa_cards=tuple(int(c) for c in cards),
+                image_id=_get(wl, "image_id", str, "workload", ""),
             )
         ports = _get(sec, "cross_spoke_ports", (list, tuple), "security", [0, 65535])
         if len(ports) != 2 or not all(isinstance(p, int) and not isinstance(p, bool) for p in ports):
@@ -219,7 +293,7 @@ class NetworkSpec:
 
     # -- views -----------------------------------------------------------------------------------
     def rows(self) -> list[dict[str, Any]]:
-        """One plain dict per subnet: spoke, role, AZ, CIDR, usable IPs, IPs needed, headroom."""
+        """One plain dict per subnet: spoke, role, AZ name and ID, CIDR, usable IPs, IPs needed, headroom."""
         out = []
         for spoke in self.spokes:
             for sn in spoke.subnets:
@@ -230,6 +304,7 @@ class NetworkSpec:
                         "vpc_cidr": spoke.cidr,
                         "role": sn.role,
                         "az": sn.az,
+                        "az_id": sn.az_id,
                         "cidr": sn.cidr,
                         "usable_ips": usable,
                         "ips_needed": sn.ips_needed,
@@ -243,7 +318,7 @@ class NetworkSpec:
         import pandas as pd
 
         return pd.DataFrame(self.rows(), columns=[
-            "spoke", "vpc_cidr", "role", "az", "cidr", "usable_ips", "ips_needed", "headroom"])
+            "spoke", "vpc_cidr", "role", "az", "az_id", "cidr", "usable_ips", "ips_needed", "headroom"])
 
     @property
     def azs(self) -> tuple[str, ...]:
@@ -255,12 +330,21 @@ class NetworkSpec:
         own (issue 14: ``Spoke.region``, empty meaning the spec's) are honoured without other changes."""
         return getattr(spoke, "region", "") or self.region
 
+    def az_id(self, az: str) -> str:
+        """The AZ ID the spec records for AZ name ``az`` ("" when it records none)."""
+        return next((sn.az_id for sp in self.spokes for sn in sp.subnets if sn.az == az and sn.az_id), "")
+
+    def az_label(self, az: str) -> str:
+        """``us-east-1b (use1-az1)``: the name a person reads, with the physical AZ behind it."""
+        az_id = self.az_id(az)
+        return f"{az} ({az_id})" if az_id else az
+
     def summary(self) -> str:
         wl = self.workload
         what = (f"{wl.nodes_per_spoke} × {wl.instance_type} per spoke ({wl.interface_mode}, "
                 f"{wl.ips_per_node} IP/node)") if wl else "no workload"
         return (f"{len(self.spokes)} spoke(s) in {self.region} inside {self.supernet}, "
-                f"AZs {', '.join(self.azs)}; {what}")
+                f"AZs {', '.join(self.az_label(az) for az in self.azs)}; {what}")
 
     def __repr__(self) -> str:  # a short, safe repr: specs can be large
         return f"NetworkSpec({self.summary()})"

@@ -14,7 +14,8 @@ import pandas as pd
 
 SECRET = "[secret]"
 
-OUTPUT_COLUMNS = ["spoke", "resource", "name", "id", "cidr", "az", "role"]
+OUTPUT_COLUMNS = ["spoke", "resource", "name", "id", "cidr", "az", "az_id", "role"]
+OFFERING_COLUMNS = ["instance_type", "az", "az_id", "offered", "offered_by_az_id"]
 PREVIEW_COLUMNS = ["action", "resource", "name", "spoke", "cidr", "detail"]
 
 
@@ -23,15 +24,15 @@ def _short(token: str) -> str:
 
 
 def outputs(exports: dict[str, Any]) -> pd.DataFrame:
-    """One row per resource a user needs: TGW, TGW route tables, and per spoke its VPC, subnets,
-    route table, attachment, security group and endpoints."""
+    """One row per resource a user needs: TGW, TGW route tables, and per spoke its VPC, subnets (AZ
+    name and AZ ID), route table, attachment, security group, node launch template and endpoints."""
     rows: list[dict[str, Any]] = []
     if not exports:
         return pd.DataFrame(columns=OUTPUT_COLUMNS)
 
-    def row(spoke, resource, name, rid, cidr="", az="", role=""):
+    def row(spoke, resource, name, rid, cidr="", az="", role="", az_id=""):
         rows.append({"spoke": spoke, "resource": resource, "name": name, "id": rid, "cidr": cidr,
-                     "az": az, "role": role})
+                     "az": az, "az_id": az_id, "role": role})
 
     # Any export, at any depth, may be a secret: then it arrives as "[secret]" instead of a dict or
     # list, and shows as one "[secret]" row rather than its contents.
@@ -61,17 +62,28 @@ def outputs(exports: dict[str, Any]) -> pd.DataFrame:
                 row(spoke, "subnet", "", _opaque(sn))
                 continue
             row(spoke, "subnet", sn.get("name", ""), sn.get("id", ""), sn.get("cidr", ""), sn.get("az", ""),
-                sn.get("role", ""))
+                sn.get("role", ""), sn.get("az_id", ""))
         row(spoke, "route_table", f"{spoke}-rt", sp.get("route_table_id", ""))
         row(spoke, "tgw_attachment", f"{spoke}-attachment", sp.get("attachment_id", ""),
             role=f"tgw route table {sp.get('tgw_route_table', '')}")
         row(spoke, "security_group", f"{spoke}-training-sg", sp.get("security_group_id", ""))
+        if "launch_template_id" in sp:
+            lt = sp.get("launch_template") or {}
+            lt = lt if isinstance(lt, dict) else {}
+            row(spoke, "launch_template", f"{spoke}-node-template", sp["launch_template_id"],
+                az=lt.get("az", ""), az_id=lt.get("az_id", ""),
+                role=f"{lt['instance_type']} nodes ({lt.get('interface_mode', '')})" if lt.get("instance_type") else "")
         for key, resource in (("s3_endpoint_id", "s3_endpoint"), ("internet_gateway_id", "internet_gateway"),
                               ("nat_gateway_id", "nat_gateway"), ("public_route_table_id", "public_route_table")):
             if key in sp:
                 row(spoke, resource, f"{spoke}-{resource.replace('_', '-')}", sp[key])
     frame = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
     return frame.map(lambda v: "" if v is None else v)  # missing, not secret: secrets arrive as "[secret]"
+
+
+def offerings(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per AZ: name, AZ ID, and whether EC2 offers the instance type there."""
+    return pd.DataFrame(rows, columns=OFFERING_COLUMNS)
 
 
 def _opaque(value: Any) -> str:
@@ -99,6 +111,10 @@ def preview(planned: Iterable[Any], spokes: Iterable[str] = ()) -> pd.DataFrame:
             detail = inputs["serviceName"]
         elif "amazonSideAsn" in inputs:
             detail = f"ASN {int(inputs['amazonSideAsn'])}"
+        elif inputs.get("networkInterfaces"):  # a node launch template
+            kinds = [ni.get("interfaceType") or "interface" for ni in inputs["networkInterfaces"]]
+            detail = f"{inputs.get('instanceType', '')}: " + ", ".join(
+                f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds))
         rows.append({"action": p.action, "resource": _short(p.type), "name": p.name,
                      "spoke": tags.get("spoke") or _spoke_of(p.name, names), "cidr": cidr, "detail": detail})
     return pd.DataFrame(rows, columns=PREVIEW_COLUMNS)

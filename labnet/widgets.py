@@ -35,6 +35,8 @@ class                           widget                                       att
 ``labnet-nodes-per-spoke``      IntSlider, description "Nodes/spoke"         ``nodes_per_spoke``
 ``labnet-instance-type``        Dropdown, description "Instance"             ``instance_type``
 ``labnet-azs``                  IntSlider, description "AZs"                 ``azs``
+``labnet-compute-az``           Dropdown "Compute AZ": auto or an offering   ``compute_az``
+                                AZ, shown as name (AZ ID); EFA modes only
 ``labnet-supernet``             Text, description "Supernet"                 ``supernet``
 ``labnet-interface-mode``       Dropdown, description "EFA mode"             ``interface_mode``
 ``labnet-headroom``             FloatSlider, description "Headroom"          ``headroom``
@@ -84,6 +86,7 @@ from .spec import NetworkSpec
 INTERFACE_MODES = (("EFA (one IP per network card)", "efa"), ("EFA-only interfaces (one IP per node)", "efa-only"),
                    ("ENA, no EFA", "ena"))
 BUSY_CLASS = "labnet-busy"
+AUTO_AZ = "auto (first offering AZ)"
 _KEEP_MESSAGES = 50
 
 
@@ -166,7 +169,8 @@ class SizingForm(W.VBox):
     def __init__(self, spokes: int = 3, nodes_per_spoke: int = 64, instance_type: str = "p5.48xlarge",
                  azs: int = 2, supernet: str = "10.0.0.0/8", interface_mode: str = "efa", headroom: float = 0.25,
                  *, region: str = "us-east-1", target: str = "emulator", cross_vpc_gb_per_month: float = 1000.0,
-                 max_spokes: int = 20, max_nodes: int = 1024, all_types: bool = False) -> None:
+                 max_spokes: int = 20, max_nodes: int = 1024, all_types: bool = False,
+                 compute_az: str | None = None) -> None:
         self.region, self.target = region, target
         self.cross_vpc_gb_per_month = cross_vpc_gb_per_month
         self.spec: NetworkSpec | None = None
@@ -187,6 +191,10 @@ class SizingForm(W.VBox):
                                                  style=style, layout=layout), "labnet-instance-type")
         self.azs = _classed(W.IntSlider(value=azs, min=1, max=max(6, azs), description="AZs",
                                         continuous_update=False, style=style, layout=layout), "labnet-azs")
+        # Where an EFA cluster's nodes go: "auto" (sizing's rule) or one of the AZs that offer the type,
+        # each shown with its AZ ID. Its choices follow the instance type.
+        self.compute_az = _classed(W.Dropdown(options=[(AUTO_AZ, "")], value="", description="Compute AZ",
+                                              style=style, layout=layout), "labnet-compute-az")
         self.supernet = _classed(W.Text(value=supernet, description="Supernet", continuous_update=False,
                                         placeholder="10.0.0.0/8", style=style, layout=layout), "labnet-supernet")
         self.interface_mode = _classed(W.Dropdown(options=INTERFACE_MODES, value=interface_mode,
@@ -195,16 +203,20 @@ class SizingForm(W.VBox):
         self.headroom = _classed(W.FloatSlider(value=headroom, min=0.0, max=2.0, step=0.05, description="Headroom",
                                                readout_format=".0%", continuous_update=False, style=style,
                                                layout=layout), "labnet-headroom")
+        self._refresh_compute_azs(keep=compute_az or "")
         self.message = _classed(W.HTML(), "labnet-sizing-message")
         self.table = _classed(W.HTML(), "labnet-sizing-table")
         self.picture = _classed(W.Image(format="png", layout=W.Layout(max_width="900px", display="none")),
                                 "labnet-sizing-picture")
         self.cost = _classed(W.HTML(), "labnet-sizing-cost")
         self._messages = _Messages(self.message)
-        self.controls = (self.spokes, self.nodes_per_spoke, self.instance_type, self.azs, self.supernet,
-                         self.interface_mode, self.headroom)
+        self.controls = (self.spokes, self.nodes_per_spoke, self.instance_type, self.azs, self.compute_az,
+                         self.supernet, self.interface_mode, self.headroom)
         for control in self.controls:
-            control.observe(self.update, names="value")
+            if control in (self.instance_type, self.interface_mode):
+                control.observe(self._on_type, names="value")  # new compute AZ choices, then one update
+            else:
+                control.observe(self.update, names="value")
         super().__init__([W.HTML("<b>Size the network</b>"), *self.controls, self.message,
                           W.HTML("<b>Subnets</b>"), self.table, self.picture, W.HTML("<b>Cost estimate</b>"),
                           self.cost])
@@ -215,15 +227,42 @@ class SizingForm(W.VBox):
     def history(self) -> list[tuple[str, str]]:
         return self._messages.history
 
+    def _refresh_compute_azs(self, keep: str = "") -> None:
+        """The compute AZ choices for the current instance type: the AZs EC2 offers it in, as
+        ``name (AZ ID)``. Only EFA clusters have one compute AZ, so it is off for ``ena``."""
+        options = [(AUTO_AZ, "")]
+        efa = self.interface_mode.value != "ena"
+        if efa:
+            try:
+                frame = labnet.offerings(self.instance_type.value, region=self.region, target=self.target)
+                options += [(f"{r.az} ({r.az_id})" if r.az_id else r.az, r.az)
+                            for r in frame.itertuples(index=False) if r.offered]
+            except LabnetError:
+                pass  # an unknown type: size() explains it in the message area
+        self._choosing = True  # new options may reset the value: one update follows, not two
+        try:
+            self.compute_az.options = options
+            self.compute_az.value = keep if keep in {v for _, v in options} else ""
+            self.compute_az.disabled = not efa
+        finally:
+            self._choosing = False
+
+    def _on_type(self, change: Any = None) -> None:
+        self._refresh_compute_azs(keep=self.compute_az.value)
+        self.update()
+
     def values(self) -> dict[str, Any]:
         """The form's values as :func:`labnet.size` keyword arguments."""
         return {"spokes": self.spokes.value, "nodes_per_spoke": self.nodes_per_spoke.value,
                 "instance_type": self.instance_type.value, "azs": self.azs.value,
+                "compute_az": self.compute_az.value or None,
                 "supernet": self.supernet.value.strip(), "interface_mode": self.interface_mode.value,
                 "headroom": float(self.headroom.value), "region": self.region, "target": self.target}
 
     def update(self, change: Any = None) -> NetworkSpec | None:
         """Size from the current values and redraw the table, picture and cost (the 'value' observer)."""
+        if getattr(self, "_choosing", False):
+            return self.spec
         try:
             spec = labnet.size(**self.values())
             warnings = labnet.spec_warnings(spec)

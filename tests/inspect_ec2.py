@@ -34,6 +34,8 @@ def inventory(ec2, stack: str | None = None) -> dict[str, list[str]]:
            if r["VpcId"] in vpc_ids and not any(a.get("Main") for a in r.get("Associations", []))]
     eps = [e for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]
            if e["VpcId"] in vpc_ids and e.get("State", "").lower() not in ("deleted", "deleting")]
+    # Launch templates belong to no VPC: every one counts (the emulator starts with none).
+    lts = tagged(ec2.describe_launch_templates()["LaunchTemplates"])
     if stack is None:
         all_vpcs = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")}
         sgs = [g for g in ec2.describe_security_groups()["SecurityGroups"]
@@ -46,6 +48,7 @@ def inventory(ec2, stack: str | None = None) -> dict[str, list[str]]:
         "security_groups": sorted(g["GroupId"] for g in sgs),
         "route_tables": sorted(r["RouteTableId"] for r in rts),
         "endpoints": sorted(e["VpcEndpointId"] for e in eps),
+        "launch_templates": sorted(t["LaunchTemplateId"] for t in lts),
     }
 
 

@@ -85,6 +85,8 @@ def test_01_size_network(ec2, tmp_path):
     html = "\n".join(outputs_of(nb, "text/html"))
     assert "p5.48xlarge" in html  # instance choices, accelerated types first
     assert "usable_ips" in html and "10.0.0.0/" in html  # the sizing table
+    zones = {z["ZoneName"]: z["ZoneId"] for z in ec2.describe_availability_zones()["AvailabilityZones"]}
+    assert "offered_by_az_id" in html and all(i in html for i in zones.values())  # the offerings, by AZ ID
     assert outputs_of(nb, "image/png"), "the picture was not shown"
     assert (tmp_path / "topology.png").stat().st_size > 0
     assert "application/vnd.jupyter.widget-view+json" in json.dumps([c.get("outputs") for c in nb.cells])
@@ -129,6 +131,7 @@ def test_02_deploy_then_03_teardown(ec2, tmp_path):
     assert set(rows.id) == set(subnets)
     for r in rows.itertuples():
         assert (r.cidr, r.az) == (subnets[r.id]["CidrBlock"], subnets[r.id]["AvailabilityZone"])
+        assert r.az_id == subnets[r.id]["AvailabilityZoneId"]
         vpc_of_spoke = table[(table.resource == "vpc") & (table.spoke == r.spoke)].id.item()
         assert subnets[r.id]["VpcId"] == vpc_of_spoke
     # the TGW and its attachments
@@ -140,6 +143,15 @@ def test_02_deploy_then_03_teardown(ec2, tmp_path):
     for r in rows.itertuples():
         assert atts[r.id]["TransitGatewayId"] == tgws[0]["TransitGatewayId"]
         assert atts[r.id]["ResourceId"] == table[(table.resource == "vpc") & (table.spoke == r.spoke)].id.item()
+
+    # the node launch templates, and the cells that show how to start nodes from them
+    templates = {t["LaunchTemplateId"]: t for t in ec2.describe_launch_templates()["LaunchTemplates"]}
+    rows = table[table.resource == "launch_template"]
+    assert set(rows.id) == set(templates) and len(rows) == SMALL["spokes"]
+    printed = json.dumps([c.get("outputs") for c in nb.cells])
+    first = rows[rows.spoke == "spoke-01"].id.item()
+    assert f"LaunchTemplateId={first},Version=$Default" in printed  # the AWS CLI line
+    assert "SageMaker VpcConfig" in printed and "SlurmQueues" in printed and "FI_PROVIDER=efa" in printed
 
     # a second kernel, a second process: tear it down by name
     nb = run("03_teardown_network.ipynb", tmp_path / "teardown", stack_name="nb-e2e")

@@ -277,3 +277,34 @@ def test_first_overlap_agrees_with_brute_force(blocks):
     if found:
         a, b = found
         assert a < b and nets[a].overlaps(nets[b])
+
+
+def _with_workload(spec: NetworkSpec, **changes) -> NetworkSpec:
+    return dataclasses.replace(spec, workload=dataclasses.replace(spec.workload, **changes))
+
+
+@pytest.mark.parametrize("changes, field, fragment", [
+    ({"image_id": "ubuntu-22.04"}, "workload.image_id", "is not an AMI id"),
+    ({"efa_cards": (0, 0, 1)}, "workload.efa_cards", "distinct network card indexes"),
+    ({"efa_cards": (0, 32)}, "workload.efa_cards", "below network_cards=32"),
+    ({"max_efa_interfaces": 4}, "workload.efa_cards", "at most 4 EFA interfaces"),
+    ({"ips_per_node": 1}, "workload.ips_per_node", "gives each node 32 interface(s) with an IP"),
+    ({"interface_mode": "rdma"}, "interface_mode", "must be one of"),
+])
+def test_workload_facts_must_agree_with_each_other(changes, field, fragment):
+    spec = plan(spokes=1, nodes_per_spoke=1, headroom=0)
+    spec = _with_workload(spec, network_cards=32, max_efa_interfaces=32, efa_cards=tuple(range(32)))
+    preflight.check(spec, US_EAST_1)
+    _raises(_with_workload(spec, **changes), fragment, field=field)
+
+
+def test_offerings_and_az_ids_in_region_facts():
+    facts = preflight.RegionFacts("us-east-1", ("us-east-1a", "us-east-1b"), ("use1-az6", "use1-az1"),
+                                  (("trn1.32xlarge", ("us-east-1b",)),))
+    assert facts.az_name("use1-az1") == "us-east-1b" and facts.az_name("us-east-1a") == "us-east-1a"
+    assert facts.az_name("use1-az9") is None and facts.label("us-east-1b") == "us-east-1b (use1-az1)"
+    assert facts.offered("trn1.32xlarge") == ("us-east-1b",) and facts.offered("p5.48xlarge") is None
+    spec = plan(spokes=1, region=facts, azs=1)  # p5 offerings not read: every AZ counts as offered
+    assert spec.spokes[0].subnets[0].az_id == "use1-az6"
+    no_ids = preflight.RegionFacts("us-east-1", ("us-east-1a",))
+    assert no_ids.az_id("us-east-1a") == "" and no_ids.label("us-east-1a") == "us-east-1a"

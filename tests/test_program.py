@@ -44,6 +44,7 @@ def test_resource_counts_per_spoke(three):
     assert counts["Route"] == n * (n - 1)
     assert counts["SecurityGroupIngressRule"] == n * n  # self + (n-1) other spokes
     assert counts["SecurityGroupEgressRule"] == 2 * n  # to itself (EFA) + open
+    assert counts["LaunchTemplate"] == n  # one node template per spoke
 
 
 def test_route_to_every_other_spoke_via_the_tgw(three):

@@ -198,6 +198,7 @@ def test_dom_classes_are_stable(fresh_emulator):
     expected = {
         sizing: "labnet-sizing-form", sizing.spokes: "labnet-spokes", sizing.nodes_per_spoke: "labnet-nodes-per-spoke",
         sizing.instance_type: "labnet-instance-type", sizing.azs: "labnet-azs", sizing.supernet: "labnet-supernet",
+        sizing.compute_az: "labnet-compute-az",
         sizing.interface_mode: "labnet-interface-mode", sizing.headroom: "labnet-headroom",
         sizing.message: "labnet-sizing-message", sizing.table: "labnet-sizing-table",
         sizing.picture: "labnet-sizing-picture", sizing.cost: "labnet-sizing-cost",
@@ -234,3 +235,23 @@ def test_empty_pictures_are_hidden_not_broken(sizing):
     assert sizing.picture.layout.display == "none" and sizing.picture.value == b""
     form = DeployForm("hidden-picture", sizing=sizing)
     assert form.picture.layout.display == "none"
+
+
+def test_compute_az_choices_are_the_offering_azs_with_their_ids(fresh_emulator):
+    import boto3
+
+    ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=fresh_emulator,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    ids = {z["ZoneName"]: z["ZoneId"] for z in ec2.describe_availability_zones()["AvailabilityZones"]}
+    offered = sorted(o["Location"] for o in ec2.describe_instance_type_offerings(
+        LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": ["trn1.32xlarge"]}]
+    )["InstanceTypeOfferings"])
+    form = SizingForm(instance_type="trn1.32xlarge", **SMALL)
+    assert [v for _, v in form.compute_az.options] == ["", *offered]
+    assert [label for label, v in form.compute_az.options if v] == [f"{az} ({ids[az]})" for az in offered]
+    form.compute_az.value = offered[-1]
+    (compute,) = form.spec.spokes[0].subnets_by_role("compute")
+    assert (compute.az, compute.az_id) == (offered[-1], ids[offered[-1]])
+    assert ids[offered[-1]] in form.table.value  # the table shows the AZ ID next to the name
+    form.interface_mode.value = "ena"  # a spread workload has no single compute AZ
+    assert form.compute_az.disabled and form.compute_az.value == "" and form.spec is not None

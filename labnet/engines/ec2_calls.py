@@ -13,6 +13,7 @@ raw boto3 script would make them.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, Callable
 
@@ -21,7 +22,10 @@ from botocore.exceptions import ClientError
 NOT_FOUND = ("NotFound", "InvalidVpcID", "InvalidSubnetID", "InvalidRouteTableID", "InvalidGroup",
              "InvalidAssociationID", "InvalidRoute", "InvalidTransitGateway", "InvalidVpcEndpoint",
              "InvalidInternetGatewayID", "InvalidAllocationID", "InvalidNatGatewayID",
-             "InvalidPermission.NotFound", "Gateway.NotAttached", "InvalidAttachmentID")
+             "InvalidPermission.NotFound", "Gateway.NotAttached", "InvalidAttachmentID",
+             # AWS answers an unknown launch template id with InvalidLaunchTemplateId.NotFound and an
+             # unknown name with InvalidLaunchTemplateName.NotFoundException (moto uses the latter for both).
+             "InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateName.NotFound")
 
 
 def is_not_found(exc: BaseException) -> bool:
@@ -625,7 +629,91 @@ class NatGateway(Handler):
         return self._state(ec2, rid) not in ("deleted", "deleting")
 
 
+LAUNCH_TEMPLATE_NAME_RE = re.compile(r"[A-Za-z0-9().\-/_]{3,128}")
+
+
+def _launch_template_data(inputs: dict[str, Any]) -> dict[str, Any]:
+    """EC2's LaunchTemplateData from the pulumi-aws inputs (camelCase; numbers as floats; the
+    provider's tri-state booleans as the strings "true"/"false")."""
+    def flag(value: Any) -> bool:
+        return value is True or str(value).lower() == "true"
+
+    data: dict[str, Any] = {}
+    if inputs.get("instanceType"):
+        data["InstanceType"] = inputs["instanceType"]
+    if inputs.get("imageId"):
+        data["ImageId"] = inputs["imageId"]
+    interfaces = []
+    for ni in inputs.get("networkInterfaces") or []:
+        item: dict[str, Any] = {"DeviceIndex": _i(ni.get("deviceIndex", 0)),
+                                "NetworkCardIndex": _i(ni.get("networkCardIndex", 0))}
+        if ni.get("interfaceType"):
+            item["InterfaceType"] = ni["interfaceType"]
+        if ni.get("subnetId"):
+            item["SubnetId"] = ni["subnetId"]
+        if ni.get("securityGroups"):
+            item["Groups"] = list(ni["securityGroups"])
+        if ni.get("deleteOnTermination") not in (None, ""):
+            item["DeleteOnTermination"] = flag(ni["deleteOnTermination"])
+        if ni.get("description"):
+            item["Description"] = ni["description"]
+        interfaces.append(item)
+    if interfaces:
+        data["NetworkInterfaces"] = interfaces
+    meta = inputs.get("metadataOptions") or {}
+    if meta:
+        data["MetadataOptions"] = {k: v for k, v in (("HttpEndpoint", meta.get("httpEndpoint")),
+                                                     ("HttpTokens", meta.get("httpTokens"))) if v}
+    specs = [{"ResourceType": t["resourceType"], "Tags": [{"Key": k, "Value": str(v)} for k, v in t["tags"].items()]}
+             for t in inputs.get("tagSpecifications") or [] if t.get("tags")]
+    if specs:
+        data["TagSpecifications"] = specs
+    return data
+
+
+class LaunchTemplate(Handler):
+    """A node launch template: the compute subnet, the training group and the interface layout."""
+
+    token = "aws:ec2/launchTemplate:LaunchTemplate"
+
+    def create(self, ec2, name, inputs):
+        lt_name = physical_name(name, inputs)
+        # The emulator accepts any name; AWS takes 3-128 of these characters. Refuse before the call.
+        if not LAUNCH_TEMPLATE_NAME_RE.fullmatch(lt_name):
+            raise ValueError(f"launch template name {lt_name!r} is not 3-128 letters, digits or ( ) . - / _")
+        lt = ec2.create_launch_template(
+            LaunchTemplateName=lt_name, VersionDescription=inputs.get("description", "labnet nodes")[:255],
+            LaunchTemplateData=_launch_template_data(inputs),
+            TagSpecifications=_tag_spec("launch-template", inputs))["LaunchTemplate"]
+        return lt["LaunchTemplateId"], self._outputs(ec2, lt)
+
+    @staticmethod
+    def _outputs(ec2, lt: dict[str, Any]) -> dict[str, Any]:
+        return {"name": lt["LaunchTemplateName"], "latestVersion": int(lt.get("LatestVersionNumber", 1)),
+                "defaultVersion": int(lt.get("DefaultVersionNumber", 1)),
+                "arn": f"arn:aws:ec2:{ec2.meta.region_name}::launch-template/{lt['LaunchTemplateId']}"}
+
+    def adopt(self, ec2, rid, inputs):
+        (lt,) = ec2.describe_launch_templates(LaunchTemplateIds=[rid])["LaunchTemplates"]
+        return self._outputs(ec2, lt)
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.delete_launch_template(LaunchTemplateId=rid)
+
+    def find(self, ec2, inputs):
+        return _by_name_tag(ec2.describe_launch_templates, "LaunchTemplates", inputs, "LaunchTemplateId")
+
+    def find_by_id(self, ec2, rid, inputs):
+        try:
+            return bool(ec2.describe_launch_templates(LaunchTemplateIds=[rid])["LaunchTemplates"])
+        except ClientError as exc:
+            if is_not_found(exc):
+                return False
+            raise
+
+
 HANDLERS: dict[str, Handler] = {h.token: h for h in (
     TransitGateway(), TgwRouteTable(), Vpc(), Subnet(), RouteTable(), RouteTableAssociation(), Route(),
     InternetGateway(), VpcAttachment(), TgwAssociation(), TgwPropagation(), SecurityGroup(), SgIngress(),
     SgEgress(), VpcEndpoint(), Eip(), NatGateway())}
+HANDLERS[LaunchTemplate.token] = LaunchTemplate()

@@ -47,7 +47,8 @@ def test_second_up_makes_no_aws_call_and_changes_nothing(ec2, small_spec, api_ca
     assert not lab._store.journal_path.exists()
     assert emulator_ids(ec2) == before
 
-    # A new process (a papermill rerun) reads the region's AZs once for preflight; nothing else.
+    # A new process (a papermill rerun) reads the region's AZs and where the instance type is offered,
+    # once each, for preflight; nothing else.
     out = python(COUNT_CALLS + f"""
 import labnet
 spec = labnet.NetworkSpec.from_dict(json.loads({spec_json(small_spec)!r}))
@@ -55,7 +56,8 @@ labnet.Lab("twice", spec, engine="rehearsal").up()
 print(json.dumps(CALLS))
 """)
     calls = json.loads(out.stdout.strip().splitlines()[-1])
-    assert set(calls) <= {"DescribeAvailabilityZones"}, calls
+    assert set(calls) <= {"DescribeAvailabilityZones", "DescribeInstanceTypeOfferings"}, calls
+    assert all(calls.count(c) == 1 for c in calls), calls
     assert lab._store.state_path.read_bytes() == state_bytes
     assert emulator_ids(ec2) == before
 
