@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import (DeployError, EmulatorError, EngineUnavailableError, FactsError, InterruptedOperationError,
-                     InvalidSpecError, LabnetError, SizingError, SpecChangedError, StackLockedError,
-                     StateCorruptError, StateError, TargetError, TeardownIncompleteError)
+                     InvalidSpecError, LabnetError, QuotaExceededError, SizingError, SpecChangedError,
+                     StackLockedError, StateCorruptError, StateError, TargetError, TeardownIncompleteError)
 from .spec import NetworkSpec, Security, Spoke, Subnet, Tags, TransitGateway, Workload
 
 __version__ = "0.1.0"
@@ -22,13 +22,14 @@ __version__ = "0.1.0"
 _LAZY = {
     "Lab": "lab", "size": "lab", "stacks": "lab", "instance_types": "lab", "spec_warnings": "lab",
     "diagram": "diagram", "cost": "cost", "tables": "tables", "emulator": "emulator", "widgets": "widgets",
+    "quotas": "analysis.quota_report", "request_quota_increases": "analysis.quota_report",
 }
 
 __all__ = ["Lab", "size", "stacks", "instance_types", "spec_warnings", "NetworkSpec", "Spoke", "Subnet",
            "TransitGateway", "Security", "Tags", "Workload", "LabnetError", "InvalidSpecError", "SizingError",
            "FactsError", "TargetError", "EmulatorError", "EngineUnavailableError", "StackLockedError",
            "StateError", "StateCorruptError", "InterruptedOperationError", "SpecChangedError", "DeployError",
-           "TeardownIncompleteError"]
+           "TeardownIncompleteError", "QuotaExceededError", "quotas", "request_quota_increases"]
 
 
 def __getattr__(name: str) -> Any:
