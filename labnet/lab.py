@@ -157,6 +157,8 @@ class Lab:
         self._progress = progress
         self._target: targets.Target | None = None
         self._client = None
+        self.quota_rows: list = []  # the last quota check (labnet.analysis.quotas.QuotaRow)
+        self.quota_warnings: list[str] = []
 
     # -- plumbing --------------------------------------------------------------------------------
     def _resolve(self) -> targets.Target:
@@ -181,6 +183,50 @@ class Lab:
         """Preflight with the region's real AZ list (a read-only call) before anything is built."""
         self.warnings = preflight.check(self.spec, sizing.region_facts(self._ec2()))
 
+    def _existing_urns(self, st: StackState) -> set[str]:
+        """What the stack already holds (it adds nothing to the account's counts)."""
+        if st.created:
+            return {r.urn for r in st.created}
+        if st.engine == "pulumi" and st.outputs and st.spec:  # Pulumi's state is the engine's own
+            from .analysis import declared
+
+            return {r.urn for r in declared.declare(NetworkSpec.from_dict(st.spec), self.stack_name)}
+        return set()
+
+    def _check_quotas(self, title: str, resources=None, refuse: bool = True, always: bool = False) -> None:
+        """The quota preflight (labnet.quotas): on AWS a deploy that does not fit is refused here,
+        before any resource is created; on the emulator its rows become warnings, shown now.
+
+        A deploy that adds nothing (the spec the stack was last deployed with, or every declared
+        resource already created) needs no quota and makes no AWS call, unless ``always``."""
+        from .analysis import declared, quota_report
+
+        self.quota_rows, self.quota_warnings = [], []
+        st = self._store.load()
+        done = (st.last or {}).get("kind") == "up" and (st.last or {}).get("result") == "succeeded"
+        if not always and done and st.operation is None and not st.pending and st.spec == self.spec.to_dict():
+            return
+        existing = self._existing_urns(st)
+        if resources is None:
+            resources = declared.declare(self.spec, self.stack_name)
+        if not always and {r.urn for r in resources} <= existing:
+            return
+        rows = quota_report.check(self.spec, self._resolve(), stack=self.stack_name, existing=existing,
+                                  resources=resources, ec2=self._ec2())
+        self.quota_rows = rows
+        self.quota_warnings = quota_report.warnings(rows, self.target_kind)
+        if refuse and self.target_kind == "aws":
+            quota_report.refuse_if_exceeded(self.stack_name, rows)
+        display.notice(f"{title} {self.stack_name}", self.quota_warnings, self._progress)
+
+    def quotas(self) -> pd.DataFrame:
+        """The quota table for this stack's spec on its target (see :func:`labnet.quotas`); what the
+        stack already holds counts as in use, not as added."""
+        from .analysis import quotas as analysis
+
+        self._check_quotas("quotas", refuse=False, always=True)
+        return analysis.table(self.quota_rows)
+
     def _run(self, title: str, fn):
         shown = display.make(f"{title} {self.stack_name}", self._progress)
         try:
@@ -199,16 +245,31 @@ class Lab:
         """Every resource ``up`` would create (or keep, or delete), without creating any."""
         self._preflight_facts()
         planned = self._engine().plan(self.spec)
+        resources = None
+        if self.engine_name == "rehearsal":  # its plan ran the program with resolvable ids: count those
+            from .analysis.declared import Resource
+
+            resources = [Resource(p.type, p.name, p.id or f"<{p.name}>", p.inputs)
+                         for p in planned if p.action != "delete"]
+        self._check_quotas("preview", resources, refuse=False)
         return tables.preview(planned, [s.name for s in self.spec.spokes])
 
-    def up(self, resume: bool = False) -> pd.DataFrame:
+    def up(self, resume: bool = False, check_quotas: bool = True) -> pd.DataFrame:
         """Deploy (live progress); returns the outputs table. An unchanged spec changes nothing.
 
         ``resume=True`` goes on with an interrupted up (see :class:`~labnet.InterruptedOperationError`).
+        Before anything is created the account's quotas are checked (:func:`labnet.quotas`): on
+        ``target="aws"`` a deploy that does not fit raises :class:`~labnet.QuotaExceededError`; on
+        the emulator the quotas real AWS would enforce are shown as warnings (``lab.quota_warnings``).
+        ``check_quotas=False`` skips the check (for an account whose quotas Service Quotas cannot show).
         """
         if not isinstance(resume, bool):
             raise InvalidSpecError("resume", resume, "must be True or False", "")
+        if not isinstance(check_quotas, bool):
+            raise InvalidSpecError("check_quotas", check_quotas, "must be True or False", "")
         self._preflight_facts()
+        if check_quotas:
+            self._check_quotas("up")
         engine = self._engine()
 
         def go(shown):

@@ -71,7 +71,7 @@ def quotas(spec: NetworkSpec | dict, target: str = "emulator") -> pd.DataFrame:
     applied value, else AWS's default, else the documented default of labnet/quotas.json: ``source``
     says which), ``in_use`` (what the Region holds now, default VPC included), ``adds`` (what this
     deploy adds), ``needs`` (``in_use + adds``, or the per-resource figure), ``fits``, ``request``
-    (the value to ask for when it does not fit), ``at`` (``deploy``: creating the network needs it;
+    (the value to ask for when it does not fit), ``needed_for`` (``deploy``: creating the network needs it;
     ``launch``: launching the workload it is sized for needs it) and ``region``.
 
     Nothing is created: the program runs under Pulumi's mock monitor and the target gets read-only

@@ -5,8 +5,8 @@ the Region already holds (:class:`~labnet.analysis.account.Usage`), what the pro
 (:class:`~labnet.analysis.declared.Declared`) and the workload the spec was sized for. :func:`compare`
 turns them into :class:`QuotaRow` s; :func:`warnings` and :func:`refusal` say what they mean.
 
-Two kinds of row: ``at="deploy"`` rows are what creating the network needs (a real deploy that does
-not fit fails part-way, so labnet refuses it up front), ``at="launch"`` rows are what launching the
+Two kinds of row: ``needed_for="deploy"`` rows are what creating the network needs (a real deploy that does
+not fit fails part-way, so labnet refuses it up front), ``needed_for="launch"`` rows are what launching the
 workload the spec was sized for needs (Network Address Usage, network interfaces): the network
 deploys, and the launch would fail at ``RunInstances``.
 
@@ -26,7 +26,7 @@ from typing import Any, Mapping
 from .account import Applied, Usage
 from .declared import Declared
 
-COLUMNS = ["quota", "code", "scope", "resource", "applied", "in_use", "adds", "needs", "fits", "request", "at",
+COLUMNS = ["quota", "code", "scope", "resource", "applied", "in_use", "adds", "needs", "fits", "request", "needed_for",
            "region", "source"]
 
 
@@ -88,7 +88,7 @@ class QuotaRow:
     needs: int
     fits: bool
     request: int | None
-    at: str
+    needed_for: str
     region: str
     source: str
 
@@ -113,7 +113,7 @@ def compare(data: Mapping[str, Any], applied: Mapping[str, Applied], usage: Usag
         fits = needs <= limit
         rows.append(QuotaRow(quota=q["name"], code=q.get("code"), scope=scope, resource=resource, applied=limit,
                              in_use=in_use, adds=adds, needs=needs, fits=fits, request=None if fits else needs,
-                             at=q["at"], region=region, source=a.source))
+                             needed_for=q["needed_for"], region=region, source=a.source))
 
     def region_row(key: str, held: int, adds: int, always: bool = False) -> None:
         if adds or always:
@@ -162,7 +162,7 @@ def _line(r: QuotaRow) -> str:
 
 def refusal(rows: list[QuotaRow]) -> list[QuotaRow]:
     """The deploy rows that do not fit: what stops a real deploy part-way."""
-    return [r for r in rows if not r.fits and r.at == "deploy"]
+    return [r for r in rows if not r.fits and r.needed_for == "deploy"]
 
 
 def warnings(rows: list[QuotaRow], target_kind: str) -> list[str]:
@@ -179,7 +179,7 @@ def warnings(rows: list[QuotaRow], target_kind: str) -> list[str]:
     elif deploy:
         out.append("this deploy does not fit the account's quotas, so up() will refuse it before creating "
                    "anything; request these increases first: " + "; ".join(_line(r) for r in deploy))
-    launch = [r for r in rows if not r.fits and r.at == "launch"]
+    launch = [r for r in rows if not r.fits and r.needed_for == "launch"]
     if launch:
         out.append("the network fits, but launching the workload it is sized for would fail: "
                    + "; ".join(_line(r) for r in launch) + " (request it before launching the nodes)")
