@@ -84,6 +84,7 @@ def test_01_size_network(ec2, tmp_path):
     html = "\n".join(outputs_of(nb, "text/html"))
     assert "p5.48xlarge" in html  # instance choices, accelerated types first
     assert "usable_ips" in html and "10.0.0.0/" in html  # the sizing table
+    assert "VPCs per Region" in html and "L-F678F1CE" in html  # the quota table
     assert outputs_of(nb, "image/png"), "the picture was not shown"
     assert (tmp_path / "topology.png").stat().st_size > 0
     assert "application/vnd.jupyter.widget-view+json" in json.dumps([c.get("outputs") for c in nb.cells])
@@ -98,6 +99,7 @@ def test_02_deploy_then_03_teardown(ec2, tmp_path):
              engine="rehearsal", show_form=True, **SMALL)
     assert outputs_of(nb, "image/png"), "the picture of what was built was not shown"
     assert_no_output_widgets(nb)
+    assert "Routes per route table" in "\n".join(outputs_of(nb, "text/html"))  # the quota table
     table = pd.read_csv(csv, keep_default_na=False)
 
     # VPC ids and CIDRs
