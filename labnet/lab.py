@@ -193,6 +193,12 @@ class Lab:
             return {r.urn for r in declared.declare(NetworkSpec.from_dict(st.spec), self.stack_name)}
         return set()
 
+    def _adds_nothing(self, st: StackState) -> bool:
+        """The stack was last deployed, successfully, with this very spec: the up adds nothing."""
+        last = st.last or {}
+        return (last.get("kind") == "up" and last.get("result") == "succeeded" and st.operation is None
+                and not st.pending and st.spec == self.spec.to_dict())
+
     def _check_quotas(self, title: str, resources=None, refuse: bool = True, always: bool = False) -> None:
         """The quota preflight (labnet.quotas): on AWS a deploy that does not fit is refused here,
         before any resource is created; on the emulator its rows become warnings, shown now.
@@ -203,21 +209,47 @@ class Lab:
 
         self.quota_rows, self.quota_warnings = [], []
         st = self._store.load()
-        done = (st.last or {}).get("kind") == "up" and (st.last or {}).get("result") == "succeeded"
-        if not always and done and st.operation is None and not st.pending and st.spec == self.spec.to_dict():
+        if not always and self._adds_nothing(st):
             return
         existing = self._existing_urns(st)
         if resources is None:
             resources = declared.declare(self.spec, self.stack_name)
         if not always and {r.urn for r in resources} <= existing:
             return
-        rows = quota_report.check(self.spec, self._resolve(), stack=self.stack_name, existing=existing,
-                                  resources=resources, ec2=self._ec2())
+        facts = quota_report.read(self.spec, self._resolve(), self._ec2())
+        self._show_quotas(title, quota_report.rows(self.spec, facts, resources, existing), refuse)
+
+    def _show_quotas(self, title: str, rows, refuse: bool) -> None:
+        from .analysis import quota_report
+
         self.quota_rows = rows
         self.quota_warnings = quota_report.warnings(rows, self.target_kind)
         if refuse and self.target_kind == "aws":
             quota_report.refuse_if_exceeded(self.stack_name, rows)
         display.notice(f"{title} {self.stack_name}", self.quota_warnings, self._progress)
+
+    def _rehearsal_quota_facts(self):
+        """For an up on the emulator with the rehearsal engine: read the account's side now, before
+        anything is created, and count what the program declared afterwards from the state the engine
+        recorded (every resource with its inputs and id), so the check costs no extra program run.
+        The emulator refuses nothing, so its warnings lose nothing by coming at the end of the up."""
+        from .analysis import quota_report
+
+        self.quota_rows, self.quota_warnings = [], []
+        st = self._store.load()
+        if self._adds_nothing(st):
+            return None
+        return quota_report.read(self.spec, self._resolve(), self._ec2()), self._existing_urns(st)
+
+    def _rehearsal_quota_check(self, before) -> None:
+        from .analysis import quota_report
+        from .analysis.declared import Resource
+
+        facts, existing = before
+        created = [Resource(r.type, r.name, r.id or "", r.inputs) for r in self._store.load().created]
+        if {r.urn for r in created} <= existing:
+            return  # nothing new was made
+        self._show_quotas("up", quota_report.rows(self.spec, facts, created, existing), refuse=False)
 
     def quotas(self) -> pd.DataFrame:
         """The quota table for this stack's spec on its target (see :func:`labnet.quotas`); what the
@@ -260,7 +292,8 @@ class Lab:
         ``resume=True`` goes on with an interrupted up (see :class:`~labnet.InterruptedOperationError`).
         Before anything is created the account's quotas are checked (:func:`labnet.quotas`): on
         ``target="aws"`` a deploy that does not fit raises :class:`~labnet.QuotaExceededError`; on
-        the emulator the quotas real AWS would enforce are shown as warnings (``lab.quota_warnings``).
+        the emulator the quotas real AWS would enforce are shown as warnings (``lab.quota_warnings``;
+        with the rehearsal engine at the end of the up, counted from what it recorded).
         ``check_quotas=False`` skips the check (for an account whose quotas Service Quotas cannot show).
         """
         if not isinstance(resume, bool):
@@ -268,7 +301,10 @@ class Lab:
         if not isinstance(check_quotas, bool):
             raise InvalidSpecError("check_quotas", check_quotas, "must be True or False", "")
         self._preflight_facts()
-        if check_quotas:
+        after = None
+        if check_quotas and self.target_kind == "emulator" and self.engine_name == "rehearsal":
+            after = self._rehearsal_quota_facts()
+        elif check_quotas:
             self._check_quotas("up")
         engine = self._engine()
 
@@ -279,6 +315,8 @@ class Lab:
             return exports
 
         exports = self._run("up", go)
+        if after is not None:
+            self._rehearsal_quota_check(after)
         return tables.outputs(exports)
 
     def outputs(self) -> pd.DataFrame:

@@ -251,6 +251,8 @@ def test_emulator_up_and_preview_warn_what_real_aws_would_refuse(ec2, capsys):
     assert preview_rows == [r.as_dict() for r in quota_report.check(spec, lab._resolve(), stack="quota-warn")]
     lab.up()  # the emulator enforces nothing: the deploy goes on, warned
     assert "VPCs per Region (L-F678F1CE)" in capsys.readouterr().err
+    # counted from what the engine recorded, the rows are the ones the preview predicted
+    assert [r.as_dict() for r in lab.quota_rows] == preview_rows
     try:
         assert len([v for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")]) == 5
         lab.up()  # unchanged: nothing to add, nothing to warn about

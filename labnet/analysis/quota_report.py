@@ -15,6 +15,7 @@ same rows come back as warnings.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 import pandas as pd
@@ -38,6 +39,31 @@ def _workload(spec: NetworkSpec, ec2) -> analysis.Workload | None:
                              node=analysis.node_needs(wl.interface_mode, wl.ips_per_node, cards))
 
 
+@dataclass(frozen=True)
+class AccountFacts:
+    """What :func:`read` learned from the target: applied quotas, holdings, the workload's needs."""
+
+    applied: dict
+    usage: account.Usage
+    workload: analysis.Workload | None
+
+
+def read(spec: NetworkSpec, target: targets.Target, ec2=None) -> AccountFacts:
+    """Read the account's side (read-only calls): Service Quotas' values and the Region's holdings."""
+    ec2 = ec2 if ec2 is not None else target.ec2()
+    data = account.quota_data()
+    applied = account.applied_quotas(target.client("service-quotas"), data["quotas"].keys())
+    return AccountFacts(applied=applied, usage=account.usage(ec2), workload=_workload(spec, ec2))
+
+
+def rows(spec: NetworkSpec, facts: AccountFacts, resources: Iterable[Resource],
+         existing: Iterable[str] = ()) -> list[analysis.QuotaRow]:
+    """The quota rows from facts already read and the declared ``resources`` (no AWS call)."""
+    data = account.quota_data()
+    counts = declared.count(resources, data["nau_units"], data["aws_prefix_list_weights"]["weights"], existing)
+    return analysis.compare(data, facts.applied, facts.usage, counts, spec.region, facts.workload)
+
+
 def check(spec: NetworkSpec, target: targets.Target, *, stack: str = "quotas", existing: Iterable[str] = (),
           resources: Iterable[Resource] | None = None, ec2=None) -> list[analysis.QuotaRow]:
     """The quota rows for deploying ``spec`` to ``target`` (see :func:`quotas`).
@@ -45,13 +71,8 @@ def check(spec: NetworkSpec, target: targets.Target, *, stack: str = "quotas", e
     ``existing`` are URNs the stack already holds (they add nothing); ``resources`` are declared
     resources when the caller already ran the program (an engine's plan), else it is run here.
     """
-    data = account.quota_data()
-    ec2 = ec2 if ec2 is not None else target.ec2()
     found = list(resources) if resources is not None else declared.declare(spec, stack)
-    counts = declared.count(found, data["nau_units"], data["aws_prefix_list_weights"]["weights"], existing)
-    facts = account.usage(ec2)
-    applied = account.applied_quotas(target.client("service-quotas"), data["quotas"].keys())
-    return analysis.compare(data, applied, facts, counts, spec.region, _workload(spec, ec2))
+    return rows(spec, read(spec, target, ec2), found, existing)
 
 
 def _spec(spec: object) -> NetworkSpec:
