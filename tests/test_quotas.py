@@ -346,3 +346,14 @@ def test_quotas_is_the_function_and_bad_specs_are_refused_before_any_call():
     assert callable(labnet.quotas) and labnet.quotas.__name__ == "quotas"
     with pytest.raises(labnet.InvalidSpecError):
         labnet.quotas("not a spec")
+
+
+@pytest.mark.e2e
+def test_command_line_prints_the_table_and_fails_when_a_quota_does_not_fit(ec2, capsys):
+    from labnet.__main__ import main
+
+    assert main(["quotas", "--spokes", "2", "--nodes-per-spoke", "4"]) == 0
+    assert "VPCs per Region" in capsys.readouterr().out
+    assert main(["quotas", "--spokes", "8", "--nodes-per-spoke", "4"]) == 1
+    out = capsys.readouterr().out
+    assert "does not fit: VPCs per Region (L-F678F1CE): applied 5, needs 9" in out
