@@ -197,11 +197,13 @@ def refusal_message(stack: str, rows: list[QuotaRow]) -> str:
 
 
 def table(rows: list[QuotaRow]):
-    """The rows as a pandas DataFrame (counts as nullable integers: blank where not applicable)."""
+    """The rows as a pandas DataFrame (counts as nullable integers: blank where not applicable; a
+    quota without a Service Quotas code has a blank ``code``)."""
     import pandas as pd
 
     frame = pd.DataFrame([r.as_dict() for r in rows], columns=COLUMNS)
     for col in ("applied", "in_use", "adds", "needs", "request"):
         frame[col] = frame[col].astype("Int64")
     frame["fits"] = frame["fits"].astype(bool)
+    frame["code"] = frame["code"].fillna("")  # no Service Quotas code: blank, not NaN
     return frame
