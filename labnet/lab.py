@@ -199,7 +199,8 @@ class Lab:
         return (last.get("kind") == "up" and last.get("result") == "succeeded" and st.operation is None
                 and not st.pending and st.spec == self.spec.to_dict())
 
-    def _check_quotas(self, title: str, resources=None, refuse: bool = True, always: bool = False) -> None:
+    def _check_quotas(self, title: str, resources=None, refuse: bool = True, always: bool = False,
+                      show: bool = True) -> None:
         """The quota preflight (labnet.quotas): on AWS a deploy that does not fit is refused here,
         before any resource is created; on the emulator its rows become warnings, shown now.
 
@@ -217,16 +218,17 @@ class Lab:
         if not always and {r.urn for r in resources} <= existing:
             return
         facts = quota_report.read(self.spec, self._resolve(), self._ec2())
-        self._show_quotas(title, quota_report.rows(self.spec, facts, resources, existing), refuse)
+        self._show_quotas(title, quota_report.rows(self.spec, facts, resources, existing), refuse, show)
 
-    def _show_quotas(self, title: str, rows, refuse: bool) -> None:
+    def _show_quotas(self, title: str, rows, refuse: bool, show: bool = True) -> None:
         from .analysis import quota_report
 
         self.quota_rows = rows
         self.quota_warnings = quota_report.warnings(rows, self.target_kind)
         if refuse and self.target_kind == "aws":
             quota_report.refuse_if_exceeded(self.stack_name, rows)
-        display.notice(f"{title} {self.stack_name}", self.quota_warnings, self._progress)
+        if show:
+            display.notice(f"{title} {self.stack_name}", self.quota_warnings, self._progress)
 
     def _rehearsal_quota_facts(self):
         """For an up on the emulator with the rehearsal engine: read the account's side now, before
@@ -253,10 +255,10 @@ class Lab:
 
     def quotas(self) -> pd.DataFrame:
         """The quota table for this stack's spec on its target (see :func:`labnet.quotas`); what the
-        stack already holds counts as in use, not as added."""
+        stack already holds counts as in use, not as added. ``quota_warnings`` says what it means."""
         from .analysis import quotas as analysis
 
-        self._check_quotas("quotas", refuse=False, always=True)
+        self._check_quotas("quotas", refuse=False, always=True, show=False)
         return analysis.table(self.quota_rows)
 
     def _run(self, title: str, fn):

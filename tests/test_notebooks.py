@@ -140,6 +140,17 @@ def test_02_with_teardown_leaves_nothing(ec2, tmp_path):
     assert non_default_vpcs(ec2) == [] and live_tgws(ec2) == [] and live_attachments(ec2) == []
 
 
+def test_02_shows_quota_warnings_in_the_notebook(ec2, tmp_path):
+    """2 spokes × 80 p5.48xlarge with 32 EFA interfaces each need 5,124 network interfaces, over a
+    fresh account's 5,000: preview and up say so in a highlighted box (the deploy itself goes on)."""
+    nb = run("02_deploy_network.ipynb", tmp_path, stack_name="nb-quota", teardown=True, show_form=False,
+             engine="rehearsal", **{**SMALL, "nodes_per_spoke": 80})
+    boxes = [h for h in outputs_of(nb, "text/html") if "labnet-notice" in h]
+    assert len(boxes) == 2, boxes  # preview, then up
+    assert all("Network interfaces per Region (L-DF5E4CA3)" in b and "request 5,124" in b for b in boxes)
+    assert non_default_vpcs(ec2) == [] and live_tgws(ec2) == []
+
+
 # -- a parameter that fails preflight stops the run where it is first used, and creates nothing ------
 @pytest.mark.parametrize("bad, field", [
     ({"supernet": "10.0.0.0/33"}, "supernet"),
