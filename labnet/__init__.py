@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import (DeployError, EmulatorError, EngineUnavailableError, FactsError, InterruptedByUserError,
-                     InterruptedOperationError, InvalidSpecError, LabnetError, SizingError, SpecChangedError,
+                     InterruptedOperationError, InvalidSpecError, LabnetError, QuotaExceededError, SizingError,
+                     SpecChangedError,
                      StackLockedError, StateCorruptError, StateError, TargetError, TeardownIncompleteError)
 from .spec import NetworkSpec, Security, Spoke, Subnet, Tags, TransitGateway, Workload
 
@@ -24,13 +25,14 @@ _LAZY = {
     "offerings": "lab", "launchers": "launchers",
     "diagram": "diagram", "cost": "cost", "tables": "tables", "emulator": "emulator", "widgets": "widgets",
     "traffic": "analysis.traffic",
+    "quotas": "analysis.quota_report", "request_quota_increases": "analysis.quota_report",
 }
 
 __all__ = ["Lab", "size", "stacks", "instance_types", "spec_warnings", "offerings", "NetworkSpec", "Spoke", "Subnet",
            "TransitGateway", "Security", "Tags", "Workload", "LabnetError", "InvalidSpecError", "SizingError",
            "FactsError", "TargetError", "EmulatorError", "EngineUnavailableError", "StackLockedError",
-           "StateError", "StateCorruptError", "InterruptedOperationError", "InterruptedByUserError", "SpecChangedError", "DeployError",
-           "TeardownIncompleteError"]
+           "StateError", "StateCorruptError", "InterruptedOperationError", "InterruptedByUserError", "SpecChangedError",
+           "DeployError", "TeardownIncompleteError", "QuotaExceededError", "quotas", "request_quota_increases"]
 
 
 def __getattr__(name: str) -> Any:

@@ -2,6 +2,7 @@
 
     python -m labnet demo [--spokes 3 --nodes-per-spoke 16 --instance-type p5.48xlarge --azs 2]
     python -m labnet spec [--spokes 3 ...]      # the sized spec as JSON
+    python -m labnet quotas [--spokes 8 ... --target emulator|aws]   # the quota preflight table
     python -m labnet emulator start|status|stop
     python -m labnet stacks
     python -m labnet destroy STACK
@@ -79,6 +80,21 @@ def spec_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def quotas_cmd(args: argparse.Namespace) -> int:
+    """Print the quota preflight table; exit 1 when a quota the deploy needs does not fit."""
+    import labnet
+
+    spec = labnet.size(spokes=args.spokes, nodes_per_spoke=args.nodes_per_spoke, instance_type=args.instance_type,
+                       azs=args.azs, supernet=args.supernet, region=args.region, target=args.target)
+    frame = labnet.quotas(spec, target=args.target)
+    _print(frame.drop(columns=["source", "region"]))
+    bad = frame[~frame.fits & (frame.needed_for == "deploy")]
+    for row in bad.itertuples():
+        print(f"does not fit: {row.quota} ({row.code or 'no Service Quotas code'}): applied {row.applied}, "
+              f"needs {row.needs}; source: {row.source}")
+    return 1 if len(bad) else 0
+
+
 def emulator_cmd(args: argparse.Namespace) -> int:
     from labnet import emulator
 
@@ -153,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("spec", help="size a network and print its spec as JSON")
     _sizing_args(p)
     p.set_defaults(fn=spec_cmd)
+    q = sub.add_parser("quotas", help="size a network and check it against the account's AWS quotas")
+    _sizing_args(q)
+    q.add_argument("--target", default="emulator", choices=["emulator", "aws"])
+    q.set_defaults(fn=quotas_cmd)
     e = sub.add_parser("emulator", help="start, stop or show the embedded AWS emulator")
     e.add_argument("action", choices=["start", "status", "stop"])
     e.set_defaults(fn=emulator_cmd)

@@ -68,6 +68,23 @@ class LogProgress:
         print(f"{self.title}: {message} ({time.monotonic() - self.start:.1f}s)", file=self.stream, flush=True)
 
 
+def notice(title: str, lines: list[str], custom: Callable[[ProgressEvent], None] | None = None) -> None:
+    """Show warnings before an operation goes on: a highlighted HTML box in a notebook, lines on
+    stderr outside one. Forms (which pass their own ``custom`` progress) show them in their own
+    message area from ``Lab.quota_warnings``, so nothing is shown here for them."""
+    if not lines or custom is not None:
+        return
+    if in_notebook():
+        from IPython.display import HTML, display
+
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+        display(HTML(f"<div class='labnet-notice' style='border-left:4px solid #9a6700;padding:4px 8px'>"
+                     f"<b>{html.escape(title)}</b><ul>{items}</ul></div>"))
+    else:
+        for line in lines:
+            print(f"{title}: warning: {line}", file=sys.stderr, flush=True)
+
+
 def make(title: str, custom: Callable[[ProgressEvent], None] | None = None):
     """The progress display for this context, or a wrapper around ``custom`` (forms pass their own)."""
     if custom is not None:

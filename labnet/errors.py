@@ -131,3 +131,14 @@ class TeardownIncompleteError(LabnetError):
             f"teardown of stack {stack!r} stopped with {len(remaining)} resource(s) left "
             f"({shown}): {cause}. The stack and its state are kept; rerun {rerun}"
         )
+
+
+class QuotaExceededError(LabnetError):
+    """A deploy to AWS that the account's quotas would stop part-way, refused before any resource is
+    created. ``rows`` holds each quota that does not fit as a dict (``quota``, ``code``, ``applied``,
+    ``in_use``, ``adds``, ``needs``, ``request``, ``source``); the message names them and the increase
+    to request."""
+
+    def __init__(self, message: str, rows: list[dict]) -> None:
+        self.rows = [dict(r) for r in rows]
+        super().__init__(message)

@@ -22,7 +22,7 @@ from .engines.progress import ProgressEvent
 from .engines.rehearsal import RehearsalEngine
 from .engines.state import StackState, StackStore, list_stacks
 from .errors import (EngineUnavailableError, InterruptedOperationError, InvalidSpecError, LabnetError,
-                     StateCorruptError, TargetError)
+                     StackLockedError, StateCorruptError, TargetError)
 from .redact import redact
 from .spec import NetworkSpec, Tags
 
@@ -203,6 +203,8 @@ class Lab:
         self._progress = progress
         self._target: targets.Target | None = None
         self._client = None
+        self.quota_rows: list = []  # the last quota check (labnet.analysis.quotas.QuotaRow)
+        self.quota_warnings: list[str] = []
 
     # -- plumbing --------------------------------------------------------------------------------
     def _resolve(self) -> targets.Target:
@@ -217,32 +219,46 @@ class Lab:
         return self._client
 
     def _engine(self):
-        """The engine for this stack, bound to it (see :meth:`_bind`) before its first operation."""
+        """The engine for this stack; it claims the stack (see :meth:`_claim`) under the stack lock at
+        the start of every operation that changes anything."""
         if self.engine_name == "pulumi" and not automation.engine_available():
             raise EngineUnavailableError(automation.unavailable_reason())
         target = self._resolve()
-        self._bind()
+        self._claim(self._store.load(), record=False)  # refuse a mismatch before any work
         if self.engine_name == "rehearsal":
-            return RehearsalEngine(self._store, self._ec2(), target.describe(), target.program_target())
+            return RehearsalEngine(self._store, self._ec2(), target.describe(), target.program_target(),
+                                   claim=self._claim)
         return automation.AutomationEngine(self.stack_name, target, self._store.root, self.backend,
                                            redact=lambda s: redact(s, self._store.root))
 
-    def _bind(self) -> None:
-        """Record the stack's target and engine before the first operation of either engine, and
-        refuse a mismatch (checked again under the stack lock: another process may have bound it
-        since this Lab was made). See :meth:`labnet.engines.state.StackState.binding`."""
+    def _claim(self, state: StackState, record: bool = True) -> bool:
+        """Bind the stack to this Lab's target and engine before the first operation of either engine,
+        and refuse a mismatch (see :meth:`labnet.engines.state.StackState.binding`). Called with the
+        stack lock held by the operation, so two processes cannot bind one stack two ways. Returns
+        whether ``state`` was changed (the caller saves it)."""
         mine = (self.target_kind, self.engine_name)
-        if self._store.load().binding() == mine:
+        bound = state.binding()
+        if bound is not None and bound != mine:
+            raise _mismatch(self.stack_name, bound, mine)
+        if bound is None and record:
+            state.target, state.engine = self._resolve().describe(), self.engine_name
+            state.spec = state.spec or self.spec.to_dict()
+            return True
+        return False
+
+    def _claim_for_preview(self) -> None:
+        """A preview changes nothing but binds the stack too (a preview on the emulator followed by an
+        up to AWS under the same name is refused). If another operation holds the lock, it binds the
+        stack itself; the preview does not wait for it."""
+        if self._store.load().binding() is not None:
             return
-        with self._store.lock("bind"):
-            st = self._store.load()
-            bound = st.binding()
-            if bound is not None and bound != mine:
-                raise _mismatch(self.stack_name, bound, mine)
-            if bound is None:
-                st.target, st.engine = self._resolve().describe(), self.engine_name
-                st.spec = st.spec or self.spec.to_dict()
-                self._store.save(st)
+        try:
+            with self._store.lock("preview"):
+                st = self._store.load()
+                if self._claim(st):
+                    self._store.save(st)
+        except StackLockedError:
+            pass
 
     def _pulumi_operation(self, kind: str, engine: automation.AutomationEngine, *args: Any,
                           resume: bool = False, **kwargs: Any) -> Any:
@@ -254,6 +270,7 @@ class Lab:
         resources Pulumi's state holds."""
         with self._store.lock(kind):
             st = self._store.load()
+            self._claim(st)
             if st.operation is not None and not (kind == "up" and resume) and kind != "destroy":
                 raise InterruptedOperationError(
                     f"the last {st.operation.get('kind', 'operation')} of stack {self.stack_name!r} did not finish "
@@ -294,6 +311,84 @@ class Lab:
         facts = sizing.region_facts(self._ec2(), [wl.instance_type] if wl is not None else [])
         self.warnings = preflight.check(self.spec, facts)
 
+    def _existing_urns(self, st: StackState) -> set[str]:
+        """What the stack already holds (it adds nothing to the account's counts)."""
+        if st.created:
+            return {r.urn for r in st.created}
+        if st.engine == "pulumi" and st.outputs and st.spec:  # Pulumi's state is the engine's own
+            from .analysis import declared
+
+            return {r.urn for r in declared.declare(NetworkSpec.from_dict(st.spec), self.stack_name)}
+        return set()
+
+    def _adds_nothing(self, st: StackState) -> bool:
+        """The stack was last deployed, successfully, with this very spec: the up adds nothing."""
+        last = st.last or {}
+        return (last.get("kind") == "up" and last.get("result") == "succeeded" and st.operation is None
+                and not st.pending and st.spec == self.spec.to_dict())
+
+    def _check_quotas(self, title: str, resources=None, refuse: bool = True, always: bool = False,
+                      show: bool = True) -> None:
+        """The quota preflight (labnet.quotas): on AWS a deploy that does not fit is refused here,
+        before any resource is created; on the emulator its rows become warnings, shown now.
+
+        A deploy that adds nothing (the spec the stack was last deployed with, or every declared
+        resource already created) needs no quota and makes no AWS call, unless ``always``."""
+        from .analysis import declared, quota_report
+
+        self.quota_rows, self.quota_warnings = [], []
+        st = self._store.load()
+        if not always and self._adds_nothing(st):
+            return
+        existing = self._existing_urns(st)
+        if resources is None:
+            resources = declared.declare(self.spec, self.stack_name)
+        if not always and {r.urn for r in resources} <= existing:
+            return
+        facts = quota_report.read(self.spec, self._resolve(), self._ec2())
+        self._show_quotas(title, quota_report.rows(self.spec, facts, resources, existing), refuse, show)
+
+    def _show_quotas(self, title: str, rows, refuse: bool, show: bool = True) -> None:
+        from .analysis import quota_report
+
+        self.quota_rows = rows
+        self.quota_warnings = quota_report.warnings(rows, self.target_kind)
+        if refuse and self.target_kind == "aws":
+            quota_report.refuse_if_exceeded(self.stack_name, rows)
+        if show:
+            display.notice(f"{title} {self.stack_name}", self.quota_warnings, self._progress)
+
+    def _rehearsal_quota_facts(self):
+        """For an up on the emulator with the rehearsal engine: read the account's side now, before
+        anything is created, and count what the program declared afterwards from the state the engine
+        recorded (every resource with its inputs and id), so the check costs no extra program run.
+        The emulator refuses nothing, so its warnings lose nothing by coming at the end of the up."""
+        from .analysis import quota_report
+
+        self.quota_rows, self.quota_warnings = [], []
+        st = self._store.load()
+        if self._adds_nothing(st):
+            return None
+        return quota_report.read(self.spec, self._resolve(), self._ec2()), self._existing_urns(st)
+
+    def _rehearsal_quota_check(self, before) -> None:
+        from .analysis import quota_report
+        from .analysis.declared import Resource
+
+        facts, existing = before
+        created = [Resource(r.type, r.name, r.id or "", r.inputs) for r in self._store.load().created]
+        if {r.urn for r in created} <= existing:
+            return  # nothing new was made
+        self._show_quotas("up", quota_report.rows(self.spec, facts, created, existing), refuse=False)
+
+    def quotas(self) -> pd.DataFrame:
+        """The quota table for this stack's spec on its target (see :func:`labnet.quotas`); what the
+        stack already holds counts as in use, not as added. ``quota_warnings`` says what it means."""
+        from .analysis import quotas as analysis
+
+        self._check_quotas("quotas", refuse=False, always=True, show=False)
+        return analysis.table(self.quota_rows)
+
     def _run(self, title: str, fn):
         shown = display.make(f"{title} {self.stack_name}", self._progress)
         try:
@@ -314,17 +409,38 @@ class Lab:
     def preview(self) -> pd.DataFrame:
         """Every resource ``up`` would create (or keep, or delete), without creating any."""
         self._preflight_facts()
-        planned = self._engine().plan(self.spec)
+        engine = self._engine()
+        self._claim_for_preview()
+        planned = engine.plan(self.spec)
+        resources = None
+        if self.engine_name == "rehearsal":  # its plan ran the program with resolvable ids: count those
+            from .analysis.declared import Resource
+
+            resources = [Resource(p.type, p.name, p.id or f"<{p.name}>", p.inputs)
+                         for p in planned if p.action != "delete"]
+        self._check_quotas("preview", resources, refuse=False)
         return tables.preview(planned, [s.name for s in self.spec.spokes])
 
-    def up(self, resume: bool = False) -> pd.DataFrame:
+    def up(self, resume: bool = False, check_quotas: bool = True) -> pd.DataFrame:
         """Deploy (live progress); returns the outputs table. An unchanged spec changes nothing.
 
         ``resume=True`` goes on with an interrupted up (see :class:`~labnet.InterruptedOperationError`).
+        Before anything is created the account's quotas are checked (:func:`labnet.quotas`): on
+        ``target="aws"`` a deploy that does not fit raises :class:`~labnet.QuotaExceededError`; on
+        the emulator the quotas real AWS would enforce are shown as warnings (``lab.quota_warnings``;
+        with the rehearsal engine at the end of the up, counted from what it recorded).
+        ``check_quotas=False`` skips the check (for an account whose quotas Service Quotas cannot show).
         """
         if not isinstance(resume, bool):
             raise InvalidSpecError("resume", resume, "must be True or False", "")
+        if not isinstance(check_quotas, bool):
+            raise InvalidSpecError("check_quotas", check_quotas, "must be True or False", "")
         self._preflight_facts()
+        after = None
+        if check_quotas and self.target_kind == "emulator" and self.engine_name == "rehearsal":
+            after = self._rehearsal_quota_facts()
+        elif check_quotas:
+            self._check_quotas("up")
         engine = self._engine()
 
         def go(shown):
@@ -333,6 +449,8 @@ class Lab:
             return engine.up(self.spec, progress=shown, resume=resume)
 
         exports = self._run("up", go)
+        if after is not None:
+            self._rehearsal_quota_check(after)
         return tables.outputs(exports)
 
     def outputs(self) -> pd.DataFrame:

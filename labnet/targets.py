@@ -22,14 +22,18 @@ class Target:
 
     def ec2(self):
         """A boto3 EC2 client for this target."""
+        return self.client("ec2")
+
+    def client(self, service: str):
+        """A boto3 client for ``service`` on this target (the emulator serves every service moto has)."""
         if self.kind == "emulator":
             from . import emulator
 
             em = emulator.Emulator(url=self.endpoint) if self.endpoint else emulator.ensure()
-            return em.client("ec2", self.region)
+            return em.client(service, self.region)
         import boto3
 
-        return boto3.session.Session().client("ec2", region_name=self.region)
+        return boto3.session.Session().client(service, region_name=self.region)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "region": self.region, "endpoint": self.endpoint or "aws"}

@@ -58,7 +58,7 @@ class                           widget                                       att
 ``labnet-destroy-confirm``      Text, description "Confirm"                  ``confirm``
 ``labnet-destroy-button``       Button "Destroy"                             ``destroy_button``
 ``labnet-progress``             IntProgress                                  ``progress``
-``labnet-deploy-message``       HTML: what happened, errors                  ``message``
+``labnet-deploy-message``       HTML: what happened, errors, quota warnings  ``message``
 ``labnet-preview-table``        HTML: the preview table                      ``preview_table``
 ``labnet-outputs-table``        HTML: the outputs table                      ``outputs_table``
 ``labnet-deploy-picture``       Image (PNG): the picture of what was built   ``picture``
@@ -386,8 +386,10 @@ class DeployForm(W.VBox):
         return labnet.Lab(name, spec, target=self.target, engine=self.engine, progress=self.on_progress)
 
     def _operation(self, title: str, body: Callable[[], str]) -> None:
-        """Run one operation: buttons off, labnet errors to the message area, buttons back on."""
+        """Run one operation: buttons off, labnet errors to the message area, buttons back on.
+        The quota warnings of a preview or deploy (``Lab.quota_warnings``) follow its result."""
         self._begin()
+        self._quota_warnings: list[str] = []
         try:
             text = body()
         except LabnetError as exc:
@@ -402,6 +404,8 @@ class DeployForm(W.VBox):
             raise
         else:
             self._messages.show("ok", text)
+            for warning in self._quota_warnings:
+                self._messages.add("warning", f"{title}: quotas: {warning}")
         finally:
             self._end()
 
@@ -440,6 +444,7 @@ class DeployForm(W.VBox):
             self._messages.show("info", "previewing…")
             lab = self._open()
             table = lab.preview()
+            self._quota_warnings = lab.quota_warnings
             self.preview_table.value = _table_html(table, "nothing to do")
             counts = table["action"].value_counts().to_dict() if len(table) else {}
             return f"preview of {lab.stack_name}: " + (", ".join(f"{n} to {a}" for a, n in counts.items()) or "nothing to do")
@@ -451,7 +456,10 @@ class DeployForm(W.VBox):
             self._messages.show("info", "deploying…")
             lab = self._open()
             self._progress_start()
-            outputs = lab.up()
+            try:
+                outputs = lab.up()
+            finally:
+                self._quota_warnings = lab.quota_warnings
             self.lab = lab
             self._progress_finish()
             self.outputs_table.value = _table_html(outputs)

@@ -87,6 +87,7 @@ def test_01_size_network(ec2, tmp_path):
     assert "usable_ips" in html and "10.0.0.0/" in html  # the sizing table
     zones = {z["ZoneName"]: z["ZoneId"] for z in ec2.describe_availability_zones()["AvailabilityZones"]}
     assert "offered_by_az_id" in html and all(i in html for i in zones.values())  # the offerings, by AZ ID
+    assert "VPCs per Region" in html and "L-F678F1CE" in html  # the quota table
     assert outputs_of(nb, "image/png"), "the picture was not shown"
     assert (tmp_path / "topology.png").stat().st_size > 0
     assert "application/vnd.jupyter.widget-view+json" in json.dumps([c.get("outputs") for c in nb.cells])
@@ -118,6 +119,7 @@ def test_02_deploy_then_03_teardown(ec2, tmp_path):
              engine="rehearsal", show_form=True, **SMALL)
     assert outputs_of(nb, "image/png"), "the picture of what was built was not shown"
     assert_no_output_widgets(nb)
+    assert "Routes per route table" in "\n".join(outputs_of(nb, "text/html"))  # the quota table
     table = pd.read_csv(csv, keep_default_na=False)
 
     # VPC ids and CIDRs
@@ -166,6 +168,17 @@ def test_02_with_teardown_leaves_nothing(ec2, tmp_path):
     run("02_deploy_network.ipynb", tmp_path, stack_name="nb-teardown", teardown=True, show_form=False,
         engine="rehearsal", **SMALL)
     assert non_default_vpcs(ec2) == [] and live_tgws(ec2) == [] and live_attachments(ec2) == []
+
+
+def test_02_shows_quota_warnings_in_the_notebook(ec2, tmp_path):
+    """2 spokes × 80 p5.48xlarge with 32 EFA interfaces each need 5,124 network interfaces, over a
+    fresh account's 5,000: preview and up say so in a highlighted box (the deploy itself goes on)."""
+    nb = run("02_deploy_network.ipynb", tmp_path, stack_name="nb-quota", teardown=True, show_form=False,
+             engine="rehearsal", **{**SMALL, "nodes_per_spoke": 80})
+    boxes = [h for h in outputs_of(nb, "text/html") if "labnet-notice" in h]
+    assert len(boxes) == 2, boxes  # preview, then up
+    assert all("Network interfaces per Region (L-DF5E4CA3)" in b and "request 5,124" in b for b in boxes)
+    assert non_default_vpcs(ec2) == [] and live_tgws(ec2) == []
 
 
 # -- a parameter that fails preflight stops the run where it is first used, and creates nothing ------

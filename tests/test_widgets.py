@@ -255,3 +255,14 @@ def test_compute_az_choices_are_the_offering_azs_with_their_ids(fresh_emulator):
     assert ids[offered[-1]] in form.table.value  # the table shows the AZ ID next to the name
     form.interface_mode.value = "ena"  # a spread workload has no single compute AZ
     assert form.compute_az.disabled and form.compute_az.value == "" and form.spec is not None
+
+
+def test_deploy_form_shows_the_quotas_real_aws_would_refuse(ec2):
+    """Six spokes fit the emulator but not a fresh account's 5 VPCs per Region (its default VPC
+    included): preview says so in the message area, as a warning after the result."""
+    form = DeployForm("w-quotas", labnet.size(spokes=6, nodes_per_spoke=4, azs=1), engine="rehearsal")
+    form.on_preview()
+    kinds = [k for k, _ in form.history]
+    assert kinds[-2:] == ["ok", "warning"], form.history
+    assert "VPCs per Region (L-F678F1CE)" in form.history[-1][1] and "request 7" in form.history[-1][1]
+    assert "labnet-msg-warning" in form.message.value and vpcs(ec2) == []

@@ -188,15 +188,26 @@ class RehearsalEngine:
     name = "rehearsal"
 
     def __init__(self, store: StackStore, ec2, target: dict[str, Any],
-                 program_target: dict[str, Any] | None = None) -> None:
+                 program_target: dict[str, Any] | None = None,
+                 claim: Callable[[StackState], bool] | None = None) -> None:
         self.store = store
         self.ec2 = ec2
         self.target = dict(target)
         # What the program builds its provider from: the same program, and the same provider, as the
         # Automation API engine would run for this target.
         self.program_target = program_target or {"kind": "emulator", "endpoint": self.target.get("endpoint")}
+        # Called with the stack lock held, first thing in every operation: refuses a stack bound to
+        # another target or engine, and binds a free one (True: the state changed and is saved).
+        self.claim = claim
         self.endpoint = getattr(getattr(ec2, "meta", None), "endpoint_url", "the emulator")
         self._failures: list[BaseException] = []  # the creates that failed in the current up, first first
+
+    def _claimed(self) -> StackState:
+        """The stack's state, claimed for this operation (the caller holds the lock)."""
+        state = self.store.load()
+        if self.claim is not None and self.claim(state):
+            self.store.save(state)
+        return state
 
     # -- preview ---------------------------------------------------------------------------------
     def plan(self, spec: NetworkSpec, state: StackState | None = None) -> list[PlannedResource]:
@@ -229,7 +240,7 @@ class RehearsalEngine:
     # -- up --------------------------------------------------------------------------------------
     def up(self, spec: NetworkSpec, progress: ProgressCallback = ignore, resume: bool = False) -> dict[str, Any]:
         with self.store.lock("up"):
-            state = self.store.load()
+            state = self._claimed()
             if state.operation is not None and not resume:
                 raise self._interrupted(state)
             if state.operation is not None or (state.last or {}).get("result") == "failed":
@@ -359,7 +370,7 @@ class RehearsalEngine:
     def destroy(self, progress: ProgressCallback = ignore) -> list[str]:
         """Delete everything the state owns, newest first; nothing else. Returns what was removed."""
         with self.store.lock("destroy"):
-            state = self.store.load()
+            state = self._claimed()
             todo = list(state.pending) + list(reversed(state.created))
             self.store.record(state, {"event": "operation", "operation": {
                 "kind": "destroy", "started": time.time(), "planned": len(todo)}})
@@ -421,7 +432,7 @@ class RehearsalEngine:
     def refresh(self, progress: ProgressCallback = ignore) -> list[dict[str, Any]]:
         """Check every recorded resource against the emulator; forget the ones that are gone."""
         with self.store.lock("refresh"):
-            state = self.store.load()
+            state = self._claimed()
             rows = []
             recs = state.created
             for k, rec in enumerate(recs):
