@@ -22,13 +22,14 @@ __version__ = "0.1.0"
 _LAZY = {
     "Lab": "lab", "size": "lab", "stacks": "lab", "instance_types": "lab", "spec_warnings": "lab",
     "diagram": "diagram", "cost": "cost", "tables": "tables", "emulator": "emulator", "widgets": "widgets",
+    "heatmap": "heatmap", "Probe": "analysis.reachability",
 }
 
 __all__ = ["Lab", "size", "stacks", "instance_types", "spec_warnings", "NetworkSpec", "Spoke", "Subnet",
            "TransitGateway", "Security", "Tags", "Workload", "LabnetError", "InvalidSpecError", "SizingError",
            "FactsError", "TargetError", "EmulatorError", "EngineUnavailableError", "StackLockedError",
            "StateError", "StateCorruptError", "InterruptedOperationError", "SpecChangedError", "DeployError",
-           "TeardownIncompleteError"]
+           "TeardownIncompleteError", "Probe"]
 
 
 def __getattr__(name: str) -> Any:
