@@ -44,6 +44,7 @@ egress rule does not carry EFA). Between spokes its row says ``NOT_APPLICABLE`` 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -178,12 +179,15 @@ class Finding:
 
 
 # -- blocks of addresses --------------------------------------------------------------------------
+@functools.lru_cache(maxsize=65536)
 def _block(cidr: str) -> tuple[int, int]:
-    """(network address, prefix length) of an IPv4 CIDR."""
+    """(network address, prefix length) of an IPv4 CIDR (cached: a full mesh names each spoke's CIDR
+    in every other spoke's routes and rules)."""
     net = ipaddress.IPv4Network(cidr, strict=False)
     return int(net.network_address), net.prefixlen
 
 
+@functools.lru_cache(maxsize=65536)
 def _span(cidr: str) -> tuple[int, int]:
     """(first, last) address of an IPv4 CIDR."""
     net, plen = _block(cidr)
@@ -268,7 +272,10 @@ class _Model:
         self._sg_cache: dict[tuple, tuple[frozenset[str], tuple[list[int], list[int]]]] = {}
         self._acl_cache: dict[tuple, tuple[int, bool] | None] = {}
         self._acl_entries: dict[str, list[tuple]] = {}
-        self._leg_cache: dict[tuple, tuple[str, str, str] | None] = {}
+        self._acl_open: dict[tuple, bool] = {}
+        self._att_cache: dict[tuple, tuple[TgwAttachment | None, str | None]] = {}
+        self._path_cache: dict[tuple[str, str], tuple[tuple, tuple[str, str, str] | None]] = {}
+        self._checks_cache: dict[tuple[str, str, str], tuple[tuple, tuple[str, str, str] | None]] = {}
 
     # -- names for sentences ------------------------------------------------------------------------
     def who(self, subnet_id: str) -> str:
@@ -444,11 +451,28 @@ class _Model:
             self._acl_entries[acl.id] = parsed
         return parsed
 
+    def _open(self, acl: NetworkAcl, egress: bool, proto: str) -> bool:
+        """Whether the first entry that can match ``proto`` allows every address and port (a default
+        ACL): then no packet of that protocol is ever stopped, and the box walk is skipped."""
+        key = (acl.id, egress, proto)
+        hit = self._acl_open.get(key)
+        if hit is None:
+            hit = False
+            for e_egress, ep, allow, _number, elo, ehi, plo, phi in self._entries(acl):
+                if e_egress != egress or (ep != "-1" and ep != proto):
+                    continue
+                hit = allow and elo == 0 and ehi == 0xFFFFFFFF and plo == 0 and phi == 65535
+                break
+            self._acl_open[key] = hit
+        return hit
+
     def acl_check(self, subnet_id: str, egress: bool, proto: str, ports: tuple[int, int], peer: str,
                   role: str) -> tuple[str, str, str] | None:
         acl = self.acl_of_subnet.get(subnet_id)
         if acl is None:
             return None  # no ACL read for the subnet: nothing to hold the traffic back
+        if self._open(acl, egress, proto):
+            return None
         v = self.acl_verdict(acl, egress, proto, ports, peer)
         if v is None:
             return None
@@ -465,67 +489,80 @@ class _Model:
 
     # -- one direction of a connection -------------------------------------------------------------
     def leg(self, x: str, y: str, proto: str, ports: tuple[int, int]) -> tuple[str, str, str] | None:
-        """The first thing that stops packets from subnet ``x`` to subnet ``y``, or None."""
-        key = (x, y, proto, ports)
-        if key not in self._leg_cache:
-            self._leg_cache[key] = self._leg(x, y, proto, ports)
-        return self._leg_cache[key]
+        """The first thing that stops packets from subnet ``x`` to subnet ``y``, or None.
 
-    def _leg(self, x: str, y: str, proto: str, ports: tuple[int, int]) -> tuple[str, str, str] | None:
+        The path (routes, attachments, TGW tables) is worked out once per subnet pair and cached,
+        as the network ACLs it meets on the way; only those depend on the protocol and ports."""
+        key = (x, y, proto)
+        hit = self._checks_cache.get(key)
+        if hit is None:
+            path = self._path_cache.get((x, y))
+            if path is None:
+                path = self._path_cache[(x, y)] = self._path(x, y)
+            checks, failure = path
+            # Only the ACLs that are not wide open for this protocol need a look per port range.
+            hit = self._checks_cache[key] = (tuple(c for c in checks if not self._open_for(c[0], c[1], proto)),
+                                             failure)
+        checks, failure = hit
+        for subnet_id, egress, peer, role in checks:
+            bad = self.acl_check(subnet_id, egress, proto, ports, peer, role)
+            if bad:
+                return bad
+        return failure
+
+    def _open_for(self, subnet_id: str, egress: bool, proto: str) -> bool:
+        acl = self.acl_of_subnet.get(subnet_id)
+        return acl is None or self._open(acl, egress, proto)
+
+    def _path(self, x: str, y: str) -> tuple[tuple, tuple[str, str, str] | None]:
+        """(the NACL checks met in order, then the routing failure or None) from ``x`` to ``y``."""
         if x == y:
-            return None  # inside one subnet: no route table and no network ACL is consulted
+            return (), None  # inside one subnet: no route table and no network ACL is consulted
         sx, sy = self.subnets[x], self.subnets[y]
         plen = self.plens[y]
         rt = self.rt_of_subnet.get(x)
         if rt is None:
-            return ("NO_VPC_ROUTE", x, f"subnet {x} of {self.who(x)} has no route table (and its VPC no main table)")
+            return (), ("NO_VPC_ROUTE", x, f"subnet {x} of {self.who(x)} has no route table (and its VPC no main table)")
         hit = self.vpc_lookup(rt, self.spans[y], plen)
-        to = f"{self.who(y)} ({sy.cidr})"
+        to = f"{self.who(y)} ({sy.cidr})" if hit is None or hit[0].target_type != "transit-gateway" else ""
         if hit is None:
-            return ("NO_VPC_ROUTE", rt.id, f"route table {rt.id} of {self.who(x)}'s subnet {x} has no route to {to}: "
+            return (), ("NO_VPC_ROUTE", rt.id, f"route table {rt.id} of {self.who(x)}'s subnet {x} has no route to {to}: "
                                            "add one via the Transit Gateway")
         route, matched = hit
         if route.target_type == "local":
             if sx.vpc_id != sy.vpc_id:
-                return ("NO_VPC_ROUTE", rt.id, f"route table {rt.id}: {to} overlaps {self.who(x)}'s own VPC "
+                return (), ("NO_VPC_ROUTE", rt.id, f"route table {rt.id}: {to} overlaps {self.who(x)}'s own VPC "
                                                f"({matched} is local), so traffic never leaves the VPC")
-            return (self.acl_check(x, True, proto, ports, y, "source")
-                    or self.acl_check(y, False, proto, ports, x, "destination"))
+            return ((x, True, y, "source"), (y, False, x, "destination")), None
         if route.target_type != "transit-gateway":
-            return ("NO_VPC_ROUTE", rt.id, f"route table {rt.id} of {self.who(x)} sends {to} (route {matched}) to "
+            return (), ("NO_VPC_ROUTE", rt.id, f"route table {rt.id} of {self.who(x)} sends {to} (route {matched}) to "
                                            f"{route.target_id or route.target_type}, not to the Transit Gateway")
-        return self._via_tgw(x, y, rt, route, matched, proto, ports)
+        return self._via_tgw(x, y, rt, route, matched)
 
-    def _via_tgw(self, x: str, y: str, rt: RouteTable, route, matched: str, proto: str,
-                 ports: tuple[int, int]) -> tuple[str, str, str] | None:
+    def _via_tgw(self, x: str, y: str, rt: RouteTable, route, matched: str) -> tuple[tuple, tuple[str, str, str] | None]:
         sx, sy = self.subnets[x], self.subnets[y]
         tgw = route.target_id
-        att = self.vpc_attachment(sx.vpc_id, tgw)
+        att, entry = self._source_attachment(sx.vpc_id, tgw, sx.az)
         if att is None or att.state != UP:
             sp = self.spoke_of_vpc.get(sx.vpc_id)
             aid = att.id if att else (sp.attachment_id if sp and sp.attachment_id else tgw)
             state = att.state if att else "missing"
-            return ("ATTACHMENT_NOT_AVAILABLE", aid, f"{self.who(x)}'s attachment {aid} to {tgw} is {state}: "
+            return (), ("ATTACHMENT_NOT_AVAILABLE", aid, f"{self.who(x)}'s attachment {aid} to {tgw} is {state}: "
                                                      "nothing leaves the VPC for the Transit Gateway")
         if route.state != "active":
-            return ("NO_VPC_ROUTE", rt.id, f"route table {rt.id}: the route {matched} to {tgw} is a blackhole")
-        entry = self._attachment_subnet(att, sx.az)
+            return (), ("NO_VPC_ROUTE", rt.id, f"route table {rt.id}: the route {matched} to {tgw} is a blackhole")
         if entry is None:
-            return ("NO_ATTACHMENT_IN_AZ", att.id, f"attachment {att.id} of {self.who(x)} has no subnet in {sx.az}, "
+            return (), ("NO_ATTACHMENT_IN_AZ", att.id, f"attachment {att.id} of {self.who(x)} has no subnet in {sx.az}, "
                                                    f"where {self.who(x)}'s subnet {x} is: add an attachment subnet "
                                                    f"in {sx.az} to it")
-        bad = self.acl_check(x, True, proto, ports, y, "source")
-        if bad is None and entry != x:
-            bad = self.acl_check(entry, False, proto, ports, x, "attachment")
-        if bad:
-            return bad
+        checks: tuple = ((x, True, y, "source"),) + (((entry, False, x, "attachment"),) if entry != x else ())
         plen = self.plens[y]
         current, inbound = tgw, att.id
         target: TgwAttachment | None = None
         for _hop in range(MAX_TGW_HOPS):
             table = self.assoc.get((current, inbound))
             if table is None:
-                return ("TGW_NOT_ASSOCIATED", inbound, f"attachment {inbound} ({self._att_name(current, inbound)}) "
+                return checks, ("TGW_NOT_ASSOCIATED", inbound, f"attachment {inbound} ({self._att_name(current, inbound)}) "
                                                        f"is not associated with a route table of {current}: "
                                                        "associate it")
             hit = self.tgw_lookup(table, self.spans[y], plen)
@@ -534,58 +571,66 @@ class _Model:
                 if dst is None or dst.state != UP:
                     sp = self.spoke_of_vpc.get(sy.vpc_id)
                     aid = dst.id if dst else (sp.attachment_id if sp and sp.attachment_id else sy.vpc_id)
-                    return ("ATTACHMENT_NOT_AVAILABLE", aid,
+                    return checks, ("ATTACHMENT_NOT_AVAILABLE", aid,
                             f"{self.who(y)}'s attachment {aid} is {dst.state if dst else 'missing'}: its routes "
                             f"are gone from {table.id}")
-                return ("TGW_NO_ROUTE", table.id, f"TGW route table {table.id} has no route to {self.who(y)} "
+                return checks, ("TGW_NO_ROUTE", table.id, f"TGW route table {table.id} has no route to {self.who(y)} "
                                                   f"({sy.cidr}): propagate {self.who(y)}'s attachment into it or "
                                                   "add a static route")
             state, targets, cidr, kind = hit
             if state == "blackhole":
-                return ("TGW_BLACKHOLE", table.id, f"TGW route table {table.id} drops {self.who(y)} ({sy.cidr}): "
+                return checks, ("TGW_BLACKHOLE", table.id, f"TGW route table {table.id} drops {self.who(y)} ({sy.cidr}): "
                                                    f"blackhole route {cidr}; delete it")
             if not targets:
-                return ("TGW_NO_ROUTE", table.id, f"TGW route table {table.id}: the {kind} route {cidr} names no "
+                return checks, ("TGW_NO_ROUTE", table.id, f"TGW route table {table.id}: the {kind} route {cidr} names no "
                                                   "attachment the target reports")
             nxt = self.attachments.get((current, targets[0]))
             if nxt is None or nxt.state != UP:
-                return ("ATTACHMENT_NOT_AVAILABLE", targets[0],
+                return checks, ("ATTACHMENT_NOT_AVAILABLE", targets[0],
                         f"TGW route table {table.id} sends {cidr} to attachment {targets[0]}, which is "
                         f"{nxt.state if nxt else 'missing'}")
             if nxt.resource_type == "peering":
                 # Across a peering: the same attachment id on the peer TGW, and its associated table there.
                 if not nxt.peer_tgw_id:
-                    return ("ATTACHMENT_NOT_AVAILABLE", nxt.id, f"peering attachment {nxt.id} names no peer TGW")
+                    return checks, ("ATTACHMENT_NOT_AVAILABLE", nxt.id, f"peering attachment {nxt.id} names no peer TGW")
                 current, inbound = nxt.peer_tgw_id, nxt.id
                 peer = self.attachments.get((current, inbound))
                 if peer is not None and peer.state != UP:
-                    return ("ATTACHMENT_NOT_AVAILABLE", nxt.id, f"peering attachment {nxt.id} is {peer.state} on "
+                    return checks, ("ATTACHMENT_NOT_AVAILABLE", nxt.id, f"peering attachment {nxt.id} is {peer.state} on "
                                                                 f"{current}")
                 continue
             if nxt.resource_type != "vpc" or nxt.resource_id != sy.vpc_id:
-                return ("TGW_NO_ROUTE", table.id, f"TGW route table {table.id} sends {self.who(y)} ({sy.cidr}) via "
+                return checks, ("TGW_NO_ROUTE", table.id, f"TGW route table {table.id} sends {self.who(y)} ({sy.cidr}) via "
                                                   f"{cidr} to attachment {nxt.id} ({nxt.resource_type} "
                                                   f"{nxt.resource_id}), not to {self.who(y)}'s VPC")
             target = nxt
             break
         if target is None:
-            return ("TGW_NO_ROUTE", inbound, f"the path to {self.who(y)} crosses more than {MAX_TGW_HOPS} "
+            return checks, ("TGW_NO_ROUTE", inbound, f"the path to {self.who(y)} crosses more than {MAX_TGW_HOPS} "
                                              "Transit Gateways (a routing loop?)")
         same_region = target.region == att.region
         landing = (self._attachment_subnet(target, sx.az) if same_region else None) \
             or self._attachment_subnet(target, sy.az) or (sorted(target.subnet_ids) or [None])[0]
         if landing is None or landing not in self.subnets:
-            return ("NO_ATTACHMENT_IN_AZ", target.id, f"attachment {target.id} of {self.who(y)} has no subnet")
+            return checks, ("NO_ATTACHMENT_IN_AZ", target.id, f"attachment {target.id} of {self.who(y)} has no subnet")
         if landing == y:
-            return None  # the TGW hands the packet to the destination subnet itself: no NACL
+            return checks, None  # the TGW hands the packet to the destination subnet itself: no NACL
         lrt = self.rt_of_subnet.get(landing)
         back = self.vpc_lookup(lrt, self.spans[y], plen) if lrt else None
         if back is None or back[0].target_type != "local":
             where = lrt.id if lrt else landing
-            return ("NO_VPC_ROUTE", where, f"route table {where} of {self.who(y)}'s attachment subnet {landing} does "
+            return checks, ("NO_VPC_ROUTE", where, f"route table {where} of {self.who(y)}'s attachment subnet {landing} does "
                                            f"not deliver {sy.cidr} locally")
-        return (self.acl_check(landing, True, proto, ports, y, "attachment")
-                or self.acl_check(y, False, proto, ports, x, "destination"))
+        return checks + ((landing, True, y, "attachment"), (y, False, x, "destination")), None
+
+    def _source_attachment(self, vpc_id: str, tgw: str, az: str) -> tuple[TgwAttachment | None, str | None]:
+        key = (vpc_id, tgw, az)
+        hit = self._att_cache.get(key)
+        if hit is None:
+            att = self.vpc_attachment(vpc_id, tgw)
+            hit = (att, self._attachment_subnet(att, az) if att is not None else None)
+            self._att_cache[key] = hit
+        return hit
 
     def _attachment_subnet(self, att: TgwAttachment, az: str) -> str | None:
         for sid in sorted(att.subnet_ids):
@@ -686,18 +731,17 @@ def analyse(snapshot: Snapshot, probes: Sequence[Probe | str] | None = None) -> 
         for dst in snapshot.spokes:
             carried = transport(src, dst)
             for probe in probes:
-                base = dict(src_spoke=src.name, dst_spoke=dst.name, probe=probe.label, protocol=probe.protocol,
-                            port=probe.port, transport=carried)
+                base = (src.name, dst.name, probe.label, probe.protocol, probe.port, carried)
                 na = _not_applicable(src, dst, probe)
                 if na:
-                    rows.append(Verdict(**base, reachable=None, reason="NOT_APPLICABLE", detail=na))
+                    rows.append(Verdict(*base, None, "NOT_APPLICABLE", "", "", na))
                     continue
                 blocked = _first_blocked(model, src, dst, probe)
                 if blocked is None:
-                    rows.append(Verdict(**base, reachable=True))
+                    rows.append(Verdict(*base, True))
                 else:
                     code, at, path, detail = blocked
-                    rows.append(Verdict(**base, reachable=False, reason=code, blocked_at=at, path=path, detail=detail))
+                    rows.append(Verdict(*base, False, code, at, path, detail))
     return tuple(rows)
 
 
