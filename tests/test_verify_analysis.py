@@ -338,3 +338,42 @@ def test_the_analysis_loads_neither_boto3_nor_pandas():
             "print(sorted(m for m in ('boto3', 'pandas', 'pulumi', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- the tables and the picture -------------------------------------------------------------------
+def test_frames_matrix_summary_and_heatmap(tmp_path):
+    import labnet
+    from labnet.analysis import verify
+
+    snap = one_region(static=[TgwRoute("10.1.0.0/16", (), "blackhole")])
+    frame = verify.connectivity(analyse(snap))
+    assert list(frame.columns) == verify.COLUMNS
+    assert str(frame.reachable.dtype) == "boolean" and frame.reachable.isna().sum() == 2  # EFA across spokes
+    assert not verify.all_reachable(frame)
+    assert set(verify.blocked(frame).reason) == {"TGW_BLACKHOLE"}
+    m = verify.matrix(frame)
+    assert m.loc["s0", "s0"] == "ok" and m.loc["s0", "s1"] == "TGW_BLACKHOLE (tcp:29500, tcp:50000)"
+    assert verify.summary(frame).startswith("2 of 4 spoke pairs reachable")
+    fig = labnet.heatmap.draw(frame)
+    assert fig._repr_png_().startswith(b"\x89PNG")
+    assert labnet.heatmap.save(frame, tmp_path / "m.svg", probe="tcp:29500").read_text().startswith("<?xml")
+    for bad in (lambda: labnet.heatmap.save(frame, tmp_path / "m.gif"), lambda: labnet.heatmap.draw("frame"),
+                lambda: labnet.heatmap.draw(frame, probe="tcp:1"), lambda: labnet.heatmap.draw(frame.iloc[0:0])):
+        with pytest.raises(labnet.InvalidSpecError):
+            bad()
+    healthy = verify.connectivity(analyse(one_region()))
+    assert verify.all_reachable(healthy) and healthy.reachable.all()
+
+
+def test_heatmap_of_many_spokes_draws_without_labels():
+    import labnet
+    from labnet.analysis import verify
+
+    n = 40
+    parts = [spoke_net(i, "r1", "tgw-1", routes_to=[f"10.{j}.0.0/16" for j in range(n) if j != i],
+                       sg_from=[f"10.{j}.0.0/16" for j in range(n) if j != i]) for i in range(n)]
+    table = TgwRouteTable("tgw-rtb-1", "r1", "tgw-1", tuple(f"tgw-attach-{i}" for i in range(n)),
+                          tuple(f"tgw-attach-{i}" for i in range(n)), ())
+    frame = verify.connectivity(analyse(build(parts, [TransitGateway("tgw-1", "r1", "available")], [table])))
+    assert len(frame) == n * n * 3 and verify.all_reachable(frame)
+    assert labnet.heatmap.draw(frame)._repr_png_().startswith(b"\x89PNG")

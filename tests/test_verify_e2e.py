@@ -469,3 +469,12 @@ def test_cli_verify_exit_codes(net, monkeypatch, capsys, tmp_path):
     assert main(["verify", "verify-e2e", "--snapshot", str(tmp_path / "missing.json")]) == 2
     err = capsys.readouterr().err
     assert "InvalidSpecError" in err
+
+
+def test_a_stack_that_was_never_deployed_has_nothing_to_verify(net, monkeypatch):
+    monkeypatch.setattr(snapshot_mod, "read", lambda *a, **k: pytest.fail("read the target"))
+    lab = labnet.Lab("verify-never-up", net.lab.spec, engine="rehearsal")
+    with pytest.raises(labnet.StateError, match="deploy it first"):
+        lab.connectivity()
+    with pytest.raises(labnet.InvalidSpecError):
+        net.lab.connectivity(snapshot={"spokes": []})
