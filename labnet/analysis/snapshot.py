@@ -36,7 +36,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ..errors import StateError
+from ..errors import StateError, TargetError
 
 VERSION = 1
 FILTER_CHUNK = 200  # EC2 takes at most 200 values per filter
@@ -467,8 +467,13 @@ class _Reader:
             props = self._all("get_transit_gateway_route_table_propagations", "TransitGatewayRouteTablePropagations",
                               TransitGatewayRouteTableId=tid)
             # Static and blackhole routes only: propagated routes are derived by the analysis (see module doc).
-            static = self.ec2.search_transit_gateway_routes(
-                TransitGatewayRouteTableId=tid, Filters=[{"Name": "type", "Values": ["static"]}]).get("Routes", [])
+            found = self.ec2.search_transit_gateway_routes(
+                TransitGatewayRouteTableId=tid, Filters=[{"Name": "type", "Values": ["static"]}], MaxResults=1000)
+            if found.get("AdditionalRoutesAvailable"):
+                # The call has no pagination: rather no verdict than one that misses routes.
+                raise TargetError(f"TGW route table {tid} has more than 1,000 static routes, more than "
+                                  "search_transit_gateway_routes returns in one answer; verify cannot read them all")
+            static = found.get("Routes", [])
             p["tgw_route_tables"].append(TgwRouteTable(
                 tid, r, t["TransitGatewayId"],
                 tuple(a["TransitGatewayAttachmentId"] for a in assocs if a.get("State") == "associated"),
