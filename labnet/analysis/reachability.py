@@ -45,6 +45,7 @@ egress rule does not carry EFA). Between spokes its row says ``NOT_APPLICABLE`` 
 from __future__ import annotations
 
 import functools
+import gc
 import ipaddress
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -725,6 +726,18 @@ def analyse(snapshot: Snapshot, probes: Sequence[Probe | str] | None = None) -> 
         raise InvalidSpecError("snapshot", type(snapshot).__name__, "must be a labnet Snapshot",
                                "read one with labnet.analysis.snapshot.read or Lab.snapshot()")
     probes = check_probes(probes)
+    # The matrix allocates tens of thousands of small tuples that all stay alive until it returns:
+    # the cyclic collector would walk every object of the process again and again for nothing.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _analyse(snapshot, probes)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _analyse(snapshot: Snapshot, probes: tuple[Probe, ...]) -> tuple[Verdict, ...]:
     model = _Model(snapshot)
     rows = []
     for src in snapshot.spokes:

@@ -467,8 +467,9 @@ class _Reader:
             props = self._all("get_transit_gateway_route_table_propagations", "TransitGatewayRouteTablePropagations",
                               TransitGatewayRouteTableId=tid)
             # Static and blackhole routes only: propagated routes are derived by the analysis (see module doc).
+            # No MaxResults: AWS answers up to 1,000 routes by default (and moto fails on the parameter).
             found = self.ec2.search_transit_gateway_routes(
-                TransitGatewayRouteTableId=tid, Filters=[{"Name": "type", "Values": ["static"]}], MaxResults=1000)
+                TransitGatewayRouteTableId=tid, Filters=[{"Name": "type", "Values": ["static"]}])
             if found.get("AdditionalRoutesAvailable"):
                 # The call has no pagination: rather no verdict than one that misses routes.
                 raise TargetError(f"TGW route table {tid} has more than 1,000 static routes, more than "
