@@ -60,8 +60,8 @@ class                           widget                                       att
 ``labnet-preview-table``        HTML: the preview table                      ``preview_table``
 ``labnet-outputs-table``        HTML: the outputs table                      ``outputs_table``
 ``labnet-deploy-picture``       Image (PNG): the picture of what was built   ``picture``
-``labnet-connectivity-table``   HTML: spoke × spoke matrix after Deploy      ``connectivity_table``
-``labnet-connectivity-picture`` Image (PNG): the connectivity heatmap        ``connectivity_picture``
+``labnet-matrix-table``         HTML: spoke × spoke matrix after Deploy      ``matrix_table``
+``labnet-matrix-picture``       Image (PNG): the connectivity heatmap        ``matrix_picture``
 ==============================  ===========================================  ==================
 
 After a deploy the form also verifies the network (:meth:`labnet.Lab.connectivity`): the matrix says
@@ -297,9 +297,9 @@ class DeployForm(W.VBox):
         self.outputs_table = _classed(W.HTML(), "labnet-outputs-table")
         self.picture = _classed(W.Image(format="png", layout=W.Layout(max_width="900px", display="none")),
                                 "labnet-deploy-picture")
-        self.connectivity_table = _classed(W.HTML(), "labnet-connectivity-table")
-        self.connectivity_picture = _classed(W.Image(format="png", layout=W.Layout(max_width="600px", display="none")),
-                                             "labnet-connectivity-picture")
+        self.matrix_table = _classed(W.HTML(), "labnet-matrix-table")
+        self.matrix_picture = _classed(W.Image(format="png", layout=W.Layout(max_width="600px", display="none")),
+                                             "labnet-matrix-picture")
         self._messages = _Messages(self.message)
         self.buttons = (self.preview_button, self.deploy_button, self.destroy_button)
         self._inflight = 0
@@ -312,7 +312,7 @@ class DeployForm(W.VBox):
             W.HTML("<b>Deploy</b>"), self.stack_name,
             W.HBox([self.preview_button, self.deploy_button]), self.progress, self.message,
             W.HTML("<b>Preview</b>"), self.preview_table, W.HTML("<b>Outputs</b>"), self.outputs_table, self.picture,
-            W.HTML("<b>Connectivity</b>"), self.connectivity_table, self.connectivity_picture,
+            W.HTML("<b>Connectivity</b>"), self.matrix_table, self.matrix_picture,
             W.HTML("<b>Tear down</b>"), W.HBox([self.confirm, self.destroy_button]),
         ])
         self.add_class("labnet-deploy-form")
@@ -437,11 +437,11 @@ class DeployForm(W.VBox):
         try:
             frame = lab.connectivity()
         except LabnetError as exc:  # the network is deployed either way: say why it was not verified
-            self.connectivity_table.value = f"<i>{html.escape(f'not verified: {exc}')}</i>"
-            _set_picture(self.connectivity_picture, b"")
+            self.matrix_table.value = f"<i>{html.escape(f'not verified: {exc}')}</i>"
+            _set_picture(self.matrix_picture, b"")
             return f"connectivity not verified ({exc})"
-        self.connectivity_table.value = verify.matrix(frame).to_html(border=0, classes="labnet-table")
-        _set_picture(self.connectivity_picture, _png(labnet.heatmap.draw(frame)))
+        self.matrix_table.value = verify.matrix(frame).to_html(border=0, classes="labnet-table")
+        _set_picture(self.matrix_picture, _png(labnet.heatmap.draw(frame)))
         return f"connectivity: {verify.summary(frame)}"
 
     def on_destroy(self, _button: Any = None) -> None:
@@ -463,8 +463,8 @@ class DeployForm(W.VBox):
             self.outputs_table.value = _table_html(lab.outputs(), "nothing left")
             self.preview_table.value = "<i>the stack was destroyed: preview again to plan a new deploy</i>"
             _set_picture(self.picture, b"")
-            self.connectivity_table.value = ""
-            _set_picture(self.connectivity_picture, b"")
+            self.matrix_table.value = ""
+            _set_picture(self.matrix_picture, b"")
             return f"destroyed {name}: {len(removed)} resource(s) removed, state {lab.status()}"
         self._operation("destroy", body)
 
