@@ -299,7 +299,7 @@ class DeployForm(W.VBox):
                                 "labnet-deploy-picture")
         self.matrix_table = _classed(W.HTML(), "labnet-matrix-table")
         self.matrix_picture = _classed(W.Image(format="png", layout=W.Layout(max_width="600px", display="none")),
-                                             "labnet-matrix-picture")
+                                       "labnet-matrix-picture")
         self._messages = _Messages(self.message)
         self.buttons = (self.preview_button, self.deploy_button, self.destroy_button)
         self._inflight = 0
