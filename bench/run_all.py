@@ -21,6 +21,7 @@ import dep_chain
 import engine_overhead
 import latency
 import planning
+import verify as verify_bench
 from _common import emulator, loadavg, machine
 
 BUDGET_S = 600
@@ -120,6 +121,14 @@ def summary(res: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         if r["spokes"] == 32:
             rows.append((f"5. preview, 32 spokes ({r['resources']} resources)", f"{r['preview_s']:.2f} s", "", "",
                          "bench/planning.py"))
+    for r in res.get("verify", []):
+        target = f"< {verify_bench.TARGET_S:.0f} s" if r["spokes"] == 100 else ""
+        worst = max(r["analysis_s"], r["mesh_analysis_s"])
+        rows.append((f"6. verify, {r['spokes']} spokes: snapshot read / analysis ({r['rows']} rows)",
+                     f"{r['read_calls']} EC2 calls in {r['read_s']:.2f} s / {r['analysis_s']:.3f} s as read, "
+                     f"{r['mesh_analysis_s']:.3f} s full mesh (CPU {r['mesh_analysis_cpu_s']:.3f} s)", target,
+                     ("met" if worst < verify_bench.TARGET_S else "missed") if target else "",
+                     f"bench/verify.py {r['spokes']}"))
     return rows
 
 
@@ -162,6 +171,8 @@ def main() -> None:
                                             next(r for r in res["engine"] if r["spokes"] == engine_overhead.TARGET_N))
         section("2+5. preview against the number of spokes")
         res["preview"] = planning.preview_curve(url, preview_ns)
+        section("6. verify: snapshot read and analysis")
+        res["verify"] = verify_bench.run(url, (8, 32) if args.quick else verify_bench.DEFAULT_NS, reps)
         section("4. notebooks under papermill")
         res["latency"]["notebooks"] = latency.notebooks()
     total = time.perf_counter() - started

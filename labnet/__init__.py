@@ -26,13 +26,14 @@ _LAZY = {
     "diagram": "diagram", "cost": "cost", "tables": "tables", "emulator": "emulator", "widgets": "widgets",
     "traffic": "analysis.traffic",
     "quotas": "analysis.quota_report", "request_quota_increases": "analysis.quota_report",
+    "heatmap": "heatmap", "Probe": "analysis.reachability",
 }
 
 __all__ = ["Lab", "size", "stacks", "instance_types", "spec_warnings", "offerings", "NetworkSpec", "Spoke", "Subnet",
            "TransitGateway", "Security", "Tags", "Workload", "LabnetError", "InvalidSpecError", "SizingError",
            "FactsError", "TargetError", "EmulatorError", "EngineUnavailableError", "StackLockedError",
            "StateError", "StateCorruptError", "InterruptedOperationError", "InterruptedByUserError", "SpecChangedError",
-           "DeployError", "TeardownIncompleteError", "QuotaExceededError", "quotas", "request_quota_increases"]
+           "DeployError", "TeardownIncompleteError", "QuotaExceededError", "quotas", "request_quota_increases", "Probe"]
 
 
 def __getattr__(name: str) -> Any:

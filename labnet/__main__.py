@@ -8,6 +8,7 @@
     python -m labnet destroy STACK
     python -m labnet unlock STACK
     python -m labnet live-check [--aws REGION --yes]   # the Automation API engine end to end (needs the CLI)
+    python -m labnet verify STACK [--probe tcp:29500 ...]   # exit 0: all reachable, 1: any blocked
 """
 
 from __future__ import annotations
@@ -145,6 +146,52 @@ def _azs(text: str) -> int | list[str]:
     return int(text) if text.strip().isdigit() else [az.strip() for az in text.split(",") if az.strip()]
 
 
+def verify_cmd(args: argparse.Namespace) -> int:
+    """Print the connectivity matrix of a stack; 0 when every pair is reachable, 1 when any is not."""
+    from pathlib import Path
+
+    from labnet.analysis import reachability, verify
+    from labnet.analysis.snapshot import Snapshot
+
+    probes = reachability.check_probes(args.probe)  # a bad probe is refused before any AWS call
+    if args.snapshot:
+        try:
+            snap = Snapshot.from_json(Path(args.snapshot).read_text())
+        except OSError as exc:
+            from labnet.errors import InvalidSpecError
+
+            raise InvalidSpecError("--snapshot", args.snapshot, f"cannot be read ({exc.strerror})",
+                                   "name a file written by --save-snapshot") from None
+    else:
+        import labnet
+
+        snap = labnet.Lab(args.stack, target=args.target).snapshot()
+    if args.save_snapshot:
+        from labnet import paths
+
+        paths.write_private(Path(args.save_snapshot), snap.to_json())
+        print(f"snapshot written to {args.save_snapshot}")
+    frame = verify.connectivity(reachability.analyse(snap, probes))
+    print(f"== connectivity of {snap.stack or args.stack} ({snap.taken_at}): {verify.summary(frame)}")
+    shown = verify.blocked(frame) if args.blocked else frame
+    table = shown.drop(columns=["detail", "protocol", "port"]).astype(object).fillna("n/a")
+    if len(table):
+        _print_all(table)
+    bad = verify.blocked(frame)
+    for row in bad.itertuples(index=False):
+        print(f"- {row.src_spoke} -> {row.dst_spoke} {row.probe} [{row.reason}, {row.path}]: {row.detail}")
+    findings = verify.exposure(reachability.exposure(snap))
+    print(f"\n== exposure: {len(findings)} rule(s) admit traffic from outside the stack's spokes")
+    if args.exposure and len(findings):
+        _print_all(findings)
+    return 0 if bad.empty else 1
+
+
+def _print_all(frame: pd.DataFrame) -> None:
+    with pd.option_context("display.max_rows", None, "display.max_columns", 20, "display.width", 200):
+        print(frame.to_string(index=False))
+
+
 def _sizing_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spokes", type=int, default=3)
     p.add_argument("--nodes-per-spoke", type=int, default=16)
@@ -194,6 +241,16 @@ def main(argv: list[str] | None = None) -> int:
                          "cost first; always destroys)")
     lc.add_argument("--yes", action="store_true", help="with --aws: do not ask for confirmation")
     lc.set_defaults(fn=live_check_cmd)
+    v = sub.add_parser("verify", help="connectivity matrix of a deployed stack (exit 0: all reachable, 1: any blocked)")
+    v.add_argument("stack")
+    v.add_argument("--target", default="emulator", choices=["emulator", "aws"])
+    v.add_argument("--probe", action="append", metavar="PROBE",
+                   help="tcp:PORT, udp:PORT or efa; repeat for several (default: tcp:29500, tcp:50000, efa)")
+    v.add_argument("--blocked", action="store_true", help="print only the blocked rows")
+    v.add_argument("--exposure", action="store_true", help="also print the rules that admit outside traffic")
+    v.add_argument("--save-snapshot", metavar="PATH", help="also write what was read to a JSON file (0600)")
+    v.add_argument("--snapshot", metavar="PATH", help="analyse a saved snapshot instead of reading the target")
+    v.set_defaults(fn=verify_cmd)
     args = parser.parse_args(argv)
     from labnet.errors import LabnetError
 

@@ -479,6 +479,53 @@ class Lab:
         target = self._store.load().target or {}
         return target.get("endpoint", "") if target.get("kind") == "emulator" else ""
 
+    # -- verify (labnet.analysis) -----------------------------------------------------------------
+    def snapshot(self):
+        """What the target holds for this stack (its VPCs and TGW), read now, as plain data that
+        round-trips to JSON (:class:`labnet.analysis.snapshot.Snapshot`)."""
+        from .analysis import snapshot
+
+        exports = self.exports()
+        snapshot.spokes_from_exports(exports)  # a stack with no outputs stops here, before any call
+        efa = self.spec.workload.efa if self.spec.workload else None
+        return snapshot.read(self._ec2(), exports, stack=self.stack_name, efa=efa,
+                             emulator=self.target_kind == "emulator")
+
+    def connectivity(self, probes=None, snapshot=None) -> pd.DataFrame:
+        """The connectivity matrix: one row per (source spoke, destination spoke, probe) saying
+        whether a training node in one can connect to one in the other, and if not, the ``reason``
+        code, the resource it is ``blocked_at``, the ``path`` (forward or return) and a ``detail``.
+
+        ``probes`` defaults to TCP 29500, a TCP port in NCCL's ephemeral range and EFA within a spoke
+        (``labnet.analysis.reachability.DEFAULT_PROBES``); pass your own as ``Probe``s or strings
+        like ``"tcp:22"``. ``snapshot`` analyses a saved snapshot instead of reading the target.
+
+        >>> m = lab.connectivity()
+        >>> m[m.reachable == False]
+        """
+        from .analysis import reachability, verify
+
+        checked = reachability.check_probes(probes)  # bad probes fail before any AWS call
+        snap = self._snapshot_or(snapshot)
+        return verify.connectivity(reachability.analyse(snap, checked))
+
+    def exposure(self, snapshot=None) -> pd.DataFrame:
+        """Every rule on the stack's security groups and network ACLs that admits traffic from outside
+        its spokes (0.0.0.0/0, ::/0, a foreign CIDR, prefix list or group), one row each."""
+        from .analysis import reachability, verify
+
+        return verify.exposure(reachability.exposure(self._snapshot_or(snapshot)))
+
+    def _snapshot_or(self, snapshot):
+        from .analysis.snapshot import Snapshot
+
+        if snapshot is None:
+            return self.snapshot()
+        if not isinstance(snapshot, Snapshot):
+            raise InvalidSpecError("snapshot", type(snapshot).__name__, "must be a Snapshot or None",
+                                   "pass lab.snapshot() or Snapshot.from_json(text)")
+        return snapshot
+
     def refresh(self) -> pd.DataFrame:
         """Compare the state with what the target holds; forget resources that are gone."""
         engine = self._engine()

@@ -62,7 +62,12 @@ class                           widget                                       att
 ``labnet-preview-table``        HTML: the preview table                      ``preview_table``
 ``labnet-outputs-table``        HTML: the outputs table                      ``outputs_table``
 ``labnet-deploy-picture``       Image (PNG): the picture of what was built   ``picture``
+``labnet-matrix-table``         HTML: spoke × spoke matrix after Deploy      ``matrix_table``
+``labnet-matrix-picture``       Image (PNG): the connectivity heatmap        ``matrix_picture``
 ==============================  ===========================================  ==================
+
+After a deploy the form also verifies the network (:meth:`labnet.Lab.connectivity`): the matrix says
+"ok" or the reason codes per spoke pair, and the message says how many pairs are reachable.
 
 Every message written to a form's message area is also kept, newest last, in ``form.history``
 as ``(kind, text)`` with kind ``info`` (an operation started), ``ok``, ``warning``, ``error`` or
@@ -331,6 +336,9 @@ class DeployForm(W.VBox):
         self.outputs_table = _classed(W.HTML(), "labnet-outputs-table")
         self.picture = _classed(W.Image(format="png", layout=W.Layout(max_width="900px", display="none")),
                                 "labnet-deploy-picture")
+        self.matrix_table = _classed(W.HTML(), "labnet-matrix-table")
+        self.matrix_picture = _classed(W.Image(format="png", layout=W.Layout(max_width="600px", display="none")),
+                                       "labnet-matrix-picture")
         self._messages = _Messages(self.message)
         self.buttons = (self.preview_button, self.deploy_button, self.destroy_button)
         self._inflight = 0
@@ -343,6 +351,7 @@ class DeployForm(W.VBox):
             W.HTML("<b>Deploy</b>"), self.stack_name,
             W.HBox([self.preview_button, self.deploy_button]), self.progress, self.message,
             W.HTML("<b>Preview</b>"), self.preview_table, W.HTML("<b>Outputs</b>"), self.outputs_table, self.picture,
+            W.HTML("<b>Connectivity</b>"), self.matrix_table, self.matrix_picture,
             W.HTML("<b>Tear down</b>"), W.HBox([self.confirm, self.destroy_button]),
         ])
         self.add_class("labnet-deploy-form")
@@ -464,8 +473,23 @@ class DeployForm(W.VBox):
             self._progress_finish()
             self.outputs_table.value = _table_html(outputs)
             _set_picture(self.picture, _png(labnet.diagram.draw(lab.spec, exports=lab.exports())))
-            return f"deployed {lab.stack_name}: {len(outputs)} output rows, state {lab.status()}"
+            verified = self._show_connectivity(lab)
+            return f"deployed {lab.stack_name}: {len(outputs)} output rows, state {lab.status()}; {verified}"
         self._operation("deploy", body)
+
+    def _show_connectivity(self, lab: labnet.Lab) -> str:
+        """Verify what was deployed; show the matrix and the heatmap; one line for the message."""
+        from .analysis import verify
+
+        try:
+            frame = lab.connectivity()
+        except LabnetError as exc:  # the network is deployed either way: say why it was not verified
+            self.matrix_table.value = f"<i>{html.escape(f'not verified: {exc}')}</i>"
+            _set_picture(self.matrix_picture, b"")
+            return f"connectivity not verified ({exc})"
+        self.matrix_table.value = verify.matrix(frame).to_html(border=0, classes="labnet-table")
+        _set_picture(self.matrix_picture, _png(labnet.heatmap.draw(frame)))
+        return f"connectivity: {verify.summary(frame)}"
 
     def on_destroy(self, _button: Any = None) -> None:
         """Destroy everything the stack owns, only once the stack name is typed into the confirm box."""
@@ -486,6 +510,8 @@ class DeployForm(W.VBox):
             self.outputs_table.value = _table_html(lab.outputs(), "nothing left")
             self.preview_table.value = "<i>the stack was destroyed: preview again to plan a new deploy</i>"
             _set_picture(self.picture, b"")
+            self.matrix_table.value = ""
+            _set_picture(self.matrix_picture, b"")
             return f"destroyed {name}: {len(removed)} resource(s) removed, state {lab.status()}"
         self._operation("destroy", body)
 

@@ -97,6 +97,10 @@ def test_preview_deploy_destroy(sizing, ec2):
     ids = {v["VpcId"] for v in vpcs(ec2)}
     assert len(ids) == 2 and all(i in form.outputs_table.value for i in ids)
     assert bytes(form.picture.value).startswith(b"\x89PNG")
+    # verified after deploy: the spoke x spoke matrix and its heatmap
+    assert "connectivity: 4 of 4 spoke pairs reachable" in form.history[-1][1]
+    assert form.matrix_table.value.count(">ok<") == 4
+    assert bytes(form.matrix_picture.value).startswith(b"\x89PNG")
     assert not any(b.disabled for b in form.buttons) and "labnet-busy" not in form._dom_classes
 
     # destroy asks for the stack name first
@@ -110,6 +114,7 @@ def test_preview_deploy_destroy(sizing, ec2):
     assert form.history[-1][0] == "ok", form.history
     assert vpcs(ec2) == [] and live_tgws(ec2) == []
     assert form.confirm.value == ""
+    assert form.matrix_table.value == "" and form.matrix_picture.layout.display == "none"
 
 
 def test_two_deploys_at_once_exactly_one_proceeds(sizing, ec2):
@@ -207,7 +212,8 @@ def test_dom_classes_are_stable(fresh_emulator):
         deploy.confirm: "labnet-destroy-confirm", deploy.destroy_button: "labnet-destroy-button",
         deploy.progress: "labnet-progress", deploy.message: "labnet-deploy-message",
         deploy.preview_table: "labnet-preview-table", deploy.outputs_table: "labnet-outputs-table",
-        deploy.picture: "labnet-deploy-picture",
+        deploy.picture: "labnet-deploy-picture", deploy.matrix_table: "labnet-matrix-table",
+        deploy.matrix_picture: "labnet-matrix-picture",
     }
     for widget, cls in expected.items():
         assert cls in widget._dom_classes

@@ -1,0 +1,122 @@
+"""The spoke × spoke connectivity picture: one cell per (source, destination) pair of a connectivity
+frame (``Lab.connectivity()``), green where every probe that applies is reachable, red where any is
+blocked, labelled with the reason code when the grid is small enough to read.
+
+    >>> fig = labnet.heatmap.draw(lab.connectivity())     # shows inline as a cell's last value
+    >>> labnet.heatmap.save(frame, "connectivity.png")
+
+Like :mod:`labnet.diagram`, the figure is built without pyplot (it shows once in a notebook, and
+nothing depends on the session's backend), and matplotlib is imported only when a picture is drawn.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidSpecError
+
+if TYPE_CHECKING:  # typing only
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+FORMATS = (".png", ".svg")
+OK, BLOCKED, NONE = "#16a34a", "#dc2626", "#e5e7eb"
+LABEL_MAX = 16  # above this many spokes the cells are too small for their reason codes
+SAVE_DPI = 150
+NEEDED = ("src_spoke", "dst_spoke", "probe", "reachable", "reason")
+
+
+def draw(frame: "pd.DataFrame", probe: str | None = None) -> "Figure":
+    """The heatmap of a connectivity frame; ``probe`` (a label such as ``"tcp:29500"``) draws that
+    probe alone instead of every probe at once."""
+    frame = _check(frame, probe)
+    if probe is not None:
+        frame = frame[frame["probe"] == probe]
+    spokes = list(dict.fromkeys(frame["src_spoke"]))
+    n = len(spokes)
+    where = {s: i for i, s in enumerate(spokes)}
+    # 0 = nothing applies, 1 = all reachable, 2 = something blocked; the first blocked reason labels it.
+    grid = [[0] * n for _ in range(n)]
+    labels = [[""] * n for _ in range(n)]
+    import pandas as pd
+
+    for row in frame.itertuples(index=False):
+        i, j = where[row.src_spoke], where[row.dst_spoke]
+        if pd.isna(row.reachable):
+            continue  # the probe does not apply to this pair
+        if row.reachable:
+            grid[i][j] = max(grid[i][j], 1)
+        else:
+            if grid[i][j] < 2:
+                labels[i][j] = row.reason
+            grid[i][j] = 2
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import ListedColormap
+
+    side = min(12.0, max(3.2, 0.5 * n + 2.2))
+    fig = _figure_class()(figsize=(side + 0.6, side))
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.22, 0.25, 0.70, 0.62))
+    ax.imshow(grid, cmap=ListedColormap([NONE, OK, BLOCKED]), vmin=0, vmax=2, aspect="equal")
+    font = 8 if n <= 8 else (6 if n <= LABEL_MAX else 5)
+    tick_every = 1 if n <= 32 else max(1, n // 16)
+    ticks = list(range(0, n, tick_every))
+    ax.set_xticks(ticks, [spokes[k] for k in ticks], rotation=60, ha="right", fontsize=font)
+    ax.set_yticks(ticks, [spokes[k] for k in ticks], fontsize=font)
+    ax.set_xlabel("to (destination spoke)", fontsize=font + 1)
+    ax.set_ylabel("from (source spoke)", fontsize=font + 1)
+    if n <= LABEL_MAX:
+        for i in range(n):
+            for j in range(n):
+                text = labels[i][j] or ("ok" if grid[i][j] == 1 else "")
+                ax.text(j, i, text, ha="center", va="center", fontsize=max(4, font - 2),
+                        color="white" if grid[i][j] else "#374151", wrap=True)
+    ok = sum(cell == 1 for r in grid for cell in r)
+    bad = sum(cell == 2 for r in grid for cell in r)
+    probes = probe or ", ".join(dict.fromkeys(frame["probe"]))
+    fig.suptitle(f"connectivity: {ok} of {ok + bad} spoke pairs reachable\n({probes})", fontsize=font + 2)
+    return fig
+
+
+def save(frame: "pd.DataFrame", path: str | Path, probe: str | None = None) -> Path:
+    """Draw the heatmap and write it to ``path`` (PNG or SVG by its extension); returns the path."""
+    p = Path(path)
+    if p.suffix.lower() not in FORMATS:
+        raise InvalidSpecError("path", str(path), "the picture is written as PNG or SVG, chosen by the file's "
+                               "extension", "end the name in .png or .svg, for example 'connectivity.png'")
+    fig = draw(frame, probe)
+    fig.savefig(p, format=p.suffix.lower()[1:], dpi=SAVE_DPI)
+    return p
+
+
+def _check(frame: Any, probe: str | None) -> "pd.DataFrame":
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame) or any(c not in frame.columns for c in NEEDED):
+        raise InvalidSpecError("frame", type(frame).__name__, "must be a connectivity frame",
+                               "pass lab.connectivity()")
+    if frame.empty:
+        raise InvalidSpecError("frame", "empty", "has no rows to draw", "pass lab.connectivity() of a deployed stack")
+    if probe is not None and probe not in set(frame["probe"]):
+        raise InvalidSpecError("probe", probe, f"is not one of the frame's probes {sorted(set(frame['probe']))}",
+                               "pass one of them, or None for all")
+    return frame
+
+
+@functools.cache
+def _figure_class() -> type:
+    import io
+
+    from matplotlib.figure import Figure
+
+    class HeatmapFigure(Figure):
+        """The connectivity picture; shows inline in a notebook as a PNG."""
+
+        def _repr_png_(self) -> bytes:
+            buf = io.BytesIO()
+            self.savefig(buf, format="png")
+            return buf.getvalue()
+
+    return HeatmapFigure
