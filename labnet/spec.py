@@ -249,6 +249,41 @@ class NetworkSpec:
     def azs(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(az for sp in self.spokes for az in sp.azs))
 
+    def peer_cidrs(self) -> dict[str, tuple[str, ...]]:
+        """For each spoke, the fewest CIDR blocks that together cover exactly the *other* spokes'
+        CIDRs: no address of the spoke itself, none outside the spokes. These are the entries of the
+        spoke's peer prefix list, which its training group admits cross-spoke TCP from.
+
+        Sizing packs spokes as equal, aligned blocks from the supernet's base, so "every spoke but
+        this one" collapses into at most about 2·log2(N) blocks (6 at 64 spokes, 8 at 100) instead
+        of N − 1. Hand-built specs whose spokes are not contiguous stay exact; they just collapse
+        less. Spokes must not overlap (preflight refuses that first).
+
+            >>> spec.peer_cidrs()["spoke-01"]      # 4 spokes of /16 from 10.0.0.0
+            ('10.1.0.0/16', '10.2.0.0/15')
+        """
+        nets = sorted(((ipaddress.IPv4Network(sp.cidr), sp.name) for sp in self.spokes),
+                      key=lambda t: int(t[0].network_address))
+        # Maximal runs of adjacent spokes: every spoke's peers are all runs but its own, plus the
+        # parts of its own run on either side of it.
+        runs: list[list[int]] = []  # [first address, last address, index of first spoke, of last]
+        for k, (net, _) in enumerate(nets):
+            lo, hi = int(net.network_address), int(net.broadcast_address)
+            if runs and runs[-1][1] + 1 == lo:
+                runs[-1][1], runs[-1][3] = hi, k
+            else:
+                runs.append([lo, hi, k, k])
+        blocks_of_run = [_summarize(lo, hi) for lo, hi, _, _ in runs]
+        out: dict[str, tuple[str, ...]] = {}
+        for r, (run_lo, run_hi, first, last) in enumerate(runs):
+            others = [b for q, blocks in enumerate(blocks_of_run) if q != r for b in blocks]
+            for k in range(first, last + 1):
+                net, name = nets[k]
+                lo, hi = int(net.network_address), int(net.broadcast_address)
+                mine = _summarize(run_lo, lo - 1) + _summarize(hi + 1, run_hi)
+                out[name] = tuple(str(b) for b in sorted(others + mine, key=lambda b: int(b.network_address)))
+        return {sp.name: out[sp.name] for sp in self.spokes}
+
     def summary(self) -> str:
         wl = self.workload
         what = (f"{wl.nodes_per_spoke} × {wl.instance_type} per spoke ({wl.interface_mode}, "
@@ -261,6 +296,13 @@ class NetworkSpec:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def _summarize(lo: int, hi: int) -> list[ipaddress.IPv4Network]:
+    """The fewest CIDR blocks covering the addresses lo..hi exactly (none when the range is empty)."""
+    if hi < lo:
+        return []
+    return list(ipaddress.summarize_address_range(ipaddress.IPv4Address(lo), ipaddress.IPv4Address(hi)))
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
