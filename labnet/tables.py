@@ -24,7 +24,7 @@ def _short(token: str) -> str:
 
 def outputs(exports: dict[str, Any]) -> pd.DataFrame:
     """One row per resource a user needs: TGW, TGW route tables, and per spoke its VPC, subnets,
-    route table, attachment, security group and endpoints."""
+    route table, attachment, security group, peer prefix list and endpoints."""
     rows: list[dict[str, Any]] = []
     if not exports:
         return pd.DataFrame(columns=OUTPUT_COLUMNS)
@@ -66,6 +66,8 @@ def outputs(exports: dict[str, Any]) -> pd.DataFrame:
         row(spoke, "tgw_attachment", f"{spoke}-attachment", sp.get("attachment_id", ""),
             role=f"tgw route table {sp.get('tgw_route_table', '')}")
         row(spoke, "security_group", f"{spoke}-training-sg", sp.get("security_group_id", ""))
+        if "peer_prefix_list_id" in sp:
+            row(spoke, "peer_prefix_list", f"{spoke}-peers", sp["peer_prefix_list_id"])
         for key, resource in (("s3_endpoint_id", "s3_endpoint"), ("internet_gateway_id", "internet_gateway"),
                               ("nat_gateway_id", "nat_gateway"), ("public_route_table_id", "public_route_table")):
             if key in sp:
@@ -93,12 +95,16 @@ def preview(planned: Iterable[Any], spokes: Iterable[str] = ()) -> pd.DataFrame:
         elif inputs.get("ipProtocol"):
             proto = inputs["ipProtocol"]
             ports = "" if proto == "-1" else f" {int(inputs.get('fromPort', 0))}-{int(inputs.get('toPort', 0))}"
-            src = "itself" if inputs.get("referencedSecurityGroupId") else inputs.get("cidrIpv4", "")
+            src = ("itself" if inputs.get("referencedSecurityGroupId") else
+                   "the peer prefix list" if inputs.get("prefixListId") else inputs.get("cidrIpv4", ""))
             detail = f"{'all' if proto == '-1' else proto}{ports} {'from' if 'Ingress' in p.type else 'to'} {src}"
         elif inputs.get("serviceName"):
             detail = inputs["serviceName"]
         elif "amazonSideAsn" in inputs:
             detail = f"ASN {int(inputs['amazonSideAsn'])}"
+        elif "maxEntries" in inputs:
+            entries = [e.get("cidr", "") for e in inputs.get("entries") or []]
+            detail = f"max {int(inputs['maxEntries'])} entries: {', '.join(entries)}"
         rows.append({"action": p.action, "resource": _short(p.type), "name": p.name,
                      "spoke": tags.get("spoke") or _spoke_of(p.name, names), "cidr": cidr, "detail": detail})
     return pd.DataFrame(rows, columns=PREVIEW_COLUMNS)

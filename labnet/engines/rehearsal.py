@@ -253,8 +253,10 @@ class RehearsalEngine:
             state.spec = spec.to_dict()
             state.engine, state.target = self.name, self.target
             total = len(creates) + len(deletes) + len(updates)
-            self.store.record(state, {"event": "operation", "operation": {
-                "kind": "up", "started": time.time(), "planned": total}})
+            # Straight into the snapshot, not the journal first: on a new stack a journal without a
+            # snapshot is what a damaged folder looks like, and another process reading the stack in
+            # that moment (it is allowed to look while we hold the lock) would report it corrupt.
+            state.apply({"event": "operation", "operation": {"kind": "up", "started": time.time(), "planned": total}})
             self.store.save(state)
             counter = {"done": 0, "total": total,
                        "seq": max((r.seq for r in state.resources.values()), default=0)}
