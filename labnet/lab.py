@@ -173,7 +173,11 @@ class Lab:
     def _engine(self):
         target = self._resolve()
         if self.engine_name == "rehearsal":
-            return RehearsalEngine(self._store, self._ec2(), target.describe())
+            from . import emulator
+
+            # Several EC2 calls in flight only where the emulator itself runs one request at a time.
+            alone = target.kind == "emulator" and bool(target.endpoint) and emulator.serializes(target.endpoint)
+            return RehearsalEngine(self._store, self._ec2(), target.describe(), one_call_at_a_time=not alone)
         return automation.AutomationEngine(self.stack_name, target, self._store.root, self.backend,
                                            redact=lambda s: redact(s, self._store.root))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -34,9 +35,12 @@ from .progress import ProgressCallback, ProgressEvent, ignore
 from .state import Resource, StackState, StackStore
 
 PROJECT = "labnet"
-# moto's server is not thread-safe (two CreateRoute calls on one route table at once crash it with a
-# 500), so the rehearsal engine makes one EC2 call at a time. The program's dependency graph still
-# decides the order, and the SDK's own work for other resources goes on meanwhile.
+# moto is not thread-safe (two CreateRoute calls on one route table at once crashed its server with a
+# 500), so against an emulator that does not run one request at a time itself the rehearsal engine
+# makes one EC2 call at a time, process-wide. labnet's own emulator serializes requests in its server
+# (labnet/_emulator_server.py): there the engine keeps several calls in flight, so that botocore's
+# request building and parsing on this side overlap moto's work on the other. The program's
+# dependency graph decides the order either way.
 _EC2_CALL = threading.Lock()
 _PROGRAM_LOCK = threading.Lock()  # the SDK's settings are process-wide: one program run at a time
 
@@ -184,13 +188,15 @@ def _drain(loop: asyncio.AbstractEventLoop) -> None:
 
 
 class RehearsalEngine:
-    """Runs one stack's operations against the emulator. ``ec2`` is a boto3 EC2 client for it."""
+    """Runs one stack's operations against the emulator. ``ec2`` is a boto3 EC2 client for it.
+    ``one_call_at_a_time=False`` only for an emulator that serializes requests itself (see above)."""
 
     name = "rehearsal"
 
-    def __init__(self, store: StackStore, ec2, target: dict[str, Any]) -> None:
+    def __init__(self, store: StackStore, ec2, target: dict[str, Any], one_call_at_a_time: bool = True) -> None:
         self.store = store
         self.ec2 = ec2
+        self._call = _EC2_CALL if one_call_at_a_time else contextlib.nullcontext()
         self.target = dict(target)
         self.endpoint = getattr(getattr(ec2, "meta", None), "endpoint_url", "the emulator")
         self._failures: list[BaseException] = []  # the creates that failed in the current up, first first
@@ -329,7 +335,7 @@ class RehearsalEngine:
             ec2 = self.ec2
             if rec is not None and rec.status == "pending":
                 # A killed run may have created it without recording the id: look before creating twice.
-                with _EC2_CALL:
+                with self._call:
                     found = handler.find(ec2, inputs)
                     outputs = handler.adopt(ec2, found, inputs) if found else {}
                 if found:  # the steps after its first call may not have run
@@ -344,7 +350,7 @@ class RehearsalEngine:
                 done, total = counter["done"], counter["total"]
             progress(ProgressEvent("up", "create", name, typ, done, total, "started"))
             try:
-                with _EC2_CALL:
+                with self._call:
                     rid, outputs = handler.create(ec2, name, inputs)
             except BaseException:
                 progress(ProgressEvent("up", "create", name, typ, done, total, "failed"))
@@ -366,7 +372,7 @@ class RehearsalEngine:
                 done, total = counter["done"], counter["total"]
             progress(ProgressEvent("up", "update", name, typ, done, total, "started"))
             try:
-                with _EC2_CALL:
+                with self._call:
                     outputs = HANDLERS[typ].update(self.ec2, rec.id, inputs, rec.outputs)
             except BaseException:
                 progress(ProgressEvent("up", "update", name, typ, done, total, "failed"))
