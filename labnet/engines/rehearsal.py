@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import gc
 import threading
 import time
 from dataclasses import dataclass
@@ -147,7 +148,7 @@ def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict], 
             finally:
                 loop.close()
 
-    with _PROGRAM_LOCK:
+    with _PROGRAM_LOCK, _no_cyclic_gc():
         t = threading.Thread(target=worker, name=f"labnet-rehearsal-{stack}", daemon=True)
         t.start()
         try:
@@ -162,6 +163,24 @@ def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict], 
     if "error" in box:
         raise box["error"]
     return box.get("exports") or {}
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc():
+    """Python's cyclic garbage collector off while the program runs (process-wide, so briefly).
+
+    The SDK allocates dozens of Outputs and asyncio callbacks per resource and keeps most of them
+    until the run ends; the collector's passes over that growing heap cost more than half of a
+    100-spoke run (measured: 6.1 s with it, 2.6 s without) and freed almost nothing (peak memory
+    213 MB with it, 217 MB without; bench/planning.py). Reference counting still frees everything
+    that is not in a cycle; the cycles wait for the next collection after the run."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _drain(loop: asyncio.AbstractEventLoop) -> None:
