@@ -165,7 +165,7 @@ def build(ec2, spec, stack: str) -> list[Undo]:
             ec2.create_route(RouteTableId=rt, DestinationCidrBlock=spec.supernet, TransitGatewayId=tgw)
             undo.append(lambda rt=rt: ec2.delete_route(RouteTableId=rt, DestinationCidrBlock=spec.supernet))
             pl = ec2.create_managed_prefix_list(
-                PrefixListName=f"{s}-peers-{secrets.token_hex(4)[:7]}", AddressFamily="IPv4", MaxEntries=len(blocks),
+                PrefixListName=f"labnet-{stack}-{s}-peers", AddressFamily="IPv4", MaxEntries=len(blocks),
                 Entries=[{"Cidr": b, "Description": described[b]} for b in blocks],
                 TagSpecifications=_tags("prefix-list", tags(f"{s}-peers", spoke=s)))["PrefixList"]["PrefixListId"]
 

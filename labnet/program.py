@@ -49,6 +49,7 @@ from .spec import NetworkSpec, Spoke
 
 PROJECT = "labnet"
 SG_NAME_PREFIX = "labnet-"
+PL_NAME_PREFIX = "labnet-"
 
 
 def _az_suffix(az: str) -> str:
@@ -191,7 +192,10 @@ def build(spec: NetworkSpec, stack: str | None = None) -> dict[str, Any]:
             # AWS counts the list's max entries as rules, so the list holds the fewest blocks that
             # cover exactly the other spokes (NetworkSpec.peer_cidrs), and max entries is that number.
             peer_list = aws.ec2.ManagedPrefixList(
-                f"{s}-peers", address_family="IPv4", max_entries=len(peers),
+                # Named, not auto-named: a name of labnet's own never starts with "com.amazonaws"
+                # (reserved for AWS's lists; a stack could be called that), and need not be unique.
+                f"{s}-peers", name=f"{PL_NAME_PREFIX}{stack}-{s}-peers", address_family="IPv4",
+                max_entries=len(peers),
                 entries=[aws.ec2.ManagedPrefixListEntryArgs(cidr=b, description=described[b])
                          for b in peers],
                 tags=tags(f"{s}-peers", spoke=s))

@@ -80,7 +80,7 @@ def test_up_three_spokes_matches_what_boto3_sees_and_destroy_leaves_nothing(ec2,
         (pl,) = ec2.describe_managed_prefix_lists(PrefixListIds=[got["peer_prefix_list_id"]])["PrefixLists"]
         entries = [e["Cidr"] for e in ec2.get_managed_prefix_list_entries(PrefixListId=pl["PrefixListId"])["Entries"]]
         assert sorted(entries) == sorted(spec3.peer_cidrs()[sp.name]) and pl["MaxEntries"] == len(entries)
-        assert pl["PrefixListName"].startswith(f"{sp.name}-peers-") and pl["OwnerId"] != "AWS"
+        assert pl["PrefixListName"] == f"labnet-e2e-three-{sp.name}-peers" and pl["OwnerId"] != "AWS"
         assert not [r for p in sg["IpPermissions"] for r in p.get("IpRanges", []) if r["CidrIp"] == "0.0.0.0/0"]
         assert not [r for p in sg["IpPermissions"] for r in p.get("Ipv6Ranges", []) if r["CidrIpv6"] == "::/0"]
         # S3 gateway endpoint on the spoke's route table.

@@ -91,7 +91,7 @@ def test_peer_prefix_lists_cover_exactly_the_other_spokes(three):
         assert int(pl["maxEntries"]) == len(cidrs) == len(spec.peer_cidrs()[sp.name])
         assert addresses(cidrs) == addresses(o.cidr for o in spec.spokes if o.name != sp.name)
         assert all(e["description"].startswith(("spoke ", "2 spokes")) for e in pl["entries"])
-        assert not pl.get("name")  # auto-named by the engine (Pulumi's way), never "com.amazonaws..."
+        assert pl["name"] == f"labnet-prog-{sp.name}-peers"  # never "com.amazonaws…" (AWS's own lists)
 
 
 def test_attachment_uses_exactly_one_subnet_per_az(three):
