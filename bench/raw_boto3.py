@@ -13,6 +13,7 @@ Run on its own (against ``$LABNET_EMULATOR_URL`` or a fresh emulator)::
 
 from __future__ import annotations
 
+import secrets
 import sys
 import time
 from typing import Any, Callable
@@ -33,16 +34,18 @@ def _wait(describe: Callable[[], str], want: str) -> None:
         delay = min(delay * 2, 5.0)
 
 
-def _revoke(ec2, direction: str, sg: str, perm: dict[str, Any]) -> None:
-    # labnet treats InvalidPermission.NotFound as "already gone"; moto answers it for the revoke of a
-    # self-referencing rule (it matches on UserId/Description), so the baseline must tolerate it too.
-    from botocore.exceptions import ClientError
+def _peer_descriptions(spec, blocks) -> dict[str, str]:
+    """The entries' descriptions labnet's program writes: the spokes each block covers."""
+    import ipaddress
 
-    try:
-        getattr(ec2, f"revoke_security_group_{direction}")(GroupId=sg, IpPermissions=[perm])
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "InvalidPermission.NotFound":
-            raise
+    nets = [(ipaddress.IPv4Network(sp.cidr), sp.name) for sp in spec.spokes]
+    out = {}
+    for block in set(blocks):
+        inside = sorted((n for n in nets if n[0].subnet_of(ipaddress.IPv4Network(block))),
+                        key=lambda n: int(n[0].network_address))
+        names = [name for _, name in inside]
+        out[block] = (f"spoke {names[0]}" if len(names) == 1 else f"{len(names)} spokes, {names[0]} to {names[-1]}")[:255]
+    return out
 
 
 def build(ec2, spec, stack: str) -> list[Undo]:
@@ -83,6 +86,8 @@ def build(ec2, spec, stack: str) -> list[Undo]:
         undo.append(lambda rtid=rtid: ec2.delete_transit_gateway_route_table(TransitGatewayRouteTableId=rtid))
 
     lo, hi = spec.security.cross_spoke_ports
+    peers = spec.peer_cidrs()
+    described = _peer_descriptions(spec, [b for blocks in peers.values() for b in blocks])
     for spoke in spec.spokes:
         s = spoke.name
         vpc = ec2.create_vpc(CidrBlock=spoke.cidr, TagSpecifications=_tags("vpc", tags(f"{s}-vpc", spoke=s)))["Vpc"]["VpcId"]
@@ -133,7 +138,8 @@ def build(ec2, spec, stack: str) -> list[Undo]:
             undo.append(lambda r=table, a=att: ec2.disable_transit_gateway_route_table_propagation(
                 TransitGatewayRouteTableId=r, TransitGatewayAttachmentId=a))
 
-        sg_name = f"{stack}-{s}-training-sg"
+        # The same kind of name labnet's engine gives the group (its name_prefix plus a unique suffix).
+        sg_name = f"labnet-{s}-training-{time.strftime('%Y%m%d%H%M%S')}{secrets.token_hex(4)}"
         sg = ec2.create_security_group(
             GroupName=sg_name, VpcId=vpc,
             Description="labnet training nodes: all traffic within the group (EFA), TCP from other spokes",
@@ -143,21 +149,40 @@ def build(ec2, spec, stack: str) -> list[Undo]:
 
         def rule(direction: str, name: str, perm: dict[str, Any], description: str, sg=sg) -> None:
             with_desc = {k: ([{**v[0], "Description": description}] if isinstance(v, list) else v) for k, v in perm.items()}
-            getattr(ec2, f"authorize_security_group_{direction}")(
+            resp = getattr(ec2, f"authorize_security_group_{direction}")(
                 GroupId=sg, IpPermissions=[with_desc], TagSpecifications=_tags("security-group-rule", tags(name, spoke=s)))
-            undo.append(lambda: _revoke(ec2, direction, sg, perm))
+            rid = resp["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+            # Revoked by the id EC2 gave the rule, as labnet does.
+            undo.append(lambda: getattr(ec2, f"revoke_security_group_{direction}")(GroupId=sg, SecurityGroupRuleIds=[rid]))
 
-        rule("ingress", f"{s}-sg-self", {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": sg}]},
-             "all traffic from the group itself (EFA requirement)")
+        self_pair = {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": sg}]}
+        rule("ingress", f"{s}-sg-self", self_pair, "all traffic from the group itself (EFA requirement)")
+        rule("egress", f"{s}-sg-self-egress", self_pair, "all traffic to the group itself (EFA requirement)")
         rule("egress", f"{s}-sg-egress", {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}, "all outbound")
-        for other in spec.spokes:
-            if other.name == s:
-                continue
-            rule("ingress", f"{s}-sg-from-{other.name}",
-                 {"IpProtocol": "tcp", "FromPort": lo, "ToPort": hi, "IpRanges": [{"CidrIp": other.cidr}]},
-                 f"TCP from spoke {other.name} (NCCL/Gloo across the TGW)")
-            ec2.create_route(RouteTableId=rt, DestinationCidrBlock=other.cidr, TransitGatewayId=tgw)
-            undo.append(lambda rt=rt, c=other.cidr: ec2.delete_route(RouteTableId=rt, DestinationCidrBlock=c))
+        blocks = peers[s]
+        if blocks:
+            # One summary route for the supernet, one peer prefix list, one rule that references it.
+            ec2.create_route(RouteTableId=rt, DestinationCidrBlock=spec.supernet, TransitGatewayId=tgw)
+            undo.append(lambda rt=rt: ec2.delete_route(RouteTableId=rt, DestinationCidrBlock=spec.supernet))
+            pl = ec2.create_managed_prefix_list(
+                PrefixListName=f"labnet-{stack}-{s}-peers", AddressFamily="IPv4", MaxEntries=len(blocks),
+                Entries=[{"Cidr": b, "Description": described[b]} for b in blocks],
+                TagSpecifications=_tags("prefix-list", tags(f"{s}-peers", spoke=s)))["PrefixList"]["PrefixListId"]
+
+            def pl_state(pl=pl):
+                items = ec2.describe_managed_prefix_lists(PrefixListIds=[pl])["PrefixLists"]
+                return items[0]["State"] if items else "delete-complete"
+
+            _wait(pl_state, "create-complete")
+
+            def del_pl(pl=pl, state=pl_state):
+                ec2.delete_managed_prefix_list(PrefixListId=pl)
+                _wait(state, "delete-complete")
+
+            undo.append(del_pl)
+            rule("ingress", f"{s}-sg-from-spokes",
+                 {"IpProtocol": "tcp", "FromPort": lo, "ToPort": hi, "PrefixListIds": [{"PrefixListId": pl}]},
+                 "TCP from the other spokes (NCCL/Gloo across the TGW)")
 
         if spec.s3_endpoint:
             ep = ec2.create_vpc_endpoint(VpcEndpointType="Gateway", VpcId=vpc,

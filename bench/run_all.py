@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Any
 
+import counts
 import dep_chain
 import engine_overhead
 import latency
@@ -34,14 +35,31 @@ def _fmt_s(x: float) -> str:
 def summary(res: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     """(measurement, figure, target, verdict, command) rows."""
     rows = []
+    if res.get("counts"):
+        c = {r["spokes"]: r for r in res["counts"]["rows"]}
+        shown = [n for n in (8, 64, 100, 1000) if n in c]
+        rows.append(("0. routes per spoke route table, counted AWS's way (full mesh → now)",
+                     ", ".join(f"{n}: {c[n]['routes_mesh']} → {c[n]['routes_summary']}" for n in shown),
+                     "≤ 50 (default quota)",
+                     "met" if all(r["routes_summary"] <= 50 for r in c.values()) else "missed", "bench/counts.py"))
+        rows.append(("0. inbound rules per training group, counted AWS's way (full mesh → now)",
+                     ", ".join(f"{n}: {c[n]['rules_mesh']} → {c[n]['rules_pl_collapsed']}" for n in shown),
+                     "≤ 60 (default quota)",
+                     "met" if all(r["rules_pl_collapsed"] <= 60 for r in c.values()) else "missed", "bench/counts.py"))
+        d = {int(n): k for n, k in res["counts"]["declared"].items()}  # int keys again after a JSON round trip
+        per = {n: (k - 2) / n for n, k in d.items()}
+        rows.append(("0. resources declared per spoke (program under the SDK's mocks)",
+                     ", ".join(f"{n}: {per[n]:.0f} ({d[n]} in all)" for n in sorted(d)), "constant",
+                     "met" if len(set(per.values())) == 1 else "grows", "bench/counts.py"))
     eng = {r["spokes"]: r for r in res["engine"]}
-    for n in (2, 8, 32):
+    for n in (2, 8, 32, 64, 100):
         if n in eng:
             r = eng[n]
             target = f"≤ {engine_overhead.TARGET_RATIO}×" if n == engine_overhead.TARGET_N else ""
             verdict = ("met" if r["ratio"] <= engine_overhead.TARGET_RATIO else "missed") if target else ""
             rows.append((f"1. rehearsal up+destroy vs raw boto3, {n} spokes ({r['resources']} resources, "
-                         f"{r['calls']} EC2 calls each{'' if r['same_calls'] else ', CALLS DIFFER'})",
+                         f"{r['calls']} EC2 calls each{'' if r['same_calls'] else ', CALLS DIFFER'}, "
+                         f"{r['reps']} run(s) each, peak {r['peak_in_flight']} in flight)",
                          f"{_fmt_s(r['labnet'])} vs {_fmt_s(r['raw'])} = **{r['ratio']:.2f}×** wall "
                          f"({r['cpu_ratio']:.2f}× CPU)", target, verdict,
                          f"bench/engine_overhead.py {n}"))
@@ -65,12 +83,14 @@ def summary(res: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         curve = ", ".join(f"{n}: {eng[n]['labnet_per_spoke']:.2f}" for n in ns)
         raw_curve = ", ".join(f"{n}: {eng[n]['raw_per_spoke']:.2f}" for n in ns)
         res_curve = ", ".join(f"{n}: {eng[n]['resources'] / n:.0f}" for n in ns)
-        lo, hi = (8 if 8 in eng else ns[0]), ns[-1]
-        growth = eng[hi]["labnet_per_spoke"] / eng[lo]["labnet_per_spoke"]
         per_res = ", ".join(f"{n}: {eng[n]['labnet_ms_per_resource']:.1f}" for n in ns)
-        rows.append(("2. up+destroy time per spoke (s), labnet", curve, "flat",
-                     "flat" if growth < 1.25 else f"grows {growth:.1f}× from {lo} to {hi} spokes",
-                     "bench/engine_overhead.py"))
+        flat = engine_overhead.flatness(res["engine"])
+        verdict = "" if flat is None else (
+            f"{'met' if flat['met'] else 'missed'}: at most {flat['worst']:+.0%} from the median "
+            f"{flat['median']:.2f} s, {flat['from']} to {flat['to']} spokes (spread {flat['spread']:.2f}×; "
+            f"raw boto3 {flat['raw_spread']:.2f}×)")
+        rows.append(("2. up+destroy time per spoke (s), labnet", curve, "flat within ±25 % from 8 to 64",
+                     verdict, "bench/engine_overhead.py"))
         rows.append(("2. up+destroy time per spoke (s), raw boto3", raw_curve, "", "", "bench/engine_overhead.py"))
         rows.append(("2. resources per spoke / labnet ms per resource", f"{res_curve} / {per_res}", "", "",
                      "bench/engine_overhead.py"))
@@ -118,8 +138,12 @@ def summary(res: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                          f"{r['plan_s'] * 1000:.1f} ms (+ preflight {r.get('preflight_s', 0) * 1000:.0f} ms)",
                          "", "", "bench/planning.py"))
     for r in res.get("preview", []):
-        if r["spokes"] == 32:
-            rows.append((f"5. preview, 32 spokes ({r['resources']} resources)", f"{r['preview_s']:.2f} s", "", "",
+        if r["spokes"] in (32, planning.PREVIEW_TARGET_N):
+            target = r["spokes"] == planning.PREVIEW_TARGET_N
+            rows.append((f"5. preview, {r['spokes']} spokes ({r['resources']} resources, median of {r['runs']})",
+                         f"{r['preview_s']:.2f} s ({r['ms_per_resource']:.1f} ms per resource)",
+                         f"< {planning.PREVIEW_TARGET_S:.0f} s" if target else "",
+                         ("met" if r["preview_s"] < planning.PREVIEW_TARGET_S else "missed") if target else "",
                          "bench/planning.py"))
     for r in res.get("verify", []):
         target = f"< {verify_bench.TARGET_S:.0f} s" if r["spokes"] == 100 else ""
@@ -161,6 +185,8 @@ def main() -> None:
         res["latency"] = {"import": latency.import_time(), "first_sizing": latency.first_sizing()}
         section("5. sizing and CIDR allocation")
         res["sizing"] = planning.sizing_curve(url)
+        section("0. routes and rules counted AWS's way; resources per spoke")
+        res["counts"] = counts.run()
         section("3. dependency chain of the declared program")
         res["chain"] = dep_chain.run((2, 32))
         section("1+2. rehearsal engine vs raw boto3 (up + destroy)")

@@ -6,6 +6,13 @@ Started by :func:`labnet.emulator.start` as its own session so it outlives the n
 started it, on a port the OS picks (PORT 0, the default). Tests that stop and restart the emulator
 pass a fixed PORT so it comes back at the same address. Writes ``{"host", "port", "pid"}`` to the
 ready file once it listens; logs only warnings.
+
+moto is not thread-safe (its EC2 backend iterates shared dicts that concurrent requests insert into:
+two CreateRoute calls on one route table at once answered 500), yet its server handles each
+connection in a thread of its own. This server runs moto's app one request at a time, whoever sends
+them (labnet, a test's own boto3 client, another process), and says so in a response header
+(:data:`labnet.emulator.SERIAL_HEADER`), so labnet's clients may keep several calls in flight: their
+own request building and response parsing then overlap moto's work instead of waiting for it.
 """
 
 from __future__ import annotations
@@ -28,15 +35,39 @@ def _warm() -> None:
         pass
 
 
+def serialized(app, header: tuple[str, str]):
+    """``app`` (a WSGI app) run one request at a time, its responses marked with ``header``. The body
+    is read inside the lock too: moto may build it lazily from shared state."""
+    lock = threading.Lock()
+
+    def run(environ, start_response):
+        def start(status, headers, exc_info=None):
+            return start_response(status, [*headers, header], exc_info)
+
+        with lock:
+            result = app(environ, start)
+            try:
+                return [b"".join(result)]
+            finally:
+                getattr(result, "close", lambda: None)()
+
+    return run
+
+
 def main(ready_file: str, port: int = 0, warm_before_ready: bool = False) -> None:
     logging.basicConfig(level=logging.WARNING)
     for name in ("werkzeug", "moto", "botocore"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server import werkzeug_app
+    from werkzeug.serving import make_server
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    host, bound = server.get_host_and_port()
+    from labnet.emulator import SERIAL_HEADER
+
+    # moto's ThreadedMotoServer, with its app wrapped (it takes no app of ours).
+    app = serialized(werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app), (SERIAL_HEADER, "1"))
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=werkzeug_app.MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, name="moto-server", daemon=True).start()
+    host, bound = server.server_address[:2]
     if warm_before_ready:
         _warm()
     else:
@@ -53,7 +84,7 @@ def main(ready_file: str, port: int = 0, warm_before_ready: bool = False) -> Non
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
-    server.stop()
+    server.shutdown()
 
 
 if __name__ == "__main__":

@@ -34,6 +34,9 @@ START_TIMEOUT = 60.0
 # not been answered after READ_TIMEOUT seconds means the emulator is stuck, and labnet says so.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
+# Set on every response of an emulator labnet started: its server runs one request at a time
+# (labnet/_emulator_server.py), so clients need not take turns to keep moto safe.
+SERIAL_HEADER = "x-labnet-one-request-at-a-time"
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,24 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
         return exc.code < 500
     except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+_SERIALIZES: dict[str, bool] = {}
+
+
+def serializes(url: str, timeout: float = 2.0) -> bool:
+    """Whether the emulator at ``url`` runs one request at a time itself (its responses carry
+    :data:`SERIAL_HEADER`): labnet's own emulator does; another moto server or LocalStack is not
+    known to, and then the rehearsal engine makes one call at a time. Asked once per URL."""
+    if url not in _SERIALIZES:
+        try:
+            with urllib.request.urlopen(url.rstrip("/") + "/moto-api/", timeout=timeout) as resp:
+                _SERIALIZES[url] = resp.headers.get(SERIAL_HEADER) == "1"
+        except urllib.error.HTTPError as exc:
+            _SERIALIZES[url] = exc.headers.get(SERIAL_HEADER) == "1"
+        except (urllib.error.URLError, OSError, ValueError):
+            return False  # not cached: it may be starting
+    return _SERIALIZES[url]
 
 
 def find() -> Emulator | None:

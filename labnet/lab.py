@@ -226,8 +226,12 @@ class Lab:
         target = self._resolve()
         self._claim(self._store.load(), record=False)  # refuse a mismatch before any work
         if self.engine_name == "rehearsal":
+            from . import emulator
+
+            # Several EC2 calls in flight only where the emulator itself runs one request at a time.
+            alone = target.kind == "emulator" and bool(target.endpoint) and emulator.serializes(target.endpoint)
             return RehearsalEngine(self._store, self._ec2(), target.describe(), target.program_target(),
-                                   claim=self._claim)
+                                   claim=self._claim, one_call_at_a_time=not alone)
         return automation.AutomationEngine(self.stack_name, target, self._store.root, self.backend,
                                            redact=lambda s: redact(s, self._store.root))
 

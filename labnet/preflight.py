@@ -25,6 +25,8 @@ MAX_TGW_ROUTE_TABLES = 20
 MAX_TGW_ROUTES = 10000
 DEFAULT_ROUTES_PER_VPC_ROUTE_TABLE = 50  # adjustable quota; a warning, not an error
 DEFAULT_INBOUND_RULES_PER_SG = 60  # adjustable quota; a warning, not an error
+DEFAULT_PREFIX_LISTS_PER_REGION = 100  # customer-managed prefix lists; adjustable; a warning
+MAX_PREFIX_LIST_ENTRIES = 1000  # a referenced list counts as this many rules: no group could take more
 PRIVATE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
 
 # Patterns are matched with fullmatch: "$" would also accept a trailing newline ("ml-net\n").
@@ -139,22 +141,67 @@ def check(spec: NetworkSpec, facts: RegionFacts | None = None) -> list[str]:
             f"spoke {b_name!r} {b} overlaps spoke {a_name!r} {a}: Transit Gateway cannot route overlapping CIDRs",
             "choose another supernet or fewer spokes")
 
-    routes = len(spec.spokes) - 1
-    if routes > DEFAULT_ROUTES_PER_VPC_ROUTE_TABLE:
-        warnings.append(
-            f"each spoke's route table holds {routes} routes to the other spokes; the default VPC quota "
-            f"is {DEFAULT_ROUTES_PER_VPC_ROUTE_TABLE} routes per route table (raise it in Service Quotas "
-            "before deploying to AWS)")
-    inbound = len(spec.spokes)  # the self rule plus one TCP rule per other spoke
-    if inbound > DEFAULT_INBOUND_RULES_PER_SG:
-        warnings.append(
-            f"each training security group holds {inbound} inbound rules (itself plus every other spoke); "
-            f"the default quota is {DEFAULT_INBOUND_RULES_PER_SG} inbound rules per security group (raise it "
-            "in Service Quotas before deploying to AWS)")
+    warnings += _check_quota_counts(spec)
     if len(spec.spokes) * len(spec.transit_gateway.route_tables) > MAX_TGW_ROUTES:
         raise InvalidSpecError("spokes", len(spec.spokes),
                                f"the TGW would hold more than {MAX_TGW_ROUTES} propagated routes",
                                "use fewer spokes or fewer TGW route tables")
+    return warnings
+
+
+def routes_per_route_table(spec: NetworkSpec) -> int:
+    """Routes in each spoke's private route table, counted the way AWS counts them against the
+    routes-per-route-table quota (default 50): a route to a customer-managed prefix list counts as
+    that list's maximum entries; any other route counts one. Counted generously: the VPC's local
+    route and the S3 gateway endpoint's route count one each. labnet's table holds the local route,
+    one summary route for the supernet to the TGW (when there are other spokes), the S3 endpoint's
+    route and, with public subnets, the default route to the NAT gateway: the same at 2 spokes and
+    at 5,000 (see labnet/program.py)."""
+    return 1 + (len(spec.spokes) > 1) + bool(spec.s3_endpoint) + bool(spec.public_subnets)
+
+
+def inbound_rules_per_group(spec: NetworkSpec) -> dict[str, int]:
+    """Inbound rules of each spoke's training group, counted the way AWS counts them against the
+    inbound-rules-per-security-group quota (default 60): the all-traffic rule from the group itself,
+    plus the cross-spoke TCP rule, which references the spoke's peer prefix list and so counts as
+    that list's maximum entries (one per block of :meth:`NetworkSpec.peer_cidrs`)."""
+    return {name: 1 + len(blocks) for name, blocks in spec.peer_cidrs().items()}
+
+
+def prefix_lists(spec: NetworkSpec) -> int:
+    """Customer-managed prefix lists the network creates in its region: one peer list per spoke
+    once there are two spokes or more."""
+    return len(spec.spokes) if len(spec.spokes) > 1 else 0
+
+
+def _check_quota_counts(spec: NetworkSpec) -> list[str]:
+    # No warning for routes: routes_per_route_table is at most 4 whatever N is.
+    warnings = []
+    rules = inbound_rules_per_group(spec)
+    for k, spoke in enumerate(spec.spokes):
+        entries = rules[spoke.name] - 1
+        if entries > MAX_PREFIX_LIST_ENTRIES:
+            raise InvalidSpecError(
+                f"spokes[{k}].cidr", spoke.cidr,
+                f"the other spokes' CIDRs collapse into {entries} blocks, but a prefix list holds at most "
+                f"{MAX_PREFIX_LIST_ENTRIES} entries (and counts them all as security group rules)",
+                "place the spokes as equal, adjacent blocks from the supernet's base (labnet.size() does), "
+                "so that they collapse into a few blocks")
+    worst = max(rules, key=rules.get, default=None)
+    if worst is not None and rules[worst] > DEFAULT_INBOUND_RULES_PER_SG:
+        over = sum(1 for v in rules.values() if v > DEFAULT_INBOUND_RULES_PER_SG)
+        warnings.append(
+            f"{over} training security group(s) hold more than {DEFAULT_INBOUND_RULES_PER_SG} inbound rules "
+            f"counted AWS's way (spoke {worst!r}: the self rule plus a prefix list of {rules[worst] - 1} blocks "
+            f"for the other spokes, which counts as {rules[worst] - 1} rules); the default quota is "
+            f"{DEFAULT_INBOUND_RULES_PER_SG} inbound rules per security group (raise it in Service Quotas "
+            "before deploying to AWS, or place the spokes as adjacent blocks so they collapse into fewer)")
+    lists = prefix_lists(spec)
+    if lists > DEFAULT_PREFIX_LISTS_PER_REGION:
+        warnings.append(
+            f"the network creates {lists} customer-managed prefix lists (one per spoke) in {spec.region}; "
+            f"the default quota is {DEFAULT_PREFIX_LISTS_PER_REGION} prefix lists per Region, the ones the "
+            "account already has included (raise it in Service Quotas before deploying to AWS)")
     return warnings
 
 

@@ -6,16 +6,41 @@ the rehearsal engine runs it under the SDK's mock monitor, and ``pulumi up`` at 
 resources.
 
 Per spoke: a VPC (DNS support and hostnames on), its subnets, one private route table with an
-association per subnet, a route to every other spoke's CIDR via the TGW, the TGW attachment on the
-per-AZ attachment subnets, the training security group, the node launch template (when the spec
-records a workload), the S3 gateway endpoint, and optionally an internet gateway, public route table
-and NAT gateway. Once: the Transit Gateway (default route table
-association and propagation disabled) and its explicit route tables, with an association per spoke
-and a propagation of every spoke into every table.
+association per subnet, one summary route for the supernet via the TGW, the TGW attachment on the
+per-AZ attachment subnets, the training security group with its rules, a peer prefix list (the other
+spokes' CIDRs) that the group's cross-spoke rule references, the node launch template (when the
+spec records a workload), the S3 gateway endpoint, and optionally
+an internet gateway, public route table and NAT gateway. Once: the Transit Gateway (default route
+table association and propagation disabled) and its explicit route tables, with an association per
+spoke and a propagation of every spoke into every table.
+
+Why routing and admission look like this (issue 12; figures in BENCHMARKS.md). A full mesh — a route
+and a rule per other spoke — is 2N(N-1) resources: past 50 spokes every route table exceeds AWS's
+default 50 routes, past 60 every group exceeds its 60 inbound rules, and time per spoke grows with N.
+Both are now constant per spoke:
+
+- Routes: one route for the supernet to the TGW, not a customer-managed prefix list. AWS counts a
+  route to a prefix list as that list's max entries, so a list of the other spokes would cost
+  several routes and change whenever a spoke comes or goes; the summary route costs one, never
+  changes, and reaches exactly what the mesh reached: the VPC's local route is more specific, and
+  the TGW route tables stay exact (only the spokes' propagated CIDRs), so an address in the supernet
+  that is not a spoke is dropped at the TGW, as it was dropped for want of a route before.
+- Admission: least privilege, the other spokes' CIDRs only. The supernet would also admit hosts of
+  the spoke's own VPC that are not in the group, so it is not used. One rule references a prefix
+  list per spoke; AWS counts the list's max entries as rules, so the list holds the fewest CIDR
+  blocks that cover exactly the other spokes (:meth:`NetworkSpec.peer_cidrs`): sizing packs spokes
+  as equal aligned blocks, so that is at most about 2·log2(N) (8 at 100 spokes) and the group holds
+  9 rules counted AWS's way instead of 100. A hand-built spec of scattered spokes stays exact and
+  collapses less; preflight warns when a group would pass 60.
+- Adding or removing a spoke updates the other spokes' prefix lists in place (entries and max
+  entries); it rebuilds nothing. The entries are inline (one ManagedPrefixList resource with its
+  entries) rather than ManagedPrefixListEntry resources: one resource per spoke whatever N is, one
+  versioned modification per list per change, and no per-entry version races.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import pulumi
@@ -28,6 +53,7 @@ SG_NAME_PREFIX = "labnet-"
 # Launch template names are 3-128 letters, digits and ( ) . - / _: "labnet-<spoke>-node-" plus the
 # 26-character unique suffix is at most 71 of them (spoke names are 1-32 lowercase letters, digits, '-').
 LAUNCH_TEMPLATE_PREFIX = "labnet-"
+PL_NAME_PREFIX = "labnet-"
 
 
 def _az_suffix(az: str) -> str:
@@ -40,6 +66,24 @@ def subnet_key(spoke: Spoke, index: int) -> str:
     same = [k for k, s in enumerate(spoke.subnets) if s.role == sn.role and s.az == sn.az]
     suffix = "" if len(same) == 1 else f"-{same.index(index) + 1}"
     return f"{spoke.name}-{sn.role}-{_az_suffix(sn.az)}{suffix}"
+
+
+def _peer_descriptions(spec: NetworkSpec, blocks) -> dict[str, str]:
+    """Each peer block's entry description: the spokes it covers, by address (AWS allows 255 characters)."""
+    import bisect
+
+    spokes = sorted((int(ipaddress.IPv4Network(sp.cidr).network_address), sp.name) for sp in spec.spokes)
+    starts = [start for start, _ in spokes]
+    out = {}
+    for block in set(blocks):
+        net = ipaddress.IPv4Network(block)
+        # A peer block covers whole spokes only, so the spokes inside it are those starting in it.
+        a = bisect.bisect_left(starts, int(net.network_address))
+        b = bisect.bisect_right(starts, int(net.broadcast_address))
+        inside = [name for _, name in spokes[a:b]]
+        text = f"spoke {inside[0]}" if len(inside) == 1 else f"{len(inside)} spokes, {inside[0]} to {inside[-1]}"
+        out[block] = text[:255]
+    return out
 
 
 def provider(region: str, target: dict[str, Any] | None) -> aws.Provider:
@@ -106,6 +150,9 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
     }
 
     spokes_out: dict[str, Any] = {}
+    peer_cidrs = spec.peer_cidrs()
+    described = _peer_descriptions(spec, [b for blocks in peer_cidrs.values() for b in blocks])
+    lo, hi = spec.security.cross_spoke_ports
     attachments: dict[str, aws.ec2transitgateway.VpcAttachment] = {}
     private_tables: dict[str, aws.ec2.RouteTable] = {}
     for spoke in spec.spokes:
@@ -174,23 +221,38 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
         aws.vpc.SecurityGroupEgressRule(
             f"{s}-sg-egress", security_group_id=sg.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
             description="all outbound", tags=tags(f"{s}-sg-egress", spoke=s))
-        lo, hi = spec.security.cross_spoke_ports
-        for other in spec.spokes:
-            if other.name == s:
-                continue
-            aws.vpc.SecurityGroupIngressRule(
-                f"{s}-sg-from-{other.name}", security_group_id=sg.id, ip_protocol="tcp",
-                from_port=lo, to_port=hi, cidr_ipv4=other.cidr,
-                description=f"TCP from spoke {other.name} (NCCL/Gloo across the TGW)",
-                tags=tags(f"{s}-sg-from-{other.name}", spoke=s))
-            aws.ec2.Route(f"{s}-to-{other.name}", route_table_id=rt.id, destination_cidr_block=other.cidr,
+        peers = peer_cidrs[s]
+        if peers:
+            # Routing: one summary route for the supernet. The VPC's local route is more specific, so
+            # traffic inside the VPC stays local; everything else in the supernet goes to the TGW,
+            # whose route tables hold only the spokes' propagated CIDRs, so what is not a spoke is
+            # dropped there. Constant in N, and untouched when spokes come and go.
+            aws.ec2.Route(f"{s}-to-spokes", route_table_id=rt.id, destination_cidr_block=spec.supernet,
                           transit_gateway_id=tgw.id, opts=pulumi.ResourceOptions(depends_on=[attachment]))
+            # Admission: the other spokes' CIDRs only, in one prefix list referenced by one rule.
+            # AWS counts the list's max entries as rules, so the list holds the fewest blocks that
+            # cover exactly the other spokes (NetworkSpec.peer_cidrs), and max entries is that number.
+            peer_list = aws.ec2.ManagedPrefixList(
+                # Named, not auto-named: a name of labnet's own never starts with "com.amazonaws"
+                # (reserved for AWS's lists; a stack could be called that), and need not be unique.
+                f"{s}-peers", name=f"{PL_NAME_PREFIX}{stack}-{s}-peers", address_family="IPv4",
+                max_entries=len(peers),
+                entries=[aws.ec2.ManagedPrefixListEntryArgs(cidr=b, description=described[b])
+                         for b in peers],
+                tags=tags(f"{s}-peers", spoke=s))
+            aws.vpc.SecurityGroupIngressRule(
+                f"{s}-sg-from-spokes", security_group_id=sg.id, ip_protocol="tcp",
+                from_port=lo, to_port=hi, prefix_list_id=peer_list.id,
+                description="TCP from the other spokes (NCCL/Gloo across the TGW)",
+                tags=tags(f"{s}-sg-from-spokes", spoke=s))
 
         out: dict[str, Any] = {
             "vpc_id": vpc.id, "cidr": spoke.cidr, "route_table_id": rt.id,
             "attachment_id": attachment.id, "security_group_id": sg.id,
             "tgw_route_table": spoke.route_table, "subnets": subnet_out,
         }
+        if peers:
+            out["peer_prefix_list_id"] = peer_list.id
         if spec.workload is not None:
             out.update(_node_template(spec, spoke, subnets, sg, tags))
         if spec.s3_endpoint:

@@ -25,7 +25,8 @@ def _short(token: str) -> str:
 
 def outputs(exports: dict[str, Any]) -> pd.DataFrame:
     """One row per resource a user needs: TGW, TGW route tables, and per spoke its VPC, subnets (AZ
-    name and AZ ID), route table, attachment, security group, node launch template and endpoints."""
+    name and AZ ID), route table, attachment, security group, peer prefix list, node launch template
+    and endpoints."""
     rows: list[dict[str, Any]] = []
     if not exports:
         return pd.DataFrame(columns=OUTPUT_COLUMNS)
@@ -67,6 +68,8 @@ def outputs(exports: dict[str, Any]) -> pd.DataFrame:
         row(spoke, "tgw_attachment", f"{spoke}-attachment", sp.get("attachment_id", ""),
             role=f"tgw route table {sp.get('tgw_route_table', '')}")
         row(spoke, "security_group", f"{spoke}-training-sg", sp.get("security_group_id", ""))
+        if "peer_prefix_list_id" in sp:
+            row(spoke, "peer_prefix_list", f"{spoke}-peers", sp["peer_prefix_list_id"])
         if "launch_template_id" in sp:
             lt = sp.get("launch_template") or {}
             lt = lt if isinstance(lt, dict) else {}
@@ -105,7 +108,8 @@ def preview(planned: Iterable[Any], spokes: Iterable[str] = ()) -> pd.DataFrame:
         elif inputs.get("ipProtocol"):
             proto = inputs["ipProtocol"]
             ports = "" if proto == "-1" else f" {int(inputs.get('fromPort', 0))}-{int(inputs.get('toPort', 0))}"
-            src = "itself" if inputs.get("referencedSecurityGroupId") else inputs.get("cidrIpv4", "")
+            src = ("itself" if inputs.get("referencedSecurityGroupId") else
+                   "the peer prefix list" if inputs.get("prefixListId") else inputs.get("cidrIpv4", ""))
             detail = f"{'all' if proto == '-1' else proto}{ports} {'from' if 'Ingress' in p.type else 'to'} {src}"
         elif inputs.get("serviceName"):
             detail = inputs["serviceName"]
@@ -115,6 +119,9 @@ def preview(planned: Iterable[Any], spokes: Iterable[str] = ()) -> pd.DataFrame:
             kinds = [ni.get("interfaceType") or "interface" for ni in inputs["networkInterfaces"]]
             detail = f"{inputs.get('instanceType', '')}: " + ", ".join(
                 f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds))
+        elif "maxEntries" in inputs:
+            entries = [e.get("cidr", "") for e in inputs.get("entries") or []]
+            detail = f"max {int(inputs['maxEntries'])} entries: {', '.join(entries)}"
         rows.append({"action": p.action, "resource": _short(p.type), "name": p.name,
                      "spoke": tags.get("spoke") or _spoke_of(p.name, names), "cidr": cidr, "detail": detail})
     return pd.DataFrame(rows, columns=PREVIEW_COLUMNS)

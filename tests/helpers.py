@@ -77,3 +77,13 @@ def registrations(spec=None, target=None, stack="test", main=None):
     t.join()
     assert not errors, errors
     return rows
+
+
+def full_mesh(spec):
+    """What the full-mesh program (before issue 12) declared for each spoke, as expectations: a route
+    via the TGW to every other spoke (by name) and TCP admission from every other spoke's CIDR. The
+    summary route and peer prefix lists must reach exactly this; the connectivity matrix (branch
+    ``verify``) can be checked against it too."""
+    return {sp.name: {"routes_via_tgw": {o.name for o in spec.spokes if o is not sp},
+                      "admits_tcp_from": [o.cidr for o in spec.spokes if o is not sp]}
+            for sp in spec.spokes}

@@ -14,7 +14,7 @@ import pytest
 
 import labnet
 from labnet.engines import ec2_calls
-from tests.inspect_ec2 import inventory, total
+from tests.inspect_ec2 import assert_reaches_like_the_full_mesh, inventory, total
 
 pytestmark = pytest.mark.e2e
 
@@ -61,10 +61,10 @@ def test_up_three_spokes_matches_what_boto3_sees_and_destroy_leaves_nothing(ec2,
         assert att["TransitGatewayAttachmentId"] == got["attachment_id"]
         assert any(a["TransitGatewayAttachmentId"] == got["attachment_id"] for a in assocs)
         assert any(p["TransitGatewayAttachmentId"] == got["attachment_id"] for p in props)
-        # A route to every other spoke via the TGW, in the route table every subnet uses.
+        # One summary route for the supernet via the TGW, in the route table every subnet uses.
         (rt,) = ec2.describe_route_tables(RouteTableIds=[got["route_table_id"]])["RouteTables"]
-        via_tgw = {r["DestinationCidrBlock"] for r in rt["Routes"] if r.get("TransitGatewayId") == tgw["TransitGatewayId"]}
-        assert via_tgw == {o.cidr for o in spec3.spokes if o.name != sp.name}
+        via_tgw = [r["DestinationCidrBlock"] for r in rt["Routes"] if r.get("TransitGatewayId") == tgw["TransitGatewayId"]]
+        assert via_tgw == [spec3.supernet]
         assert {a["SubnetId"] for a in rt["Associations"] if a.get("SubnetId")} == set(s["SubnetId"] for s in subnets.values())
         # Security group: all traffic from itself, TCP from the other spokes, nothing open.
         (sg,) = ec2.describe_security_groups(GroupIds=[got["security_group_id"]])["SecurityGroups"]
@@ -75,8 +75,12 @@ def test_up_three_spokes_matches_what_boto3_sees_and_destroy_leaves_nothing(ec2,
                        and any(g["GroupId"] == sg["GroupId"] for g in p.get("UserIdGroupPairs", []))]
         assert self_egress, "EFA needs an egress rule to the group itself"
         assert sg["GroupName"].startswith(f"labnet-{sp.name}-training-")
-        tcp = {r["CidrIp"] for p in sg["IpPermissions"] if p["IpProtocol"] == "tcp" for r in p.get("IpRanges", [])}
-        assert tcp == {o.cidr for o in spec3.spokes if o.name != sp.name}
+        (tcp,) = [p for p in sg["IpPermissions"] if p["IpProtocol"] == "tcp"]
+        assert not tcp["IpRanges"] and [r["PrefixListId"] for r in tcp["PrefixListIds"]] == [got["peer_prefix_list_id"]]
+        (pl,) = ec2.describe_managed_prefix_lists(PrefixListIds=[got["peer_prefix_list_id"]])["PrefixLists"]
+        entries = [e["Cidr"] for e in ec2.get_managed_prefix_list_entries(PrefixListId=pl["PrefixListId"])["Entries"]]
+        assert sorted(entries) == sorted(spec3.peer_cidrs()[sp.name]) and pl["MaxEntries"] == len(entries)
+        assert pl["PrefixListName"] == f"labnet-e2e-three-{sp.name}-peers" and pl["OwnerId"] != "AWS"
         assert not [r for p in sg["IpPermissions"] for r in p.get("IpRanges", []) if r["CidrIp"] == "0.0.0.0/0"]
         assert not [r for p in sg["IpPermissions"] for r in p.get("Ipv6Ranges", []) if r["CidrIpv6"] == "::/0"]
         # S3 gateway endpoint on the spoke's route table.
@@ -85,11 +89,15 @@ def test_up_three_spokes_matches_what_boto3_sees_and_destroy_leaves_nothing(ec2,
         assert got["route_table_id"] in ep["RouteTableIds"]
         assert ep["VpcEndpointId"] == got["s3_endpoint_id"]
 
+    assert_reaches_like_the_full_mesh(ec2, spec3, exports)
+
     # The outputs table agrees with boto3, row by row.
     sub_rows = out[out.resource == "subnet"]
     live = {s["SubnetId"]: s["CidrBlock"] for s in ec2.describe_subnets()["Subnets"]}
     assert all(live[r.id] == r.cidr for r in sub_rows.itertuples())
     assert len(sub_rows) == sum(len(s.subnets) for s in spec3.spokes)
+    pl_rows = out[out.resource == "peer_prefix_list"]
+    assert dict(zip(pl_rows.spoke, pl_rows.id)) == {n: sp["peer_prefix_list_id"] for n, sp in exports["spokes"].items()}
 
     removed = lab.destroy()
     assert len(removed) > 50
@@ -103,6 +111,11 @@ def test_preview_creates_nothing_and_lists_every_resource(ec2, spec3):
     assert set(plan.action) == {"create"}
     assert (plan.resource == "Vpc").sum() == 3 and (plan.resource == "TransitGateway").sum() == 1
     assert set(plan[plan.resource == "Vpc"].spoke) == {s.name for s in spec3.spokes}
+    lists = plan[plan.resource == "ManagedPrefixList"]
+    assert list(lists.detail) == [f"max {len(b)} entries: {', '.join(b)}"
+                                  for b in (spec3.peer_cidrs()[sp] for sp in lists.spoke)]
+    (rule,) = plan[plan.name == f"{spec3.spokes[0].name}-sg-from-spokes"].detail
+    assert rule == "tcp 0-65535 from the peer prefix list"
     assert total(inventory(ec2)) == 0
 
 
@@ -198,11 +211,13 @@ def test_up_twice_changes_nothing_and_adding_a_spoke_only_adds(ec2):
     bigger = labnet.size(spokes=3, nodes_per_spoke=8, azs=2)
     lab3 = labnet.Lab("e2e-idem", bigger, engine="rehearsal", progress=events.append)
     plan = lab3.preview()
-    assert set(plan.action) == {"same", "create"}
+    assert set(plan.action) == {"same", "create", "update"}
+    assert set(plan[plan.action == "update"].resource) == {"ManagedPrefixList"}  # the peer lists
     lab3.up()
     after = inventory(ec2)
     assert set(before["vpcs"]) < set(after["vpcs"]) and len(after["vpcs"]) == 3
-    assert {e.action for e in events} == {"create"}
+    assert set(before["prefix_lists"]) < set(after["prefix_lists"])  # updated in place, one added
+    assert {e.action for e in events} == {"create", "update"}
 
     # A change the rehearsal engine cannot make in place stops before any AWS call.
     changed = labnet.size(spokes=3, nodes_per_spoke=200, azs=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 from hypothesis import given, settings
@@ -235,14 +236,46 @@ def test_a_spec_that_drops_either_efa_self_rule_is_refused(option):
                                             "self_egress": True}
 
 
-def test_warning_for_route_quota_and_non_28_attachment():
-    spec = plan(spokes=52, nodes_per_spoke=1)
-    spec = _with_subnet(spec, 0, 1, cidr=spec.spokes[0].subnets[1].cidr)  # unchanged, still valid
+@pytest.mark.parametrize("n", [2, 52, 61, 100])
+def test_sized_networks_stay_within_the_default_route_and_rule_quotas(n):
+    """Counted AWS's way: the peer prefix list counts its max entries as rules."""
+    spec = plan(spokes=n, nodes_per_spoke=1)
     warnings = preflight.check(spec, US_EAST_1)
-    assert any("default VPC quota is 50 routes" in w for w in warnings)
-    assert not any("inbound rules" in w for w in warnings)
-    warnings = preflight.check(plan(spokes=61, nodes_per_spoke=1), US_EAST_1)
-    assert any("default quota is 60 inbound rules per security group" in w for w in warnings)
+    assert not any("routes" in w or "inbound rules" in w or "prefix lists" in w for w in warnings), warnings
+    assert preflight.routes_per_route_table(spec) == 3  # local, the supernet to the TGW, the S3 endpoint
+    rules = preflight.inbound_rules_per_group(spec)
+    assert set(rules) == {s.name for s in spec.spokes}
+    assert all(v == 1 + len(spec.peer_cidrs()[k]) for k, v in rules.items())
+    assert max(rules.values()) <= 1 + 2 * math.ceil(math.log2(n))  # self + O(log N) blocks
+    assert preflight.prefix_lists(spec) == n
+
+
+def test_route_count_is_constant_and_counts_nat_and_endpoint():
+    assert preflight.routes_per_route_table(plan(spokes=1, s3_endpoint=False)) == 1  # the local route
+    from tests.helpers import M5
+    assert preflight.routes_per_route_table(plan(spokes=500, nodes_per_spoke=1, instance=M5, interface_mode="ena",
+                                                 public_subnets=True)) == 4
+
+
+def test_warning_when_scattered_spokes_pass_the_inbound_rule_quota():
+    """A hand-built spec whose spokes do not collapse: every other /21 of 140, so 69 blocks of peers."""
+    spaced = plan(spokes=140, nodes_per_spoke=1)
+    spec = dataclasses.replace(spaced, spokes=spaced.spokes[::2])
+    warnings = preflight.check(spec, US_EAST_1)
+    (rule,) = [w for w in warnings if "inbound rules" in w]
+    assert "70 training security group(s)" in rule and "counts as 69 rules" in rule
+    assert "default quota is 60 inbound rules per security group" in rule
+
+
+def test_warning_past_the_default_prefix_lists_per_region():
+    warnings = preflight.check(plan(spokes=101, nodes_per_spoke=1), US_EAST_1)
+    assert any("101 customer-managed prefix lists" in w and "100 prefix lists per Region" in w for w in warnings)
+
+
+def test_peers_that_need_more_than_1000_prefix_list_entries_are_refused():
+    spaced = plan(spokes=2004, nodes_per_spoke=1, supernet="10.0.0.0/8")
+    spec = dataclasses.replace(spaced, spokes=spaced.spokes[::2])
+    _raises(spec, "collapse into 1001 blocks", "at most 1000 entries", "adjacent blocks", field="spokes[0].cidr")
 
 
 def test_workload_efa_mode_on_non_efa_instance():

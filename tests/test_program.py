@@ -13,6 +13,7 @@ ROUTE = "aws:ec2/route:Route"
 SUBNET = "aws:ec2/subnet:Subnet"
 ATTACH = "aws:ec2transitgateway/vpcAttachment:VpcAttachment"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+PREFIX_LIST = "aws:ec2/managedPrefixList:ManagedPrefixList"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 UNTAGGABLE = {ROUTE, "aws:ec2/routeTableAssociation:RouteTableAssociation",
               "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation",
@@ -30,6 +31,13 @@ def by_type(rows, typ):
     return [(name, inputs) for t, name, inputs in rows if t == typ]
 
 
+def addresses(cidrs):
+    """A set of CIDRs as the fewest blocks covering the same addresses (equal sets compare equal)."""
+    import ipaddress
+
+    return list(ipaddress.collapse_addresses(ipaddress.IPv4Network(c) for c in cidrs))
+
+
 def test_resource_counts_per_spoke(three):
     spec, rows, _ = three
     counts = Counter(t.rsplit(":", 1)[-1] for t, _, _ in rows)
@@ -41,20 +49,50 @@ def test_resource_counts_per_spoke(three):
     assert counts["VpcAttachment"] == n
     assert counts["SecurityGroup"] == n
     assert counts["VpcEndpoint"] == n
-    assert counts["Route"] == n * (n - 1)
-    assert counts["SecurityGroupIngressRule"] == n * n  # self + (n-1) other spokes
+    assert counts["Route"] == n  # one summary route per spoke, not one per other spoke
+    assert counts["ManagedPrefixList"] == n
+    assert counts["SecurityGroupIngressRule"] == 2 * n  # self + one rule for the peer prefix list
     assert counts["SecurityGroupEgressRule"] == 2 * n  # to itself (EFA) + open
     assert counts["LaunchTemplate"] == n  # one node template per spoke
 
 
-def test_route_to_every_other_spoke_via_the_tgw(three):
+@pytest.mark.parametrize("azs", [1, 3])
+def test_resources_per_spoke_are_constant_in_n(azs):
+    """The full mesh declared 2N(N-1) routes and rules; now every spoke adds the same resources."""
+    sizes = (2, 3, 9)
+    totals = [len(declared(plan(spokes=n, azs=azs, instance=M5, interface_mode="ena"))[0]) for n in sizes]
+    per_spoke = {(tb - ta) / (b - a) for a, b, ta, tb in zip(sizes, sizes[1:], totals, totals[1:])}
+    assert len(per_spoke) == 1, (sizes, totals)
+
+
+def test_every_spoke_routes_the_supernet_to_the_tgw_and_nothing_else(three):
+    """One summary route per spoke table: the VPC's local route stays more specific, and the TGW
+    tables hold only the spokes' propagated CIDRs, so this reaches exactly the other spokes."""
     spec, rows, _ = three
     routes = by_type(rows, ROUTE)
     tables = {name.rsplit("-rt", 1)[0]: f"{name}-id" for t, name, _ in rows if t == "aws:ec2/routeTable:RouteTable"}
     for sp in spec.spokes:
-        mine = {i["destinationCidrBlock"] for _, i in routes if i["routeTableId"] == tables[sp.name]
-                and i.get("transitGatewayId") == "tgw-id"}
-        assert mine == {o.cidr for o in spec.spokes if o.name != sp.name}
+        mine = [i for _, i in routes if i["routeTableId"] == tables[sp.name]]
+        assert [(i["destinationCidrBlock"], i.get("transitGatewayId")) for i in mine] == [(spec.supernet, "tgw-id")]
+
+
+def test_a_single_spoke_has_no_cross_spoke_route_list_or_rule():
+    rows, _ = declared(plan(spokes=1))
+    assert not by_type(rows, ROUTE) and not by_type(rows, PREFIX_LIST)
+    assert [i["ipProtocol"] for _, i in by_type(rows, INGRESS)] == ["-1"]
+
+
+def test_peer_prefix_lists_cover_exactly_the_other_spokes(three):
+    spec, rows, _ = three
+    lists = dict(by_type(rows, PREFIX_LIST))
+    for sp in spec.spokes:
+        pl = lists[f"{sp.name}-peers"]
+        assert pl["addressFamily"] == "IPv4" and pl["tags"]["spoke"] == sp.name
+        cidrs = [e["cidr"] for e in pl["entries"]]
+        assert int(pl["maxEntries"]) == len(cidrs) == len(spec.peer_cidrs()[sp.name])
+        assert addresses(cidrs) == addresses(o.cidr for o in spec.spokes if o.name != sp.name)
+        assert all(e["description"].startswith(("spoke ", "2 spokes")) for e in pl["entries"])
+        assert pl["name"] == f"labnet-prog-{sp.name}-peers"  # never "com.amazonaws…" (AWS's own lists)
 
 
 def test_attachment_uses_exactly_one_subnet_per_az(three):
@@ -81,16 +119,18 @@ def test_tgw_uses_explicit_route_tables(three):
     assert {i["transitGatewayAttachmentId"] for _, i in assoc} == {f"{s.name}-attachment-id" for s in spec.spokes}
 
 
-def test_self_referencing_all_traffic_rule_and_tcp_from_other_spokes(three):
+def test_self_referencing_all_traffic_rule_and_tcp_from_the_peer_list(three):
     spec, rows, _ = three
     rules = by_type(rows, INGRESS)
+    lo, hi = spec.security.cross_spoke_ports
     for sp in spec.spokes:
         sg = f"{sp.name}-training-sg-id"
         mine = [i for _, i in rules if i["securityGroupId"] == sg]
         self_rules = [i for i in mine if i.get("referencedSecurityGroupId") == sg]
         assert len(self_rules) == 1 and self_rules[0]["ipProtocol"] == "-1"
-        tcp = {i["cidrIpv4"] for i in mine if i["ipProtocol"] == "tcp"}
-        assert tcp == {o.cidr for o in spec.spokes if o.name != sp.name}
+        (tcp,) = [i for i in mine if i["ipProtocol"] == "tcp"]
+        assert tcp["prefixListId"] == f"{sp.name}-peers-id" and not tcp.get("cidrIpv4")
+        assert (int(tcp["fromPort"]), int(tcp["toPort"])) == (lo, hi)
         assert all(i["ipProtocol"] in ("-1", "tcp") for i in mine)
 
 
@@ -98,7 +138,7 @@ def test_no_open_ingress_anywhere(three):
     _, rows, _ = three
     for _, i in by_type(rows, INGRESS):
         assert i.get("cidrIpv4") not in ("0.0.0.0/0",) and i.get("cidrIpv6") not in ("::/0",)
-        assert i.get("cidrIpv4") or i.get("referencedSecurityGroupId")
+        assert i.get("cidrIpv4") or i.get("referencedSecurityGroupId") or i.get("prefixListId")
     egress = by_type(rows, EGRESS)
     assert all(i.get("cidrIpv4") == "0.0.0.0/0" or i.get("referencedSecurityGroupId") == i["securityGroupId"]
                for _, i in egress)  # egress open, plus the group itself
@@ -165,6 +205,7 @@ def test_exports_carry_ids_and_cidrs(three):
         assert out["vpc_id"] == f"{sp.name}-vpc-id" and out["cidr"] == sp.cidr
         assert {s["cidr"] for s in out["subnets"]} == {s.cidr for s in sp.subnets}
         assert out["attachment_id"] and out["security_group_id"] and out["route_table_id"]
+        assert out["peer_prefix_list_id"] == f"{sp.name}-peers-id"
 
 
 def test_public_subnets_add_igw_and_nat_only_when_asked():

@@ -4,6 +4,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import labnet
 from labnet.spec import NetworkSpec
@@ -75,3 +77,58 @@ def test_repr_is_short_and_safe():
     spec = plan(spokes=40)
     assert len(repr(spec)) < 200
     assert "40 spoke(s)" in repr(spec)
+
+
+# -- peer CIDRs: what each spoke's training group admits cross-spoke TCP from ------------------------
+def _spokes_at(cidrs):
+    from labnet.spec import Spoke
+
+    base = plan(spokes=1)
+    return dataclasses.replace(base, supernet="10.0.0.0/8", spokes=tuple(
+        Spoke(name=f"s{k}", cidr=c, subnets=()) for k, c in enumerate(cidrs)))
+
+
+def _addresses(cidrs):
+    import ipaddress
+
+    return list(ipaddress.collapse_addresses(ipaddress.IPv4Network(c) for c in cidrs))
+
+
+def test_peer_cidrs_of_sized_specs_collapse_to_a_few_blocks():
+    import math
+
+    for n in (2, 3, 8, 60, 64, 100, 1000):
+        spec = plan(spokes=n, nodes_per_spoke=1, azs=1)
+        peers = spec.peer_cidrs()
+        assert list(peers) == [s.name for s in spec.spokes]
+        worst = max(len(v) for v in peers.values())
+        assert worst <= 2 * math.ceil(math.log2(n)), (n, worst)
+        for sp in spec.spokes[:: max(1, n // 7)]:
+            assert _addresses(peers[sp.name]) == _addresses(o.cidr for o in spec.spokes if o is not sp)
+
+
+def test_peer_cidrs_of_scattered_hand_built_spokes_stay_exact():
+    spec = _spokes_at(["10.0.0.0/16", "10.2.0.0/16", "10.3.0.0/16", "10.9.0.0/24", "10.1.0.0/16"])
+    peers = spec.peer_cidrs()
+    assert peers["s0"] == ("10.1.0.0/16", "10.2.0.0/15", "10.9.0.0/24")
+    assert peers["s4"] == ("10.0.0.0/16", "10.2.0.0/15", "10.9.0.0/24")
+    assert peers["s3"] == ("10.0.0.0/14",)
+    assert _spokes_at(["10.0.0.0/16"]).peer_cidrs() == {"s0": ()}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(st.integers(0, 63), min_size=1, max_size=40), st.integers(18, 24))
+def test_peer_cidrs_cover_exactly_the_other_spokes_with_the_fewest_blocks(slots, prefix):
+    import ipaddress
+
+    # Non-overlapping spokes of one size at arbitrary slots (contiguous or not), in arbitrary order.
+    size = 2 ** (32 - prefix)
+    cidrs = [str(ipaddress.IPv4Network((int(ipaddress.IPv4Address("10.0.0.0")) + k * size, prefix)))
+             for k in sorted(slots, key=lambda k: (k * 37) % 64)]
+    spec = _spokes_at(cidrs)
+    for sp in spec.spokes:
+        blocks = [ipaddress.IPv4Network(b) for b in spec.peer_cidrs()[sp.name]]
+        others = _addresses(o.cidr for o in spec.spokes if o is not sp)
+        assert _addresses(map(str, blocks)) == others  # exactly the others' addresses
+        assert not any(b.overlaps(ipaddress.IPv4Network(sp.cidr)) for b in blocks)  # never itself
+        assert len(blocks) == len(others)  # the fewest blocks (collapse_addresses is minimal)

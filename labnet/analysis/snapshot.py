@@ -3,7 +3,10 @@
 ``read(ec2, exports)`` makes one paginated describe call per resource type, filtered to the stack's
 VPCs and Transit Gateway (from ``Lab.exports()``), so the number of calls does not grow with the
 number of spokes beyond pagination (TGW route tables cost three calls each: associations,
-propagations, static routes; referenced prefix lists one call each for their entries). The result
+propagations, static routes). The one exception: EC2 has no batch call for a customer-managed
+prefix list's entries, so each prefix list the stack's rules or routes reference costs one
+``GetManagedPrefixListEntries`` call; with issue 12's design every spoke's training group references
+its own peer list, so that is one call per spoke (the analysis needs the entries). The result
 is what :mod:`labnet.analysis.reachability` reasons about, without any AWS at all::
 
     >>> snap = read(lab._ec2(), lab.exports(), stack="ml-net")

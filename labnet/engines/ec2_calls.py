@@ -6,6 +6,9 @@ inputs (camelCase, as the Pulumi mock monitor delivers them) and returns ``(id, 
 call may have been sent by a run that was killed before it could record the id, and ``adopt`` finishes
 such a resource: the steps ``create`` takes after its first call (attributes, attachments, waits)
 may never have run, so adopting repeats them (each is idempotent) and returns the same outputs.
+A handler whose ``updatable`` names input keys can also ``update`` a resource in place when only
+those inputs change (today: a managed prefix list's entries and max entries); every other change
+is a replacement, which the rehearsal engine refuses.
 
 The calls mirror what the pulumi-aws provider does for the same resources, in the same order a
 raw boto3 script would make them.
@@ -25,7 +28,8 @@ NOT_FOUND = ("NotFound", "InvalidVpcID", "InvalidSubnetID", "InvalidRouteTableID
              "InvalidPermission.NotFound", "Gateway.NotAttached", "InvalidAttachmentID",
              # AWS answers an unknown launch template id with InvalidLaunchTemplateId.NotFound and an
              # unknown name with InvalidLaunchTemplateName.NotFoundException (moto uses the latter for both).
-             "InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateName.NotFound")
+             "InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateName.NotFound",
+             "InvalidPrefixListID")
 
 
 def is_not_found(exc: BaseException) -> bool:
@@ -71,7 +75,7 @@ def _wait(describe: Callable[[], str | None], want: set[str], what: str, timeout
         state = describe()
         if state in want:
             return
-        if state in ("failed", "rejected"):
+        if state in ("failed", "rejected") or str(state).endswith("-failed"):
             raise RuntimeError(f"{what} entered state {state!r}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} still {state!r} after {timeout:.0f}s")
@@ -102,6 +106,17 @@ def _by_name_tag(describe, key: str, inputs: dict[str, Any], id_key: str, extra_
 # -- handlers ------------------------------------------------------------------------------------
 class Handler:
     token = ""
+    updatable: frozenset[str] = frozenset()  # input keys ``update`` can change in place
+
+    def can_update(self, old: dict[str, Any], new: dict[str, Any]) -> bool:
+        """Whether going from ``old`` to ``new`` inputs is an in-place update (not a replacement)."""
+        changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
+        return bool(changed) and changed <= self.updatable
+
+    def update(self, ec2, rid: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
+        """Bring the live resource to ``inputs`` (only ``updatable`` keys differ); its new outputs.
+        Must be idempotent: a run interrupted part-way through an update runs it again."""
+        raise NotImplementedError
 
     def create(self, ec2, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
@@ -285,26 +300,38 @@ class Route(Handler):
     TARGETS = (("transitGatewayId", "TransitGatewayId"), ("gatewayId", "GatewayId"),
                ("natGatewayId", "NatGatewayId"))
 
+    @staticmethod
+    def _destination(inputs):
+        """(EC2 parameter, value) of the route's destination: a CIDR block or a prefix list."""
+        if inputs.get("destinationPrefixListId"):
+            return "DestinationPrefixListId", inputs["destinationPrefixListId"]
+        return "DestinationCidrBlock", inputs["destinationCidrBlock"]
+
+    def _id(self, inputs):
+        # Terraform/pulumi-aws's id for a route: "r-" + route table id + hash of the destination.
+        return f"r-{inputs['routeTableId']}_{self._destination(inputs)[1]}"
+
     def create(self, ec2, name, inputs):
-        args = {"RouteTableId": inputs["routeTableId"], "DestinationCidrBlock": inputs["destinationCidrBlock"]}
+        key, dest = self._destination(inputs)
+        args = {"RouteTableId": inputs["routeTableId"], key: dest}
         for src, dst in self.TARGETS:
             if inputs.get(src):
                 args[dst] = inputs[src]
         ec2.create_route(**args)
-        # Terraform/pulumi-aws's id for a route: "r-" + route table id + hash of the destination.
-        return f"r-{inputs['routeTableId']}_{inputs['destinationCidrBlock']}", {}
+        return self._id(inputs), {}
 
     def delete(self, ec2, rid, inputs, outputs):
-        ec2.delete_route(RouteTableId=inputs["routeTableId"], DestinationCidrBlock=inputs["destinationCidrBlock"])
+        key, dest = self._destination(inputs)
+        ec2.delete_route(RouteTableId=inputs["routeTableId"], **{key: dest})
 
     def find(self, ec2, inputs):
-        return f"r-{inputs['routeTableId']}_{inputs['destinationCidrBlock']}" if self.find_by_id(ec2, "", inputs) else None
+        return self._id(inputs) if self.find_by_id(ec2, "", inputs) else None
 
     def find_by_id(self, ec2, rid, inputs):
+        key, dest = self._destination(inputs)
         tables = ec2.describe_route_tables(
             Filters=[{"Name": "route-table-id", "Values": [inputs["routeTableId"]]}])["RouteTables"]
-        return any(r.get("DestinationCidrBlock") == inputs["destinationCidrBlock"]
-                   for t in tables for r in t.get("Routes", []))
+        return any(r.get(key) == dest for t in tables for r in t.get("Routes", []))
 
 
 class InternetGateway(Handler):
@@ -474,13 +501,15 @@ def _permission(inputs: dict[str, Any]) -> dict[str, Any]:
         perm["Ipv6Ranges"] = [{"CidrIpv6": inputs["cidrIpv6"], **desc}]
     elif inputs.get("referencedSecurityGroupId"):
         perm["UserIdGroupPairs"] = [{"GroupId": inputs["referencedSecurityGroupId"], **desc}]
+    elif inputs.get("prefixListId"):
+        perm["PrefixListIds"] = [{"PrefixListId": inputs["prefixListId"], **desc}]
     return perm
 
 
 def _strip(perm: dict[str, Any]) -> dict[str, Any]:
     """The same permission without descriptions (revoke matches on the rule, not its text)."""
     out = dict(perm)
-    for key in ("IpRanges", "Ipv6Ranges", "UserIdGroupPairs"):
+    for key in ("IpRanges", "Ipv6Ranges", "UserIdGroupPairs", "PrefixListIds"):
         if key in out:
             out[key] = [{k: v for k, v in r.items() if k != "Description"} for r in out[key]]
     return out
@@ -526,7 +555,8 @@ def _covers(have: dict[str, Any], want: dict[str, Any]) -> bool:
         return False
     if want.get("IpProtocol") != "-1" and (have.get("FromPort"), have.get("ToPort")) != (want.get("FromPort"), want.get("ToPort")):
         return False
-    for key, field in (("IpRanges", "CidrIp"), ("Ipv6Ranges", "CidrIpv6"), ("UserIdGroupPairs", "GroupId")):
+    for key, field in (("IpRanges", "CidrIp"), ("Ipv6Ranges", "CidrIpv6"), ("UserIdGroupPairs", "GroupId"),
+                       ("PrefixListIds", "PrefixListId")):
         for item in want.get(key, []):
             if not any(h.get(field) == item[field] for h in have.get(key, [])):
                 return False
@@ -541,6 +571,140 @@ class SgIngress(_SgRule):
 class SgEgress(_SgRule):
     token = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
     direction = "egress"
+
+
+class ManagedPrefixList(Handler):
+    """A customer-managed prefix list with inline entries, as pulumi-aws's ManagedPrefixList does it
+    (terraform-provider-aws ``vpc_managed_prefix_list.go``): created with its entries and waited for;
+    updated in place because EC2 will not change a list's entries and its size in one call: a larger
+    max entries first, then the entries in one versioned ModifyManagedPrefixList (a description-only
+    change is a removal first, then an add), then a smaller max entries.
+
+    ``update`` works from what the list holds now, not from what the state last recorded, so a run
+    interrupted between those calls finishes the job when it runs again."""
+
+    token = "aws:ec2/managedPrefixList:ManagedPrefixList"
+    updatable = frozenset({"entries", "maxEntries"})
+    CHUNK = 100  # entries per CreateManagedPrefixList / ModifyManagedPrefixList request (EC2's limit)
+    BUSY = ("create-in-progress", "modify-in-progress", "restore-in-progress", "delete-in-progress")
+
+    @staticmethod
+    def _entries(inputs):
+        return {e["cidr"]: e.get("description") or "" for e in inputs.get("entries") or []}
+
+    @staticmethod
+    def _add(entries: dict[str, str]) -> list[dict[str, str]]:
+        return [{"Cidr": c, **({"Description": d} if d else {})} for c, d in entries.items()]
+
+    def create(self, ec2, name, inputs):
+        pl_name = physical_name(name, inputs)
+        if pl_name.startswith("com.amazonaws"):  # reserved for AWS-managed lists
+            raise ValueError(f"prefix list name {pl_name!r} must not start with 'com.amazonaws'")
+        entries = self._add(self._entries(inputs))
+        pl = ec2.create_managed_prefix_list(
+            PrefixListName=pl_name, AddressFamily=inputs.get("addressFamily", "IPv4"),
+            MaxEntries=_i(inputs["maxEntries"]), Entries=entries[:self.CHUNK],
+            TagSpecifications=_tag_spec("prefix-list", inputs))["PrefixList"]
+        pid = pl["PrefixListId"]
+        if len(entries) > self.CHUNK:
+            return pid, self.adopt(ec2, pid, inputs)
+        return pid, self._outputs(self._settled(ec2, pid))
+
+    def adopt(self, ec2, rid, inputs):
+        self._sync_entries(ec2, rid, inputs)
+        return self._outputs(self._settled(ec2, rid))
+
+    def update(self, ec2, rid, inputs, outputs):
+        want = _i(inputs["maxEntries"])
+        have = self._settled(ec2, rid)
+        if want > int(have.get("MaxEntries") or 0):
+            self._resize(ec2, have, want)
+        self._sync_entries(ec2, rid, inputs)
+        have = self._settled(ec2, rid)
+        if want < int(have.get("MaxEntries") or 0):
+            self._resize(ec2, have, want)
+            have = self._settled(ec2, rid)
+        return self._outputs(have)
+
+    @staticmethod
+    def _outputs(pl):
+        return {"arn": pl.get("PrefixListArn", ""), "name": pl.get("PrefixListName", ""),
+                "version": pl.get("Version", 0), "ownerId": pl.get("OwnerId", "")}
+
+    def _resize(self, ec2, pl, max_entries: int) -> None:
+        # The name goes along unchanged: the emulator (moto 5.2.5) drops a list's name on any
+        # ModifyManagedPrefixList that does not repeat it.
+        ec2.modify_managed_prefix_list(PrefixListId=pl["PrefixListId"], PrefixListName=pl["PrefixListName"],
+                                       MaxEntries=max_entries)
+
+    def _sync_entries(self, ec2, rid, inputs) -> None:
+        pl = self._settled(ec2, rid)
+        pages = ec2.get_paginator("get_managed_prefix_list_entries").paginate(PrefixListId=rid)
+        have = {e["Cidr"]: e.get("Description") or "" for page in pages for e in page.get("Entries", [])}
+        want = self._entries(inputs)
+        redescribe = [c for c in want if c in have and have[c] != want[c]]
+        remove = [c for c in have if c not in want]
+        add = {c: d for c, d in want.items() if c not in have or c in redescribe}
+        if redescribe:  # EC2 refuses one CIDR in both AddEntries and RemoveEntries of one call
+            pl = self._modify(ec2, pl, [], redescribe)
+        while add or remove:
+            batch_add, batch_remove = list(add.items())[:self.CHUNK], remove[:self.CHUNK]
+            pl = self._modify(ec2, pl, self._add(dict(batch_add)), batch_remove)
+            add = dict(list(add.items())[self.CHUNK:])
+            remove = remove[self.CHUNK:]
+
+    def _modify(self, ec2, pl, add: list[dict[str, str]], remove: list[str]) -> dict[str, Any]:
+        args: dict[str, Any] = {"PrefixListId": pl["PrefixListId"], "PrefixListName": pl["PrefixListName"],
+                                "CurrentVersion": pl["Version"]}
+        if add:
+            args["AddEntries"] = add
+        if remove:
+            args["RemoveEntries"] = [{"Cidr": c} for c in remove]
+        ec2.modify_managed_prefix_list(**args)
+        return self._settled(ec2, pl["PrefixListId"])
+
+    def _describe(self, ec2, rid):
+        try:
+            items = ec2.describe_managed_prefix_lists(PrefixListIds=[rid])["PrefixLists"]
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        return items[0] if items else None
+
+    def _settled(self, ec2, rid) -> dict[str, Any]:
+        """The list once no change is in progress (each change needs the version it produces)."""
+        box: dict[str, Any] = {}
+
+        def state():
+            box["pl"] = self._describe(ec2, rid)
+            if box["pl"] is None:
+                raise RuntimeError(f"prefix list {rid} no longer exists")
+            return box["pl"]["State"]
+
+        _wait(state, {"create-complete", "modify-complete", "restore-complete"}, f"prefix list {rid}")
+        return box["pl"]
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.delete_managed_prefix_list(PrefixListId=rid)
+
+        def state():
+            pl = self._describe(ec2, rid)
+            return "delete-complete" if pl is None else pl["State"]
+
+        _wait(state, {"delete-complete"}, f"prefix list {rid} deletion")
+
+    def find(self, ec2, inputs):
+        name = (inputs.get("tags") or {}).get("Name")
+        if not name:
+            return None
+        lists = ec2.describe_managed_prefix_lists(Filters=[{"Name": "tag:Name", "Values": [name]}])["PrefixLists"]
+        live = [p for p in lists if _ours(p, inputs) and not p.get("State", "").startswith("delete")]
+        return live[0]["PrefixListId"] if live else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        pl = self._describe(ec2, rid)
+        return pl is not None and pl.get("State") not in ("delete-complete", "delete-in-progress", "delete-failed")
 
 
 class VpcEndpoint(Handler):
@@ -715,5 +879,5 @@ class LaunchTemplate(Handler):
 HANDLERS: dict[str, Handler] = {h.token: h for h in (
     TransitGateway(), TgwRouteTable(), Vpc(), Subnet(), RouteTable(), RouteTableAssociation(), Route(),
     InternetGateway(), VpcAttachment(), TgwAssociation(), TgwPropagation(), SecurityGroup(), SgIngress(),
-    SgEgress(), VpcEndpoint(), Eip(), NatGateway())}
+    SgEgress(), VpcEndpoint(), Eip(), NatGateway(), ManagedPrefixList())}
 HANDLERS[LaunchTemplate.token] = LaunchTemplate()

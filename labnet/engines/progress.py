@@ -11,7 +11,7 @@ class ProgressEvent:
     """One step of a long operation: ``done`` of ``total`` resources, ``name`` being worked on."""
 
     operation: str  # up | destroy | refresh
-    action: str  # create | delete | same | read
+    action: str  # create | update | delete | same | read
     name: str
     type: str
     done: int

@@ -2,10 +2,11 @@
 
 ``$LABNET_HOME/stacks/<stack>/`` holds ``state.json`` (the snapshot written at the end of each
 operation), ``journal.jsonl`` (one line per resource event since the snapshot, written *before* an
-AWS call is made and again after it returns, so an interrupted or killed run leaves a record of every
-resource it may have created) and ``lock`` (who is working on the stack). Files are 0600, folders
-0700. A damaged file is copied aside and reported, and stays in place so that it is never read as
-"empty stack".
+AWS call is made and again after it returns: ``pending``/``created`` around a create,
+``updating``/``updated`` around an in-place update, ``deleted`` after a delete; so an interrupted or
+killed run leaves a record of every resource it may have created or changed) and ``lock`` (who is
+working on the stack). Files are 0600, folders 0700. A damaged file is copied aside and reported,
+and stays in place so that it is never read as "empty stack".
 """
 
 from __future__ import annotations
@@ -29,7 +30,12 @@ FORMAT = 1
 
 @dataclass
 class Resource:
-    """One resource the stack owns (``status`` created) or may own (``status`` pending)."""
+    """One resource the stack owns (``status`` created) or may own (``status`` pending).
+
+    ``updating`` holds the inputs of an in-place update that was started and has not been recorded
+    as finished: the resource is live, but may hold its old inputs, the new ones, or something in
+    between, so the next ``up`` runs the update again (updates are idempotent) even if the spec
+    went back to the recorded inputs."""
 
     urn: str
     type: str
@@ -39,10 +45,12 @@ class Resource:
     outputs: dict[str, Any] = field(default_factory=dict)
     status: str = "pending"
     seq: int = 0
+    updating: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"urn": self.urn, "type": self.type, "name": self.name, "inputs": self.inputs,
-                "id": self.id, "outputs": self.outputs, "status": self.status, "seq": self.seq}
+                "id": self.id, "outputs": self.outputs, "status": self.status, "seq": self.seq,
+                "updating": self.updating}
 
 
 @dataclass
@@ -108,6 +116,11 @@ class StackState:
         elif kind == "created":
             r = self.resources[event["urn"]]
             r.id, r.outputs, r.status, r.seq = event["id"], event["outputs"], "created", event["seq"]
+        elif kind == "updating":
+            self.resources[event["urn"]].updating = event["inputs"]
+        elif kind == "updated":
+            r = self.resources[event["urn"]]
+            r.inputs, r.outputs, r.updating = event["inputs"], event["outputs"], None
         elif kind in ("deleted", "abandoned"):
             self.resources.pop(event["urn"], None)
         elif kind == "operation":

@@ -1,7 +1,8 @@
 """Issue 5, items 11 and 12.
 
 11. No security group labnet declares allows ingress from 0.0.0.0/0 or ::/0; the training group allows
-    all traffic only from itself, TCP only from the other spokes' CIDRs, and can reach itself (EFA
+    all traffic only from itself, TCP only from the other spokes' CIDRs (one rule referencing the
+    spoke's own peer prefix list, whose entries cover exactly those CIDRs), and can reach itself (EFA
     needs all traffic to and from the group). Checked on the declared program (the SDK's mocks) and on
     what the emulator holds after ``up``. Outbound is open by design (``labnet.spec.Security``: "egress
     open"); the test pins exactly that one egress rule so a change to it is a decision, not an accident.
@@ -25,7 +26,14 @@ from tests.reliability.util import default_tgw_route_tables, emulator_ids, left_
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+PREFIX_LIST = "aws:ec2/managedPrefixList:ManagedPrefixList"
 OPEN = {"0.0.0.0/0", "::/0"}
+
+
+def _addresses(cidrs):
+    import ipaddress
+
+    return list(ipaddress.collapse_addresses(ipaddress.IPv4Network(c) for c in cidrs))
 
 
 @pytest.mark.parametrize("variant", ["default", "public-subnets", "narrow-ports", "ten-spokes"])
@@ -41,8 +49,9 @@ def test_declared_security_groups_are_closed(variant):
         assert not inputs.get("ingress") and not inputs.get("egress")
     ingress = [i for t, _, i in rows if t == INGRESS]
     egress = [i for t, _, i in rows if t == EGRESS]
+    lists = {f"{name}-id": i for t, name, i in rows if t == PREFIX_LIST}
     assert not [i for i in ingress if i.get("cidrIpv4") in OPEN or i.get("cidrIpv6") in OPEN
-                or i.get("prefixListId")]
+                or (i.get("prefixListId") and i["prefixListId"] not in lists)]  # only labnet's own lists
     lo, hi = spec.security.cross_spoke_ports
     for spoke in spec.spokes:
         sg_id = f"{spoke.name}-training-sg-id"  # the mock's id for the group
@@ -52,7 +61,9 @@ def test_declared_security_groups_are_closed(variant):
                                   for i in everything)  # all traffic: only from itself
         tcp = [i for i in mine if i["ipProtocol"] != "-1"]
         assert all(i["ipProtocol"] == "tcp" and (int(i["fromPort"]), int(i["toPort"])) == (lo, hi) for i in tcp)
-        assert sorted(i["cidrIpv4"] for i in tcp) == sorted(o.cidr for o in spec.spokes if o.name != spoke.name)
+        (rule,) = tcp
+        admitted = [e["cidr"] for e in lists[rule["prefixListId"]]["entries"]]
+        assert _addresses(admitted) == _addresses(o.cidr for o in spec.spokes if o.name != spoke.name)
         out = [i for i in egress if i["securityGroupId"] == sg_id]
         # Open egress, and all traffic to the group itself (EFA: a CIDR rule does not carry it).
         assert sorted((i["ipProtocol"], i.get("cidrIpv4") or i.get("referencedSecurityGroupId")) for i in out) \
@@ -79,17 +90,22 @@ def test_security_groups_on_the_emulator_are_closed(ec2):
     spokes = lab.exports()["spokes"]
     vpcs = [sp["vpc_id"] for sp in spokes.values()]
     every = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": vpcs}])["SecurityGroups"]
-    # Every group in labnet's VPCs (moto's per-VPC default group included): nothing open to the world.
+    own_lists = {sp["peer_prefix_list_id"] for sp in spokes.values()}
+    # Every group in labnet's VPCs (moto's per-VPC default group included): nothing open to the world,
+    # and no prefix list but labnet's own peer lists (whose entries are checked below).
     assert not [(g["GroupId"], src) for g in every for _, kind, src in _permissions_from(g["IpPermissions"])
-                if kind == "prefix-list" or src in OPEN]
+                if (kind == "prefix-list" and src not in own_lists) or src in OPEN]
     for sp_name, sp in spokes.items():
         (g,) = ec2.describe_security_groups(GroupIds=[sp["security_group_id"]])["SecurityGroups"]
         rules = list(_permissions_from(g["IpPermissions"]))
         everything = [(kind, src) for p, kind, src in rules if p["IpProtocol"] == "-1"]
         assert everything == [("group", g["GroupId"])]
         tcp = [(p["IpProtocol"], p["FromPort"], p["ToPort"], kind, src) for p, kind, src in rules if p["IpProtocol"] != "-1"]
-        others = sorted(o["cidr"] for n, o in spokes.items() if n != sp_name)
-        assert sorted(tcp) == [("tcp", 0, 65535, "cidr", c) for c in others]
+        assert tcp == [("tcp", 0, 65535, "prefix-list", sp["peer_prefix_list_id"])]
+        entries = [e["Cidr"] for e in ec2.get_managed_prefix_list_entries(
+            PrefixListId=sp["peer_prefix_list_id"])["Entries"]]
+        assert not set(entries) & OPEN
+        assert _addresses(entries) == _addresses(o["cidr"] for n, o in spokes.items() if n != sp_name)
         assert sorted((p["IpProtocol"], src) for p, _, src in _permissions_from(g["IpPermissionsEgress"])) \
             == [("-1", "0.0.0.0/0"), ("-1", g["GroupId"])]  # open, and to itself (EFA)
     lab.destroy()
