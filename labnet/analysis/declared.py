@@ -59,6 +59,7 @@ class Resource(NamedTuple):
     name: str
     id: str
     inputs: dict[str, Any]
+    region: str = ""  # "" = the network's own region
 
     @property
     def urn(self) -> str:
@@ -276,10 +277,10 @@ def declare(spec, stack: str = "quotas") -> list[Resource]:
     rows: list[Resource] = []
     lock = threading.Lock()
 
-    def hook(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
+    def hook(typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
         rid = f"<{typ}::{name}>"
         with lock:
-            rows.append(Resource(typ, name, rid, inputs))
+            rows.append(Resource(typ, name, rid, inputs, region))
         return rid, {**inputs, "arn": f"<{name}.arn>"}
 
     run_program(spec, stack, hook, preview=True)
