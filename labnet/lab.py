@@ -66,7 +66,7 @@ def size(spokes: int | Sequence[str] | None = None, nodes_per_spoke: int = 64, i
                            public_subnets=public_subnets, s3_endpoint=s3_endpoint,
                            compute_az=per_region(compute_az), image_id=image_id)
     if regions is not None:
-        sizing.check_regions(regions)
+        sizing.check_regions(regions, azs, compute_az)
         if spokes is not None:
             raise InvalidSpecError("spokes", spokes, "give either spokes= or regions= (region → number of "
                                    "spokes), not both", "for example regions={'us-east-1': 2, 'us-west-2': 2}")

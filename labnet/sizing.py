@@ -432,9 +432,10 @@ def _facts_by_region(region: RegionFacts | Mapping[str, RegionFacts],
     return facts
 
 
-def check_regions(regions: object) -> dict[str, Any]:
-    """``regions={"us-east-1": 2, "us-west-2": 2}``: region → number of spokes (or their names).
-    Checked without any AWS call; the first region is the spec's own."""
+def check_regions(regions: object, azs: object = 2, compute_az: object = None) -> dict[str, Any]:
+    """``regions={"us-east-1": 2, "us-west-2": 2}``: region → number of spokes (or their names), and
+    the per-region options that go with it. Checked without any AWS call; the first region is the
+    spec's own."""
     if not isinstance(regions, Mapping) or not regions:
         raise InvalidSpecError("regions", regions, "must map each region to its number of spokes",
                                "for example {'us-east-1': 2, 'us-west-2': 2}")
@@ -449,6 +450,10 @@ def check_regions(regions: object) -> dict[str, Any]:
         raise InvalidSpecError("regions", dict(regions), "spoke names must be unique across regions", "")
     if len(names) > MAX_SPOKES:
         raise InvalidSpecError("regions", len(names), f"a network takes at most {MAX_SPOKES} spokes", "")
+    multi = len(regions) > 1
+    for r in regions:
+        _per_region("azs", azs, r, multi)
+        _per_region("compute_az", compute_az, r, multi)
     return dict(regions)
 
 
@@ -694,7 +699,7 @@ def size(ec2, **kwargs: Any) -> tuple[NetworkSpec, list[str]]:
     check_instance_type_name(instance_type)
     check_arguments(**{k: v for k, v in kwargs.items() if not isinstance(v, Mapping)})
     if regions is not None:
-        check_regions(regions)
+        check_regions(regions, kwargs.get("azs", 2), kwargs.get("compute_az"))
     if kwargs.get("tags") is not None:
         preflight.check_tags(kwargs["tags"])
     clients = {r: ec2(r) for r in regions} if regions is not None else {ec2.meta.region_name: ec2}
