@@ -457,6 +457,27 @@ def check_regions(regions: object, azs: object = 2, compute_az: object = None) -
     return dict(regions)
 
 
+def parse_regions(text: object) -> dict[str, int] | None:
+    """``"us-east-1:2, us-west-2:2"`` (a form's or a command line's way to say regions=) as a dict;
+    an empty text means one region (None)."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    if not isinstance(text, str):
+        raise InvalidSpecError("regions", text, "must be text like 'us-east-1:2, us-west-2:2'", "")
+    out: dict[str, int] = {}
+    for part in (p.strip() for p in text.replace(";", ",").split(",")):
+        if not part:
+            continue
+        region, sep, count = part.partition(":")
+        if not sep or not count.strip().isdigit():
+            raise InvalidSpecError("regions", text, f"{part!r} is not REGION:SPOKES",
+                                   "for example 'us-east-1:2, us-west-2:2'")
+        if region.strip() in out:
+            raise InvalidSpecError("regions", text, f"names {region.strip()} twice", "")
+        out[region.strip()] = int(count)
+    return check_regions(out) if out else None
+
+
 def _names_by_region(spokes, regions, home: str) -> dict[str, list[str]]:
     if regions is None:
         return {home: _spoke_names(3 if spokes is None else spokes)}
