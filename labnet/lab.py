@@ -337,7 +337,9 @@ class Lab:
         """Preflight with the region's real AZs, their IDs and where the workload's instance type is
         offered (read-only calls, cached) before anything is built."""
         wl = self.spec.workload
-        facts = sizing.region_facts(self._ec2(), [wl.instance_type] if wl is not None else [])
+        types = [wl.instance_type] if wl is not None else []
+        facts = {r: sizing.region_facts(self._ec2() if r == self.spec.region else self._resolve().ec2(r), types)
+                 for r in self.spec.regions}  # every region the network spans, each by its own client
         self.warnings = preflight.check(self.spec, facts)
 
     def _existing_urns(self, st: StackState) -> set[str]:

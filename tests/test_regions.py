@@ -253,3 +253,32 @@ def test_a_deploy_interrupted_between_regions_resumes_or_destroys_cleanly(region
         assert len(peering_attachments(regional["us-east-1"])) == 1  # adopted, not requested twice
     again.destroy()
     assert _left(regional) == {"us-east-1": 0, "us-west-2": 0}
+
+
+def test_preflight_warns_past_the_peering_quotas():
+    """A full mesh of 12 regions: 11 peerings per TGW, more than the 10 that may be pending at once."""
+    names = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3",
+             "eu-central-1", "eu-north-1", "ap-northeast-1", "ap-southeast-1", "ca-central-1"]
+    facts = {r: RegionFacts(r, (f"{r}a", f"{r}b")) for r in names}
+    spec = sizing.plan(regions={r: 1 for r in names}, nodes_per_spoke=2, instance=P5, region=facts, azs=1)
+    assert len(spec.peerings()) == 12 * 11 // 2
+    warnings = preflight.check(spec, facts)
+    assert any("10 pending per transit gateway" in w for w in warnings)
+    assert not any("50 per transit gateway" in w for w in warnings)
+
+
+@pytest.mark.e2e
+def test_preflight_reads_the_facts_of_every_region_before_deploying(regional):
+    """A spoke whose compute AZ does not offer the type in *its* region is refused by Lab before any
+    call that changes anything, naming that region's offering AZs (read from that region)."""
+    import dataclasses
+
+    spec = labnet.size(regions=TWO, nodes_per_spoke=4, azs=1, instance_type="trn1.32xlarge")
+    west = [k for k, s in enumerate(spec.spokes) if spec.region_of(s) == "us-west-2"][0]
+    moved = dataclasses.replace(spec.spokes[west], subnets=tuple(
+        dataclasses.replace(sn, az="us-west-2a", az_id="") for sn in spec.spokes[west].subnets))
+    bad = dataclasses.replace(spec, spokes=tuple(moved if k == west else s for k, s in enumerate(spec.spokes)))
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        labnet.Lab("wrong-az", bad, engine="rehearsal").up()
+    assert "us-west-2a" in str(err.value) and "trn1.32xlarge" in str(err.value)
+    assert _left(regional) == {"us-east-1": 0, "us-west-2": 0}
