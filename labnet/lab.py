@@ -510,8 +510,9 @@ class Lab:
 
     # -- verify (labnet.analysis) -----------------------------------------------------------------
     def snapshot(self):
-        """What the target holds for this stack (its VPCs and TGW), read now, as plain data that
-        round-trips to JSON (:class:`labnet.analysis.snapshot.Snapshot`)."""
+        """What the target holds for this stack (its VPCs, TGWs and peerings, in every region, each
+        read with that region's client), read now, as plain data that round-trips to JSON
+        (:class:`labnet.analysis.snapshot.Snapshot`)."""
         from .analysis import snapshot
 
         exports = self.exports()

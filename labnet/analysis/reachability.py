@@ -33,6 +33,11 @@ Prefix lists are resolved from the snapshot in VPC routes and in security group 
 matched against the whole destination subnet (the longest prefix that contains all of it); a group
 reference matches peers in the same VPC only (cross-VPC security group referencing is not modelled).
 
+Across regions a packet crosses a TGW peering: the static route in the source side's TGW route
+table names the peering attachment, which must be available on both sides, and the table associated
+with the peering attachment on the other side routes it on (``TGW_NOT_ASSOCIATED`` names the
+peering when a side has none). Every verdict carries its spokes' regions.
+
 The EFA probe applies within a spoke only (EFA never crosses subnets or a TGW): it passes when the
 training group has an ingress and an egress rule for all traffic referencing itself (a 0.0.0.0/0
 egress rule does not carry EFA). Between spokes its row says ``NOT_APPLICABLE`` with

@@ -14,15 +14,24 @@ is what :mod:`labnet.analysis.reachability` reasons about, without any AWS at al
     True
 
 Every item carries its region, so a network spanning regions (one TGW per region, TGW peering) is
-one snapshot; today's stacks live in one region (``exports["region"]``). Transit Gateway routes are
+one snapshot. ``ec2`` may be a function region → client: each region is read with its own client, the
+same calls in each (plus one ``DescribeTransitGatewayPeeringAttachments`` where the region's TGW has
+peerings), so the number of calls grows with the number of regions, not spokes. A peering attachment
+is read on both sides, each record under that side's TGW and naming the other (its state can differ
+per side); the outputs' ``peerings`` name the attachment ids, so one that is gone is reported as
+missing rather than silently not read. Stacks saved before regions (one ``transit_gateway_id``) read
+as before. Transit Gateway routes are
 read as their static and blackhole routes only: the analysis derives propagated routes from the
 propagations itself, the same way on the emulator (moto simulates no propagated routes) and on AWS.
 
 What the emulator (moto 5.2.5) gets wrong, and how this reader copes:
 - ``describe_transit_gateway_attachments`` reports each attachment's association with the TGW's
   default route table, whatever it really is: associations are read per TGW route table instead.
-- ``describe_transit_gateway_peering_attachments`` filtered by TGW answers with every attachment of
-  the TGW: peering details are taken only for attachments whose resource type is ``peering``.
+- ``describe_transit_gateway_peering_attachments`` answers with VPC attachments too: only records
+  with requester/accepter details are taken as peerings.
+- ``describe_transit_gateway_attachments`` lists a peering attachment under the requester's TGW in
+  both regions (AWS lists it under each side's own TGW), so a filter by the accepter's TGW misses it:
+  the peering ids of the outputs are read by attachment id in every region they involve.
 - every VPC attachment is also associated with the TGW's default route table, which moto creates
   even when the TGW disables default association (AWS creates none, and allows one association per
   attachment): with ``emulator=True`` that table is skipped when the TGW disables default association.
