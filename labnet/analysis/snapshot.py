@@ -504,13 +504,12 @@ class _Reader:
             # Each side of a peering is this region's TGW and the other one. On AWS each region lists the
             # attachment under its own TGW; the emulator lists it under the requester's in both.
             req, acc = a.get("RequesterTgwInfo", {}), a.get("AccepterTgwInfo", {})
-            for mine, other in ((req, acc), (acc, req)):
+            for mine, other in ((req, acc), (acc, req)):  # (both sides, for two TGWs peered in one region)
                 if mine.get("TransitGatewayId") in tgw_ids and mine.get("Region", r) == r:
                     seen.add(aid)
                     p["attachments"].append(TgwAttachment(
                         aid, r, mine["TransitGatewayId"], "peering", other.get("TransitGatewayId", ""),
                         a.get("State", ""), (), other.get("TransitGatewayId", ""), other.get("Region", "")))
-                    break
         for aid, a in vpc_atts.items():  # an emulator may list a VPC attachment only here
             if aid not in seen:
                 p["attachments"].append(TgwAttachment(aid, r, a["TransitGatewayId"], "vpc", a.get("VpcId", ""),
