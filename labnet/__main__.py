@@ -171,7 +171,10 @@ def verify_cmd(args: argparse.Namespace) -> int:
     frame = verify.connectivity(reachability.analyse(snap, probes))
     print(f"== connectivity of {snap.stack or args.stack} ({snap.taken_at}): {verify.summary(frame)}")
     shown = verify.blocked(frame) if args.blocked else frame
-    table = shown.drop(columns=["detail", "protocol", "port"]).astype(object).fillna("n/a")
+    hidden = ["detail", "protocol", "port"]
+    if len(set(verify.regions_of(frame).values())) <= 1:
+        hidden += ["src_region", "dst_region"]  # one region: the columns say nothing
+    table = shown.drop(columns=hidden).astype(object).fillna("n/a")
     if len(table):
         _print_all(table)
     bad = verify.blocked(frame)

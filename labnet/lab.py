@@ -512,15 +512,21 @@ class Lab:
 
     # -- verify (labnet.analysis) -----------------------------------------------------------------
     def snapshot(self):
-        """What the target holds for this stack (its VPCs and TGW), read now, as plain data that
-        round-trips to JSON (:class:`labnet.analysis.snapshot.Snapshot`)."""
+        """What the target holds for this stack (its VPCs, TGWs and peerings, in every region, each
+        read with that region's client), read now, as plain data that round-trips to JSON
+        (:class:`labnet.analysis.snapshot.Snapshot`)."""
         from .analysis import snapshot
 
         exports = self.exports()
         snapshot.spokes_from_exports(exports)  # a stack with no outputs stops here, before any call
         efa = self.spec.workload.efa if self.spec.workload else None
-        return snapshot.read(self._ec2(), exports, stack=self.stack_name, efa=efa,
+        return snapshot.read(self._ec2_in, exports, stack=self.stack_name, efa=efa,
                              emulator=self.target_kind == "emulator")
+
+    def _ec2_in(self, region: str):
+        """An EC2 client in ``region``: this Lab's own one in the spec's region, a new one elsewhere
+        (a network across regions is read region by region)."""
+        return self._ec2() if region == self.spec.region else self._resolve().ec2(region)
 
     def connectivity(self, probes=None, snapshot=None) -> pd.DataFrame:
         """The connectivity matrix: one row per (source spoke, destination spoke, probe) saying
