@@ -268,9 +268,9 @@ class SizingForm(W.VBox):
         from . import sizing
 
         regions = sizing.parse_regions(self.regions.value)
-        self.spokes.disabled = self.compute_az.disabled = bool(regions)  # the regions say both
-        if not regions and self.interface_mode.value != "ena":
-            self.compute_az.disabled = False
+        # The regions say how many spokes and where; only an EFA cluster in one region has a compute AZ.
+        self.spokes.disabled = bool(regions)
+        self.compute_az.disabled = bool(regions) or self.interface_mode.value == "ena"
         return {"spokes": None if regions else self.spokes.value, "regions": regions,
                 "nodes_per_spoke": self.nodes_per_spoke.value,
                 "instance_type": self.instance_type.value, "azs": self.azs.value,

@@ -180,8 +180,10 @@ def test_02_and_03_deploy_and_tear_down_a_two_region_network(ec2, fresh_emulator
 
     west = boto3.client("ec2", region_name="us-west-2", endpoint_url=fresh_emulator,
                         aws_access_key_id="testing", aws_secret_access_key="testing")
-    run("02_deploy_network.ipynb", tmp_path, stack_name="nb-regions", show_form=False, engine="rehearsal",
-        verify=False, regions={"us-east-1": 1, "us-west-2": 1}, nodes_per_spoke=4, azs=1, supernet="10.0.0.0/16")
+    nb = run("02_deploy_network.ipynb", tmp_path, stack_name="nb-regions", show_form=False, engine="rehearsal",
+             regions={"us-east-1": 1, "us-west-2": 1}, nodes_per_spoke=4, azs=1, supernet="10.0.0.0/16")
+    shown = json.dumps([c.get("outputs") for c in nb.cells])
+    assert "across regions 2 of 2" in shown, "the matrix spans both regions, every pair reachable"
     for client in (ec2, west):
         assert len(non_default_vpcs(client)) == 1 and len(live_tgws(client)) == 1
         peerings = [a for a in live_attachments(client) if a["ResourceType"] == "peering"]
