@@ -120,11 +120,11 @@ def outputs(exports: dict[str, Any]) -> pd.DataFrame:
 
 
 def _summary(hub: Any) -> str:
-    return _opaque(hub.get("summary", "")) if isinstance(hub, dict) else ""
+    return _opaque(hub.get("summary", "")) if isinstance(hub, dict) else _opaque(hub) if hub == SECRET else ""
 
 
 def _asn(hub: Any) -> str:
-    asn = hub.get("asn") if isinstance(hub, dict) else None
+    asn = hub.get("asn") if isinstance(hub, dict) else hub if hub == SECRET else None
     return f"ASN {int(asn)}" if isinstance(asn, (int, float)) and not isinstance(asn, bool) else _opaque(asn)
 
 

@@ -74,6 +74,13 @@ def test_two_regions_have_a_hub_each_and_the_peering_on_both_sides():
     assert set(frame[frame.spoke == "spoke-01"].region) == {"us-east-1"}
 
 
+def test_a_secret_home_hub_shows_as_secret():
+    exports = two_regions()
+    exports["transit_gateways"]["us-east-1"] = SECRET
+    tgw = tables.outputs(exports).iloc[0]
+    assert (tgw.resource, tgw.cidr, tgw.role) == ("transit_gateway", SECRET, SECRET)
+
+
 @pytest.mark.parametrize("secret", ["transit_gateways", "peerings", "hub", "routes", "region"])
 def test_secret_region_exports_show_as_secret(secret):
     exports = two_regions()
