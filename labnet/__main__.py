@@ -85,7 +85,7 @@ def quotas_cmd(args: argparse.Namespace) -> int:
 
     spec = _size(args, labnet, target=args.target)
     frame = labnet.quotas(spec, target=args.target)
-    _print(frame.drop(columns=["source", "region"]))
+    _print(frame.drop(columns=["source"] + ([] if len(spec.regions) > 1 else ["region"])))
     bad = frame[~frame.fits & (frame.needed_for == "deploy")]
     for row in bad.itertuples():
         print(f"does not fit: {row.quota} ({row.code or 'no Service Quotas code'}): applied {row.applied}, "
