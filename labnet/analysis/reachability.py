@@ -222,6 +222,19 @@ def _covers(merged: tuple[list[int], list[int]], lo: int, hi: int) -> bool:
     return i >= 0 and his[i] >= hi
 
 
+def _longest(index, cidr_span: tuple[int, int], plen: int):
+    """The entry of the longest prefix (at most ``plen`` long) that contains the block starting at
+    ``cidr_span[0]``, in an index of (lengths longest first, {length: {network: entry}}), or None."""
+    lengths, by_len = index
+    lo = cidr_span[0]
+    for L in lengths:
+        if L <= plen:
+            hit = by_len[L].get(lo & _mask(L))
+            if hit is not None:
+                return hit
+    return None
+
+
 def _mask(plen: int) -> int:
     return ((1 << plen) - 1) << (32 - plen) if plen else 0
 
@@ -319,14 +332,8 @@ class _Model:
 
     def vpc_lookup(self, rt: RouteTable, cidr_span: tuple[int, int], plen: int):
         """(route, matched CIDR) of the longest prefix containing the whole block, or None."""
-        lengths, by_len = self._routes(rt)
-        lo = cidr_span[0]
-        for L in lengths:
-            if L <= plen:
-                hit = by_len[L].get(lo & _mask(L))
-                if hit is not None:
-                    return hit[1], hit[2]
-        return None
+        hit = _longest(self._routes(rt), cidr_span, plen)
+        return None if hit is None else (hit[1], hit[2])
 
     # -- TGW routes --------------------------------------------------------------------------------
     def _tgw_routes(self, table: TgwRouteTable):
@@ -357,14 +364,8 @@ class _Model:
 
     def tgw_lookup(self, table: TgwRouteTable, cidr_span: tuple[int, int], plen: int):
         """(state, attachment ids, matched CIDR, kind) of the longest prefix containing the block, or None."""
-        lengths, by_len = self._tgw_routes(table)
-        lo = cidr_span[0]
-        for L in lengths:
-            if L <= plen:
-                hit = by_len[L].get(lo & _mask(L))
-                if hit is not None:
-                    return hit[1:]
-        return None
+        hit = _longest(self._tgw_routes(table), cidr_span, plen)
+        return None if hit is None else hit[1:]
 
     def vpc_attachment(self, vpc_id: str, tgw_id: str | None = None) -> TgwAttachment | None:
         """The VPC's attachment (to ``tgw_id`` if given): the stack's own if listed, else an

@@ -274,12 +274,7 @@ class Snapshot:
                 f"read_calls={self.read_calls})")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+from ..spec import _plain  # noqa: E402 one way to turn nested dataclass dicts into JSON-ready data
 
 
 def _build(cls: type, data: Mapping[str, Any]) -> Any:
