@@ -22,6 +22,7 @@ import dep_chain
 import engine_overhead
 import latency
 import planning
+import regions as regions_bench
 import verify as verify_bench
 from _common import emulator, loadavg, machine
 
@@ -153,6 +154,10 @@ def summary(res: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                      f"{r['mesh_analysis_s']:.3f} s full mesh (CPU {r['mesh_analysis_cpu_s']:.3f} s)", target,
                      ("met" if worst < verify_bench.TARGET_S else "missed") if target else "",
                      f"bench/verify.py {r['spokes']}"))
+    for r in res.get("regions", []):
+        rows.append((f"7. up+destroy across {r['regions']} region(s), {r['spokes']} spokes "
+                     f"({r['resources']} resources, {r['peerings']} peering(s))", f"{r['up_destroy_s']:.2f} s",
+                     "", "", f"bench/regions.py {r['regions']}"))
     return rows
 
 
@@ -199,6 +204,8 @@ def main() -> None:
         res["preview"] = planning.preview_curve(url, preview_ns)
         section("6. verify: snapshot read and analysis")
         res["verify"] = verify_bench.run(url, (8, 32) if args.quick else verify_bench.DEFAULT_NS, reps)
+        section("7. regions: up + destroy across 1, 2, 3 regions")
+        res["regions"] = regions_bench.run(url, (1, 2) if args.quick else (1, 2, 3), reps)
         section("4. notebooks under papermill")
         res["latency"]["notebooks"] = latency.notebooks()
     total = time.perf_counter() - started

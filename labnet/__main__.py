@@ -40,8 +40,7 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace, labnet, t0: float) -> int:
-    spec = labnet.size(spokes=args.spokes, nodes_per_spoke=args.nodes_per_spoke, instance_type=args.instance_type,
-                       azs=args.azs, supernet=args.supernet, region=args.region, compute_az=args.compute_az)
+    spec = _size(args, labnet)
     print(f"== sizing: {spec.summary()}")
     _print(spec.table())
     est = labnet.cost.estimate(spec)
@@ -75,8 +74,7 @@ def spec_cmd(args: argparse.Namespace) -> int:
 
     import labnet
 
-    spec = labnet.size(spokes=args.spokes, nodes_per_spoke=args.nodes_per_spoke, instance_type=args.instance_type,
-                       azs=args.azs, supernet=args.supernet, region=args.region, compute_az=args.compute_az)
+    spec = _size(args, labnet)
     print(json.dumps(spec.to_dict()))
     return 0
 
@@ -85,10 +83,9 @@ def quotas_cmd(args: argparse.Namespace) -> int:
     """Print the quota preflight table; exit 1 when a quota the deploy needs does not fit."""
     import labnet
 
-    spec = labnet.size(spokes=args.spokes, nodes_per_spoke=args.nodes_per_spoke, instance_type=args.instance_type,
-                       azs=args.azs, supernet=args.supernet, region=args.region, target=args.target)
+    spec = _size(args, labnet, target=args.target)
     frame = labnet.quotas(spec, target=args.target)
-    _print(frame.drop(columns=["source", "region"]))
+    _print(frame.drop(columns=["source"] + ([] if len(spec.regions) > 1 else ["region"])))
     bad = frame[~frame.fits & (frame.needed_for == "deploy")]
     for row in bad.itertuples():
         print(f"does not fit: {row.quota} ({row.code or 'no Service Quotas code'}): applied {row.applied}, "
@@ -174,7 +171,10 @@ def verify_cmd(args: argparse.Namespace) -> int:
     frame = verify.connectivity(reachability.analyse(snap, probes))
     print(f"== connectivity of {snap.stack or args.stack} ({snap.taken_at}): {verify.summary(frame)}")
     shown = verify.blocked(frame) if args.blocked else frame
-    table = shown.drop(columns=["detail", "protocol", "port"]).astype(object).fillna("n/a")
+    hidden = ["detail", "protocol", "port"]
+    if len(set(verify.regions_of(frame).values())) <= 1:
+        hidden += ["src_region", "dst_region"]  # one region: the columns say nothing
+    table = shown.drop(columns=hidden).astype(object).fillna("n/a")
     if len(table):
         _print_all(table)
     bad = verify.blocked(frame)
@@ -192,8 +192,21 @@ def _print_all(frame: pd.DataFrame) -> None:
         print(frame.to_string(index=False))
 
 
+def _size(args: argparse.Namespace, labnet, **extra):
+    """The one sizing call of the command line (``--regions`` for a network across regions)."""
+    from labnet import sizing
+
+    regions = sizing.parse_regions(args.regions)
+    return labnet.size(spokes=None if regions else args.spokes, regions=regions,
+                       region=next(iter(regions)) if regions else args.region,
+                       nodes_per_spoke=args.nodes_per_spoke, instance_type=args.instance_type, azs=args.azs,
+                       supernet=args.supernet, compute_az=None if regions else args.compute_az, **extra)
+
+
 def _sizing_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spokes", type=int, default=3)
+    p.add_argument("--regions", default="", help="a network across regions: REGION:SPOKES,... "
+                   "(us-east-1:2,us-west-2:2); --spokes and --region are then not used")
     p.add_argument("--nodes-per-spoke", type=int, default=16)
     p.add_argument("--instance-type", default="p5.48xlarge")
     p.add_argument("--azs", type=_azs, default=2,

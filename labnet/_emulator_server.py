@@ -35,6 +35,32 @@ def _warm() -> None:
         pass
 
 
+def fix_moto() -> None:
+    """Where moto 5.2.5 answers differently from EC2 in a way labnet's reader depends on, correct it
+    in labnet's own emulator (the fixes are in the emulator, never in labnet's reader or analysis):
+
+    - A static TGW route to an attachment is stored with its attachment as a dict where EC2's shape
+      (and moto's own serializer) expects a list, so ``create_transit_gateway_route`` and
+      ``search_transit_gateway_routes`` answer the route with no attachment at all. Inter-region
+      routes via a peering attachment then look like routes to nowhere.
+    """
+    from moto.ec2.models import transit_gateway_route_tables as tgw_rt
+
+    real = tgw_rt.TransitGatewayRouteTableBackend.create_transit_gateway_route
+    if getattr(real, "_labnet_fixed", False):
+        return
+
+    def create_transit_gateway_route(self, *args, **kwargs):
+        route = real(self, *args, **kwargs)
+        attached = route.get("transitGatewayAttachments")
+        if isinstance(attached, dict):
+            route["transitGatewayAttachments"] = [attached]
+        return route
+
+    create_transit_gateway_route._labnet_fixed = True  # type: ignore[attr-defined]
+    tgw_rt.TransitGatewayRouteTableBackend.create_transit_gateway_route = create_transit_gateway_route
+
+
 def serialized(app, header: tuple[str, str]):
     """``app`` (a WSGI app) run one request at a time, its responses marked with ``header``. The body
     is read inside the lock too: moto may build it lazily from shared state."""
@@ -62,6 +88,8 @@ def main(ready_file: str, port: int = 0, warm_before_ready: bool = False) -> Non
     from werkzeug.serving import make_server
 
     from labnet.emulator import SERIAL_HEADER
+
+    fix_moto()
 
     # moto's ThreadedMotoServer, with its app wrapped (it takes no app of ours).
     app = serialized(werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app), (SERIAL_HEADER, "1"))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -48,6 +48,11 @@ RING_GAP = (2.2, 1.6)  # least x / y clearance between neighbouring spoke boxes,
 HUB_CLEARANCE = 3.0  # least visible line between a spoke box and the TGW box, in em
 LEGEND_SWATCH, LEGEND_GAP = 2.2, 2.0  # legend: swatch plus space before its label; space between entries
 SQUIRCLE_P = 4.0  # ring shape: 2 is an ellipse; 4 packs boxes closer, like a rounded rectangle
+# Across regions: room around each region's panel, between panels, and for the peering lanes above them.
+PANEL_PAD = 1.2  # inside a region panel, around its ring
+PANEL_GAP = 3.0  # least space between two region panels
+LANE_GAP = 1.2  # between a peering link's line and its label, and above a panel before the first lane
+LINK_SPREAD = 1.4  # between the points where a hub's peering links leave its top
 
 # Top to bottom for a spoke above the hub; reversed below it, so the attachment row faces the TGW.
 ROLE_ORDER = ("compute", "public", "attachment")
@@ -62,6 +67,8 @@ ROLE_STYLE = {
 SPOKE_FACE, SPOKE_EDGE = "#f8fafc", "#475569"
 TGW_FACE, TGW_EDGE = "#4c1d95", "#2e1065"
 LINK_COLOR = "#7c3aed"
+PANEL_FACE, PANEL_EDGE = "#fafaf9", "#a8a29e"
+PEERING_COLOR = "#be185d"
 
 
 # -- public API ----------------------------------------------------------------------------------
@@ -73,13 +80,19 @@ def draw(spec: NetworkSpec, exports: Mapping[str, Any] | None = None, ax: "Axes 
     picture shows the plan. Readable for 1 to 20 spokes (the figure grows with the spoke count);
     more than :data:`MAX_SPOKES` is refused, since the tables say that better.
 
+    A network across regions is drawn as one panel per region, side by side: the region's Transit
+    Gateway with its spokes around it, and above the panels the TGW peering links between the hubs,
+    each labelled with its attachment id (when built) and the static route each side holds for the
+    other's summary block. Readable for 2-3 regions of up to about 8 spokes each.
+
     ``ax`` draws into an axes you own (the text is scaled to fit it) and returns its figure; without
     it labnet makes a figure of its own, sized to the network, that a notebook shows inline once.
 
     >>> fig = draw(labnet.size(spokes=3))
     >>> fig = draw(lab.spec, lab.exports())
     """
-    layout = _Layout.of(_check_spec(spec), _check_exports(exports))
+    spec, exports = _check_spec(spec), _check_exports(exports)
+    layout = (_RegionsLayout if spec.multi_region else _Layout).of(spec, exports)
     if ax is None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -187,6 +200,7 @@ class _SpokeBox:
     height: float
     x: float = 0.0
     y: float = 0.0
+    hub_y: float = 0.0  # height of the centre of the hub the box is linked to
 
     @classmethod
     def of(cls, spoke: Spoke, built: Mapping[str, Any] | None, extras: str) -> "_SpokeBox":
@@ -315,6 +329,21 @@ class _Layout:
     # -- drawing ---------------------------------------------------------------------------------
     def render(self, ax: "Axes", font: float) -> None:
         """Draw into ``ax`` with ``font`` points per em."""
+        box, text = self._pen(ax, font)
+        self._header(ax, box, text)
+
+        # Links first (lowest), so the boxes hide the part of each line that runs under them.
+        for b in self.boxes:
+            ax.plot([b.x, 0.0], [self._attachment_y(b), 0.0], color=LINK_COLOR, linewidth=font / 5,
+                    solid_capstyle="round", zorder=1)
+
+        self._render_hub(0.0, 0.0, self.hub_w, self.hub_h, self.hub_lines, box, text)
+        for b in self.boxes:
+            self._render_spoke(b, box, text)
+
+    @staticmethod
+    def _pen(ax: "Axes", font: float) -> tuple[Callable[..., None], Callable[..., None]]:
+        """The two drawing primitives, in em: a rounded box and a line of monospaced text."""
         from matplotlib.patches import FancyBboxPatch
 
         def box(x0: float, y0: float, w: float, h: float, face: str, edge: str, lw: float = 1.0,
@@ -328,12 +357,15 @@ class _Layout:
             ax.text(x, y, s, fontsize=font * size, ha=ha, va="center", color=color, fontweight=weight,
                     fontstyle=style, family=MONO, zorder=5)
 
+        return box, text
+
+    def _header(self, ax: "Axes", box: Callable[..., None], text: Callable[..., None]) -> None:
+        """Axes limits, then the title and the legend of subnet roles."""
         ax.set_xlim(self.xmin, self.xmax)
         ax.set_ylim(self.ymin, self.ymax)
         ax.set_aspect("equal")
         ax.set_axis_off()
 
-        # Header: title, then the legend of subnet roles.
         top = self.ymax - PAD
         text(self.xmin + 1.0, top - LINE_H / 2, self.title, size=1.1, ha="left", weight="bold")
         x = self.xmin + 1.0
@@ -344,21 +376,16 @@ class _Layout:
             text(x + LEGEND_SWATCH, y, st["legend"], ha="left")
             x += LEGEND_SWATCH + len(st["legend"]) * CHAR_W + LEGEND_GAP
 
-        # Links first (lowest), so the boxes hide the part of each line that runs under them.
-        for b in self.boxes:
-            ax.plot([b.x, 0.0], [self._attachment_y(b), 0.0], color=LINK_COLOR, linewidth=font / 5,
-                    solid_capstyle="round", zorder=1)
-
-        box(-self.hub_w / 2, -self.hub_h / 2, self.hub_w, self.hub_h, TGW_FACE, TGW_EDGE, lw=1.5, z=3)
-        y = self.hub_h / 2 - PAD - LINE_H / 2
-        for k, line in enumerate(self.hub_lines):
-            text(0.0, y - k * LINE_H, line, color="white", weight="bold" if k == 0 else "normal")
-
-        for b in self.boxes:
-            self._render_spoke(b, box, text)
+    @staticmethod
+    def _render_hub(cx: float, cy: float, w: float, h: float, lines: list[str], box: Callable[..., None],
+                    text: Callable[..., None]) -> None:
+        box(cx - w / 2, cy - h / 2, w, h, TGW_FACE, TGW_EDGE, lw=1.5, z=3)
+        y = cy + h / 2 - PAD - LINE_H / 2
+        for k, line in enumerate(lines):
+            text(cx, y - k * LINE_H, line, color="white", weight="bold" if k == 0 else "normal")
 
     def _rows_top_down(self, b: _SpokeBox) -> list[tuple[str, list[_Cell | None], float]]:
-        return b.rows if b.y > -1e-9 else list(reversed(b.rows))  # level with the hub counts as above
+        return b.rows if b.y - b.hub_y > -1e-9 else list(reversed(b.rows))  # level with the hub counts as above
 
     @staticmethod
     def _grid_top(b: _SpokeBox) -> float:
@@ -430,8 +457,11 @@ def _walk(curve: list[tuple[float, float]], radius: float, step: float) -> list[
     return placed
 
 
-def _ring(n: int, hub_x: float, hub_y: float) -> list[tuple[float, float]]:
+def _ring(n: int, hub_x: float, hub_y: float, free_top: bool = False) -> list[tuple[float, float]]:
     """``n`` box centres on a squircle ring, in ring units, from the left, clockwise.
+
+    ``free_top`` seats one more box starting at the top of the ring and leaves that seat empty (the
+    rest follow clockwise from it): a clear corridor above the hub for links that leave it upwards.
 
     The ring is the smallest that seats ``n`` boxes one unit apart and keeps every box clear of the
     hub (``hub_x`` / ``hub_y`` away in x or in y); the boxes are then spread evenly round it. A
@@ -441,6 +471,14 @@ def _ring(n: int, hub_x: float, hub_y: float) -> list[tuple[float, float]]:
     if n == 0:
         return []
     curve = _squircle()
+    if free_top:
+        top = max(range(len(curve)), key=lambda k: (curve[k][1], -abs(curve[k][0])))
+        curve = curve[top:] + curve[:top]
+        return _ring_on(curve, n + 1, hub_x, hub_y)[1:]
+    return _ring_on(curve, n, hub_x, hub_y)
+
+
+def _ring_on(curve: list[tuple[float, float]], n: int, hub_x: float, hub_y: float) -> list[tuple[float, float]]:
     diagonal = 2 ** (-1 / SQUIRCLE_P)  # |x| = |y| on the unit squircle
     radius = max(hub_x, hub_y, min(hub_x, hub_y) / diagonal)  # clear of the hub in every direction
     if len(_walk(curve, radius, 1.0)) < n:
@@ -457,3 +495,223 @@ def _ring(n: int, hub_x: float, hub_y: float) -> list[tuple[float, float]]:
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if len(_walk(curve, radius, mid)) >= n else (lo, mid)
     return _walk(curve, radius, lo)[:n]
+
+
+# -- across regions ------------------------------------------------------------------------------
+@dataclass
+class _Cluster:
+    """One region's panel: its TGW (centred on ``x``, 0) and its spokes on a ring around it, with
+    the top of the ring left empty so the peering links leave the hub upwards unobstructed."""
+
+    region: str
+    boxes: list[_SpokeBox]
+    hub_lines: list[str]
+    hub_w: float
+    hub_h: float
+    label: str
+    x: float = 0.0
+    left: float = 0.0  # panel extents, relative to x (left, right) and absolute (bottom, top)
+    right: float = 0.0
+    bottom: float = 0.0
+    top: float = 0.0
+
+
+@dataclass
+class _Peering:
+    """One TGW peering between the hubs of clusters ``a`` < ``b`` (indexes), drawn in lane ``lane``."""
+
+    a: int
+    b: int
+    lines: list[str]
+    lane: int
+    width: float = 0.0
+    xa: float = 0.0  # where the link leaves each hub's top
+    xb: float = 0.0
+    y: float = 0.0  # height of its lane
+
+
+@dataclass
+class _RegionsLayout(_Layout):
+    """One panel per region, side by side, hubs level at y = 0; peering links in lanes above."""
+
+    clusters: list[_Cluster] = field(default_factory=list)
+    peerings: list[_Peering] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, spec: NetworkSpec, exports: Mapping[str, Any] | None) -> "_RegionsLayout":
+        built = exports is not None
+        exports = exports or {}
+        built_spokes = exports.get("spokes") or {}
+        built_spokes = built_spokes if isinstance(built_spokes, Mapping) else {}
+        # A key that is there but None is a secret output; a key that is not there, a stack saved before
+        # the export existed.
+        hubs = exports.get("transit_gateways", _MISSING)
+        extras = " · ".join(x for x, on in (("S3 gateway endpoint", spec.s3_endpoint),
+                                             ("IGW + NAT gateway", spec.public_subnets)) if on)
+        clusters = []
+        for r in spec.regions:
+            boxes = []
+            for spoke in spec.spokes_in(r):
+                entry = None
+                if built:
+                    entry = built_spokes.get(spoke.name, {})
+                    entry = entry if isinstance(entry, Mapping) else {"vpc_id": entry, "attachment_id": entry}
+                boxes.append(_SpokeBox.of(spoke, entry, extras))
+            hub = ["Transit Gateway"]
+            tables = spec.transit_gateway.route_tables
+            if built:
+                hub_out = _hub_exports(exports, hubs, r, spec.region)
+                hub.append(_shown(hub_out.get("id", "not in outputs")))
+                rts = hub_out.get("route_tables") or {}
+                rts = rts if isinstance(rts, Mapping) else {name: rts for name in tables}
+                hub += [f"rt {name}: {_shown(rts.get(name, 'not in outputs'))}" for name in tables]
+            else:
+                hub.append("route tables: " + ", ".join(tables))
+            hub += [f"ASN {spec.asn_of(r)} · MTU 8500", f"{r} · {spec.summary_of(r)}"]
+            n = len(boxes)
+            label = f"{r}: {n} spoke{'s' if n != 1 else ''} in {spec.summary_of(r)}"
+            clusters.append(_Cluster(r, boxes, hub, max(len(t) for t in hub) * CHAR_W + 2 * PAD,
+                                     len(hub) * LINE_H + 2 * PAD, label))
+
+        index = {r: k for k, r in enumerate(spec.regions)}
+        built_peerings = _peering_exports(exports.get("peerings", [])) if built else {}
+        peerings = []
+        for a, b in spec.peerings():
+            i, j = sorted((index[a], index[b]))
+            if built:
+                got = built_peerings.get((a, b), built_peerings.get("*", "not in outputs"))
+                first = f"TGW peering {_shown(got)}"
+            else:
+                first = "TGW peering (planned)"
+            lines = [first, f"{a}: static route {spec.summary_of(b)}", f"{b}: static route {spec.summary_of(a)}"]
+            peerings.append(_Peering(i, j, lines, j - i, max(len(t) for t in lines) * CHAR_W))
+
+        n, k = len(spec.spokes), len(clusters)
+        state = "as built (ids from the stack outputs)" if built else "planned (from the spec)"
+        title = f"{n} spokes in {k} regions, one Transit Gateway per region, peered: {state}"
+        layout = cls(spec, [b for c in clusters for b in c.boxes], [], 0.0, 0.0, title,
+                     clusters=clusters, peerings=peerings)
+        layout._place()
+        return layout
+
+    def _place(self) -> None:
+        """Each region's ring (as tight as the clearances allow, its top seat left free), the panels
+        side by side, then one lane per span of the peering links above the panels."""
+        for c in self.clusters:
+            w = max((b.width for b in c.boxes), default=0.0)
+            h = max((b.height for b in c.boxes), default=0.0)
+            unit_x, unit_y = w + RING_GAP[0], h + RING_GAP[1]
+            hub_x = ((w + c.hub_w) / 2 + HUB_CLEARANCE) / unit_x
+            hub_y = ((h + c.hub_h) / 2 + HUB_CLEARANCE) / unit_y
+            # Mirrored, so the first spoke sits at the top left and the rest follow anticlockwise.
+            for box, (ux, uy) in zip(c.boxes, _ring(len(c.boxes), hub_x, hub_y, free_top=True)):
+                box.x, box.y = -ux * unit_x, uy * unit_y
+            xs = [b.x - b.width / 2 for b in c.boxes] + [-c.hub_w / 2]
+            xe = [b.x + b.width / 2 for b in c.boxes] + [c.hub_w / 2]
+            ys = [b.y - b.height / 2 for b in c.boxes] + [-c.hub_h / 2]
+            ye = [b.y + b.height / 2 for b in c.boxes] + [c.hub_h / 2]
+            label_w = len(c.label) * CHAR_W
+            c.left = min(min(xs), -label_w / 2) - PANEL_PAD
+            c.right = max(max(xe), label_w / 2) + PANEL_PAD
+            c.bottom = min(ys) - PANEL_PAD - LINE_H - PAD  # room for the region's label at the bottom
+            c.top = max(ye) + PANEL_PAD
+
+        # Panels side by side; neighbours' hubs far enough apart for the label of the link between them.
+        x = 0.0
+        for k, c in enumerate(self.clusters):
+            if k:
+                prev = self.clusters[k - 1]
+                x = max(prev.x + prev.right + PANEL_GAP - c.left,
+                        prev.x + max((p.width for p in self.peerings if p.b - p.a == 1 and p.b == k), default=0.0)
+                        + 2 * LANE_GAP + LINK_SPREAD * len(self.clusters))
+            c.x = x
+        for c in self.clusters:
+            for b in c.boxes:
+                b.x += c.x
+
+        # Where each link leaves a hub's top: left peers on the left, right peers on the right, the
+        # farther ones outside, so that no link's riser crosses another link's lane.
+        ends: dict[int, list[tuple[_Peering, str]]] = {}
+        for p in self.peerings:
+            ends.setdefault(p.a, []).append((p, "a"))
+            ends.setdefault(p.b, []).append((p, "b"))
+        for k, links in ends.items():
+            def other(item: tuple[_Peering, str]) -> int:
+                return item[0].b if item[1] == "a" else item[0].a
+
+            order = sorted([t for t in links if other(t) < k], key=other, reverse=True) + \
+                sorted([t for t in links if other(t) > k], key=other, reverse=True)
+            left = self.clusters[k].x - LINK_SPREAD * (len(order) - 1) / 2
+            for n, (p, side) in enumerate(order):
+                setattr(p, "xa" if side == "a" else "xb", left + n * LINK_SPREAD)
+
+        panels_top = max((c.top for c in self.clusters), default=0.0)
+        label_h = 3 * LINE_H
+        for p in self.peerings:
+            p.y = panels_top + LANE_GAP + (p.lane - 1) * (label_h + 2 * LANE_GAP)
+        lanes_top = max((p.y + LANE_GAP + label_h for p in self.peerings), default=panels_top)
+
+        margin = 1.0
+        header = 2 * LINE_H + 2 * PAD
+        self.xmin = min(c.x + c.left for c in self.clusters) - margin
+        right = max(c.x + c.right for c in self.clusters)
+        right = max([right] + [(p.xa + p.xb) / 2 + p.width / 2 for p in self.peerings])
+        self.xmax = max(right + margin, self.xmin + self._legend_width() + 2 * margin,
+                        self.xmin + len(self.title) * CHAR_W * 1.1 + 2 * margin)
+        self.ymin = min(c.bottom for c in self.clusters) - margin
+        self.ymax = lanes_top + margin + header
+
+    def render(self, ax: "Axes", font: float) -> None:
+        """Draw into ``ax`` with ``font`` points per em."""
+        box, text = self._pen(ax, font)
+        self._header(ax, box, text)
+        for c in self.clusters:  # the region panels, lowest
+            box(c.x + c.left, c.bottom, c.right - c.left, c.top - c.bottom, PANEL_FACE, PANEL_EDGE,
+                linestyle="dashed", z=0.5)
+            text(c.x, c.bottom + PAD + LINE_H / 2, c.label, color="#57534e", weight="bold")
+        for c in self.clusters:
+            for b in c.boxes:
+                ax.plot([b.x, c.x], [self._attachment_y(b), 0.0], color=LINK_COLOR, linewidth=font / 5,
+                        solid_capstyle="round", zorder=1)
+        for p in self.peerings:
+            ha, hb = self.clusters[p.a].hub_h, self.clusters[p.b].hub_h
+            ax.plot([p.xa, p.xa, p.xb, p.xb], [ha / 2, p.y, p.y, hb / 2], color=PEERING_COLOR,
+                    linewidth=font / 4, linestyle=(0, (4, 2)), solid_capstyle="round", zorder=1.5,
+                    gid=f"peering-{self.clusters[p.a].region}-{self.clusters[p.b].region}")
+            mid = (p.xa + p.xb) / 2
+            for k, line in enumerate(p.lines):
+                text(mid, p.y + LANE_GAP + (len(p.lines) - k - 0.5) * LINE_H, line, color=PEERING_COLOR,
+                     weight="bold" if k == 0 else "normal")
+        for c in self.clusters:
+            self._render_hub(c.x, 0.0, c.hub_w, c.hub_h, c.hub_lines, box, text)
+        for b in self.boxes:
+            self._render_spoke(b, box, text)
+
+
+def _hub_exports(exports: Mapping[str, Any], hubs: Any, region: str, home: str) -> Mapping[str, Any]:
+    """What the outputs say of ``region``'s TGW: its entry in ``transit_gateways`` (the spec's own
+    region also from the top-level exports); a secret shows as such on every line."""
+    if isinstance(hubs, Mapping) and region in hubs:
+        got = hubs[region]
+        return got if isinstance(got, Mapping) else {"id": got, "route_tables": got}
+    if hubs is not _MISSING and not isinstance(hubs, Mapping):
+        return {"id": hubs, "route_tables": hubs}  # the whole export is a secret
+    if region == home:
+        return {"id": exports.get("transit_gateway_id", "not in outputs"),
+                "route_tables": exports.get("transit_gateway_route_tables", {})}
+    return {}
+
+
+_MISSING = object()
+
+
+def _peering_exports(peerings: Any) -> dict[Any, Any]:
+    """(requester, accepter) → attachment id from the outputs; ``"*"`` stands for all when the
+    export is a secret."""
+    if isinstance(peerings, (list, tuple)):
+        out: dict[Any, Any] = {}
+        for p in peerings:
+            if isinstance(p, Mapping):
+                out[(p.get("requester"), p.get("accepter"))] = p.get("attachment_id", "not in outputs")
+        return out
+    return {"*": peerings}

@@ -1,6 +1,8 @@
 """The spoke × spoke connectivity picture: one cell per (source, destination) pair of a connectivity
 frame (``Lab.connectivity()``), green where every probe that applies is reachable, red where any is
-blocked, labelled with the reason code when the grid is small enough to read.
+blocked, labelled with the reason code when the grid is small enough to read. Across regions the
+spokes are grouped by region, each group named along the top and the right and fenced off by lines,
+so the blocks off the diagonal are the pairs that cross a TGW peering.
 
     >>> fig = labnet.heatmap.draw(lab.connectivity())     # shows inline as a cell's last value
     >>> labnet.heatmap.save(frame, "connectivity.png")
@@ -34,7 +36,11 @@ def draw(frame: "pd.DataFrame", probe: str | None = None) -> "Figure":
     frame = _check(frame, probe)
     if probe is not None:
         frame = frame[frame["probe"] == probe]
-    spokes = list(dict.fromkeys(frame["src_spoke"]))
+    from .analysis import verify
+
+    spokes = verify.spoke_order(frame)
+    region_of = verify.regions_of(frame)
+    groups = _groups(spokes, region_of)  # [(region, first index, last index)], one entry in one region
     n = len(spokes)
     where = {s: i for i, s in enumerate(spokes)}
     # 0 = nothing applies, 1 = all reachable, 2 = something blocked; the first blocked reason labels it.
@@ -67,6 +73,15 @@ def draw(frame: "pd.DataFrame", probe: str | None = None) -> "Figure":
     ax.set_yticks(ticks, [spokes[k] for k in ticks], fontsize=font)
     ax.set_xlabel("to (destination spoke)", fontsize=font + 1)
     ax.set_ylabel("from (source spoke)", fontsize=font + 1)
+    if len(groups) > 1:
+        for _region, first, _last in groups[1:]:
+            ax.axhline(first - 0.5, color="#111827", linewidth=1.6)
+            ax.axvline(first - 0.5, color="#111827", linewidth=1.6)
+        for region, first, last in groups:
+            middle = (first + last) / 2
+            ax.text(middle, -0.6, region, ha="center", va="bottom", fontsize=font, fontweight="bold")
+            ax.text(n - 0.4, middle, region, ha="left", va="center", rotation=270, fontsize=font,
+                    fontweight="bold")
     if n <= LABEL_MAX:
         for i in range(n):
             for j in range(n):
@@ -76,8 +91,26 @@ def draw(frame: "pd.DataFrame", probe: str | None = None) -> "Figure":
     ok = sum(cell == 1 for r in grid for cell in r)
     bad = sum(cell == 2 for r in grid for cell in r)
     probes = probe or ", ".join(dict.fromkeys(frame["probe"]))
-    fig.suptitle(f"connectivity: {ok} of {ok + bad} spoke pairs reachable\n({probes})", fontsize=font + 2)
+    title = f"connectivity: {ok} of {ok + bad} spoke pairs reachable"
+    if len(groups) > 1:
+        where = {s: region_of[s] for s in spokes}
+        cross = [grid[i][j] for i, a in enumerate(spokes) for j, b in enumerate(spokes) if where[a] != where[b]]
+        title += (f" ({sum(c == 1 for c in cross)} of {sum(c > 0 for c in cross)} across "
+                  f"{len(groups)} regions)")
+    fig.suptitle(f"{title}\n({probes})", fontsize=font + 2)
     return fig
+
+
+def _groups(spokes: list[str], region_of: dict[str, str]) -> list[tuple[str, int, int]]:
+    """Consecutive runs of one region in ``spokes``: (region, first index, last index)."""
+    out: list[tuple[str, int, int]] = []
+    for i, s in enumerate(spokes):
+        r = region_of.get(s, "")
+        if out and out[-1][0] == r:
+            out[-1] = (r, out[-1][1], i)
+        else:
+            out.append((r, i, i))
+    return out
 
 
 def save(frame: "pd.DataFrame", path: str | Path, probe: str | None = None) -> Path:

@@ -29,11 +29,12 @@ from .spec import NetworkSpec, Tags
 ENGINES = ("auto", "pulumi", "rehearsal")
 
 
-def size(spokes: int | Sequence[str] = 3, nodes_per_spoke: int = 64, instance_type: str = "p5.48xlarge",
+def size(spokes: int | Sequence[str] | None = None, nodes_per_spoke: int = 64, instance_type: str = "p5.48xlarge",
          azs: int | Sequence[str] = 2, supernet: str = "10.0.0.0/8", region: str = "us-east-1",
          interface_mode: str = "efa", headroom: float = 0.25, public_subnets: bool = False,
          s3_endpoint: bool = True, project: str = "labnet", owner: str = "data-science",
-         target: str = "emulator", compute_az: str | None = None, image_id: str | None = None) -> NetworkSpec:
+         target: str = "emulator", compute_az: str | dict | None = None, image_id: str | None = None,
+         regions: dict | None = None) -> NetworkSpec:
     """Size a hub-and-spoke network for a training workload and return its spec.
 
     Instance facts come from EC2's ``describe_instance_types`` on ``target`` (the embedded emulator by
@@ -47,21 +48,45 @@ def size(spokes: int | Sequence[str] = 3, nodes_per_spoke: int = 64, instance_ty
     >>> spec = size(spokes=3, nodes_per_spoke=128, instance_type="p5.48xlarge", azs=2, headroom=0)
     >>> spec.table()   # compute subnets are /19: 128 × 32 IPs = 4,096 > 4,091 usable in a /20
     >>> size(spokes=2, nodes_per_spoke=16, instance_type="trn1.32xlarge", compute_az="use1-az5")
+
+    Across regions, ``regions`` maps each region to its number of spokes (``spokes`` is then left
+    out, and the first region is the spec's own): one Transit Gateway per region, peered into one
+    network. ``azs`` and ``compute_az`` apply to every region, or are given per region as dicts.
+
+    >>> size(regions={"us-east-1": 2, "us-west-2": 2}, nodes_per_spoke=16, instance_type="p5.48xlarge")
+    spokes: 3 unless ``regions`` is given.
     """
     # Everything that needs no facts from EC2 is checked before the target is reached, so bad input
     # never costs an AWS call (or starts an emulator).
     sizing.check_known_region(region)
     sizing.check_instance_type_name(instance_type)
-    sizing.check_arguments(spokes=spokes, nodes_per_spoke=nodes_per_spoke, azs=azs, supernet=supernet,
-                           interface_mode=interface_mode, headroom=headroom, public_subnets=public_subnets,
-                           s3_endpoint=s3_endpoint, compute_az=compute_az, image_id=image_id)
+    per_region = lambda v: v if not isinstance(v, dict) else None  # noqa: E731 checked per region later
+    sizing.check_arguments(spokes=spokes, nodes_per_spoke=nodes_per_spoke, azs=per_region(azs) or 2,
+                           supernet=supernet, interface_mode=interface_mode, headroom=headroom,
+                           public_subnets=public_subnets, s3_endpoint=s3_endpoint,
+                           compute_az=per_region(compute_az), image_id=image_id)
+    if regions is not None:
+        sizing.check_regions(regions, azs, compute_az)
+        if spokes is not None:
+            raise InvalidSpecError("spokes", spokes, "give either spokes= or regions= (region → number of "
+                                   "spokes), not both", "for example regions={'us-east-1': 2, 'us-west-2': 2}")
+        if region != "us-east-1" and region != next(iter(regions)):
+            raise InvalidSpecError("region", region, "with regions=, the network's own region is the first of "
+                                   "regions", f"leave region out, or list {region} first in regions")
+    if regions is None and (isinstance(azs, dict) or isinstance(compute_az, dict)):
+        raise InvalidSpecError("azs" if isinstance(azs, dict) else "compute_az", azs if isinstance(azs, dict)
+                               else compute_az, "is given per region, but the network has one region",
+                               "pass one value, or size with regions=")
     tags = Tags(project=project, owner=owner)
     preflight.check_tags(tags)
-    ec2 = targets.resolve(target, region).ec2()
-    spec, _ = sizing.size(ec2, spokes=spokes, nodes_per_spoke=nodes_per_spoke, instance_type=instance_type,
-                                 azs=azs, supernet=supernet, interface_mode=interface_mode, headroom=headroom,
-                                 public_subnets=public_subnets, s3_endpoint=s3_endpoint, tags=tags,
-                                 compute_az=compute_az, image_id=image_id)
+    kwargs = dict(nodes_per_spoke=nodes_per_spoke, instance_type=instance_type, azs=azs, supernet=supernet,
+                  interface_mode=interface_mode, headroom=headroom, public_subnets=public_subnets,
+                  s3_endpoint=s3_endpoint, tags=tags, compute_az=compute_az, image_id=image_id)
+    if regions is None:
+        ec2 = targets.resolve(target, region).ec2()
+        spec, _ = sizing.size(ec2, spokes=spokes, **kwargs)
+    else:
+        spec, _ = sizing.size(lambda r: targets.resolve(target, r).ec2(), regions=regions, **kwargs)
     return spec
 
 
@@ -231,7 +256,7 @@ class Lab:
             # Several EC2 calls in flight only where the emulator itself runs one request at a time.
             alone = target.kind == "emulator" and bool(target.endpoint) and emulator.serializes(target.endpoint)
             return RehearsalEngine(self._store, self._ec2(), target.describe(), target.program_target(),
-                                   claim=self._claim, one_call_at_a_time=not alone)
+                                   claim=self._claim, one_call_at_a_time=not alone, ec2_for=target.ec2)
         return automation.AutomationEngine(self.stack_name, target, self._store.root, self.backend,
                                            redact=lambda s: redact(s, self._store.root))
 
@@ -312,7 +337,9 @@ class Lab:
         """Preflight with the region's real AZs, their IDs and where the workload's instance type is
         offered (read-only calls, cached) before anything is built."""
         wl = self.spec.workload
-        facts = sizing.region_facts(self._ec2(), [wl.instance_type] if wl is not None else [])
+        types = [wl.instance_type] if wl is not None else []
+        facts = {r: sizing.region_facts(self._ec2() if r == self.spec.region else self._resolve().ec2(r), types)
+                 for r in self.spec.regions}  # every region the network spans, each by its own client
         self.warnings = preflight.check(self.spec, facts)
 
     def _existing_urns(self, st: StackState) -> set[str]:
@@ -380,7 +407,7 @@ class Lab:
         from .analysis.declared import Resource
 
         facts, existing = before
-        created = [Resource(r.type, r.name, r.id or "", r.inputs) for r in self._store.load().created]
+        created = [Resource(r.type, r.name, r.id or "", r.inputs, r.region) for r in self._store.load().created]
         if {r.urn for r in created} <= existing:
             return  # nothing new was made
         self._show_quotas("up", quota_report.rows(self.spec, facts, created, existing), refuse=False)
@@ -420,10 +447,10 @@ class Lab:
         if self.engine_name == "rehearsal":  # its plan ran the program with resolvable ids: count those
             from .analysis.declared import Resource
 
-            resources = [Resource(p.type, p.name, p.id or f"<{p.name}>", p.inputs)
+            resources = [Resource(p.type, p.name, p.id or f"<{p.name}>", p.inputs, p.region)
                          for p in planned if p.action != "delete"]
         self._check_quotas("preview", resources, refuse=False)
-        return tables.preview(planned, [s.name for s in self.spec.spokes])
+        return tables.preview(planned, [s.name for s in self.spec.spokes], self.spec.region)
 
     def up(self, resume: bool = False, check_quotas: bool = True) -> pd.DataFrame:
         """Deploy (live progress); returns the outputs table. An unchanged spec changes nothing.
@@ -485,15 +512,21 @@ class Lab:
 
     # -- verify (labnet.analysis) -----------------------------------------------------------------
     def snapshot(self):
-        """What the target holds for this stack (its VPCs and TGW), read now, as plain data that
-        round-trips to JSON (:class:`labnet.analysis.snapshot.Snapshot`)."""
+        """What the target holds for this stack (its VPCs, TGWs and peerings, in every region, each
+        read with that region's client), read now, as plain data that round-trips to JSON
+        (:class:`labnet.analysis.snapshot.Snapshot`)."""
         from .analysis import snapshot
 
         exports = self.exports()
         snapshot.spokes_from_exports(exports)  # a stack with no outputs stops here, before any call
         efa = self.spec.workload.efa if self.spec.workload else None
-        return snapshot.read(self._ec2(), exports, stack=self.stack_name, efa=efa,
+        return snapshot.read(self._ec2_in, exports, stack=self.stack_name, efa=efa,
                              emulator=self.target_kind == "emulator")
+
+    def _ec2_in(self, region: str):
+        """An EC2 client in ``region``: this Lab's own one in the spec's region, a new one elsewhere
+        (a network across regions is read region by region)."""
+        return self._ec2() if region == self.spec.region else self._resolve().ec2(region)
 
     def connectivity(self, probes=None, snapshot=None) -> pd.DataFrame:
         """The connectivity matrix: one row per (source spoke, destination spoke, probe) saying

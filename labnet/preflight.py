@@ -14,7 +14,7 @@ import functools
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from .errors import InvalidSpecError
 from .spec import INTERFACE_MODES, ROLES, NetworkSpec, Tags
@@ -88,21 +88,26 @@ class RegionFacts:
         return ", ".join(self.label(az) for az in offered) or "no AZ"
 
 
-def check(spec: NetworkSpec, facts: RegionFacts | None = None) -> list[str]:
+def check(spec: NetworkSpec, facts: RegionFacts | Mapping[str, RegionFacts] | None = None) -> list[str]:
     """Raise :class:`InvalidSpecError` for the first broken AWS rule; return warnings otherwise.
 
     ``facts`` (the region's AZs as EC2 reports them) lets preflight reject unknown AZ names and more
     AZs than the region has, AZ IDs that are not what the AZ name means on this target, and compute
     subnets in AZs where EC2 does not offer the workload's instance type; without it only the AZ name
-    and ID formats are checked.
+    and ID formats are checked. A network across regions takes the facts of each region as a dict
+    (region → RegionFacts); each spoke is checked against its own region's.
     """
     warnings: list[str] = []
     check_region(spec.region)
+    for i, spoke in enumerate(spec.spokes):
+        if spoke.region:
+            check_region(spoke.region, f"spokes[{i}].region")
+    facts_of = _facts_lookup(facts)
     supernet = parse_cidr("supernet", spec.supernet, (8, 28))
     _check_tgw(spec)
     _check_tags(spec)
     _check_security(spec)
-    warnings += _check_workload(spec, facts)
+    warnings += _check_workload(spec, facts_of(spec.region))
 
     if not spec.spokes:
         raise InvalidSpecError("spokes", 0, "a hub-and-spoke network needs at least one spoke",
@@ -131,8 +136,9 @@ def check(spec: NetworkSpec, facts: RegionFacts | None = None) -> list[str]:
                                    f"is not one of transit_gateway.route_tables "
                                    f"{list(spec.transit_gateway.route_tables)}",
                                    "name a declared TGW route table")
-        warnings += _check_subnets(spec, i, vpc, facts)
+        warnings += _check_subnets(spec, i, vpc, facts_of(spec.region_of(spoke)))
 
+    warnings += _check_regions(spec, supernet)
     clash = first_overlap([net for _, net in vpcs])
     if clash is not None:
         (a_name, a), (b_name, b) = vpcs[clash[0]], vpcs[clash[1]]
@@ -168,10 +174,88 @@ def inbound_rules_per_group(spec: NetworkSpec) -> dict[str, int]:
     return {name: 1 + len(blocks) for name, blocks in spec.peer_cidrs().items()}
 
 
-def prefix_lists(spec: NetworkSpec) -> int:
-    """Customer-managed prefix lists the network creates in its region: one peer list per spoke
-    once there are two spokes or more."""
-    return len(spec.spokes) if len(spec.spokes) > 1 else 0
+def prefix_lists(spec: NetworkSpec, region: str | None = None) -> int:
+    """Customer-managed prefix lists the network creates in ``region`` (default: the spec's): one
+    peer list per spoke of that region once the network has two spokes or more."""
+    if len(spec.spokes) < 2:
+        return 0
+    return len(spec.spokes_in(region or spec.region))
+
+
+def _facts_lookup(facts):
+    """facts_of(region) → that region's RegionFacts, or None when they were not read."""
+    if facts is None:
+        return lambda region: None
+    if isinstance(facts, RegionFacts):
+        return lambda region: facts if facts.region == region else None
+    return lambda region: facts.get(region)
+
+
+MAX_PEERING_PER_TGW = 50  # adjustable; "Peering attachments per transit gateway"
+MAX_PENDING_PEERING_PER_TGW = 10  # adjustable; "Pending peering attachments per transit gateway"
+
+
+def _check_regions(spec: NetworkSpec, supernet: ipaddress.IPv4Network) -> list[str]:
+    """A network across regions: one summary block per region (inside the supernet, not overlapping,
+    holding exactly its region's spokes), one TGW per region with a private ASN (unique, as AWS
+    recommends for peered TGWs), and a full mesh of peering attachments within AWS's quotas.
+    Sources: TGW peering attachments and TGW quotas (docs.aws.amazon.com/vpc/latest/tgw/)."""
+    warnings: list[str] = []
+    regions = spec.regions
+    blocks = dict(spec.region_blocks)
+    if len(blocks) != len(spec.region_blocks):
+        raise InvalidSpecError("region_blocks", [list(p) for p in spec.region_blocks], "names a region twice", "")
+    if len(regions) == 1:
+        stray = [r for r in blocks if r not in regions]
+        if stray:
+            raise InvalidSpecError("region_blocks", stray[0], "names a region the network has no spoke in",
+                                   "drop it")
+        return warnings
+    nets = []
+    for r in regions:
+        if r not in blocks:
+            raise InvalidSpecError("region_blocks", r, "a network across regions needs a summary block per region "
+                                   "(what the other regions' TGW route tables route to it)",
+                                   "labnet.size(regions=...) lays them out")
+        net = parse_cidr(f"region_blocks[{r!r}]", blocks[r], (8, 28))
+        if not net.subnet_of(supernet):
+            raise InvalidSpecError(f"region_blocks[{r!r}]", blocks[r], f"is outside the supernet {supernet}", "")
+        nets.append(net)
+    for r in blocks:
+        if r not in regions:
+            raise InvalidSpecError("region_blocks", r, "names a region the network has no spoke in", "drop it")
+    clash = first_overlap(nets)
+    if clash is not None:
+        a, b = regions[clash[0]], regions[clash[1]]
+        raise InvalidSpecError(f"region_blocks[{b!r}]", blocks[b],
+                               f"overlaps region {a}'s block {blocks[a]}: a static route per remote region must "
+                               "cover that region's spokes and nothing else", "give each region its own block")
+    for i, spoke in enumerate(spec.spokes):
+        r = spec.region_of(spoke)
+        if not ipaddress.IPv4Network(spoke.cidr).subnet_of(ipaddress.IPv4Network(blocks[r])):
+            raise InvalidSpecError(f"spokes[{i}].cidr", spoke.cidr,
+                                   f"is outside region {r}'s summary block {blocks[r]}: the other regions route "
+                                   f"only that block to {r}", "choose a CIDR inside the block or widen it")
+    asns = {}
+    for r in regions:
+        asn = spec.asn_of(r)
+        if isinstance(asn, bool) or not isinstance(asn, int) or not any(lo <= asn <= hi for lo, hi in PRIVATE_ASN_RANGES):
+            raise InvalidSpecError(f"transit_gateway.region_asns[{r!r}]", asn,
+                                   "must be a private ASN in 64512-65534 or 4200000000-4294967294", "")
+        asns.setdefault(asn, []).append(r)
+    for asn, rs in asns.items():
+        if len(rs) > 1:
+            warnings.append(f"the Transit Gateways of {', '.join(rs)} share ASN {asn}; AWS recommends a unique ASN "
+                            "for each peered transit gateway (transit_gateway.region_asns)")
+    peers = len(regions) - 1  # a full mesh: every TGW peers with every other, one attachment per pair
+    if peers > MAX_PEERING_PER_TGW:
+        warnings.append(f"each Transit Gateway would hold {peers} peering attachments; the default quota is "
+                        f"{MAX_PEERING_PER_TGW} per transit gateway (adjustable: request an increase first)")
+    if peers > MAX_PENDING_PEERING_PER_TGW:
+        warnings.append(f"each Transit Gateway would have up to {peers} peering attachments pending acceptance at "
+                        f"once; the default quota is {MAX_PENDING_PEERING_PER_TGW} pending per transit gateway "
+                        "(adjustable: request an increase, or deploy fewer regions first)")
+    return warnings
 
 
 def _check_quota_counts(spec: NetworkSpec) -> list[str]:
@@ -196,12 +280,13 @@ def _check_quota_counts(spec: NetworkSpec) -> list[str]:
             f"for the other spokes, which counts as {rules[worst] - 1} rules); the default quota is "
             f"{DEFAULT_INBOUND_RULES_PER_SG} inbound rules per security group (raise it in Service Quotas "
             "before deploying to AWS, or place the spokes as adjacent blocks so they collapse into fewer)")
-    lists = prefix_lists(spec)
-    if lists > DEFAULT_PREFIX_LISTS_PER_REGION:
-        warnings.append(
-            f"the network creates {lists} customer-managed prefix lists (one per spoke) in {spec.region}; "
-            f"the default quota is {DEFAULT_PREFIX_LISTS_PER_REGION} prefix lists per Region, the ones the "
-            "account already has included (raise it in Service Quotas before deploying to AWS)")
+    for region in spec.regions:
+        lists = prefix_lists(spec, region)
+        if lists > DEFAULT_PREFIX_LISTS_PER_REGION:
+            warnings.append(
+                f"the network creates {lists} customer-managed prefix lists (one per spoke) in {region}; "
+                f"the default quota is {DEFAULT_PREFIX_LISTS_PER_REGION} prefix lists per Region, the ones the "
+                "account already has included (raise it in Service Quotas before deploying to AWS)")
     return warnings
 
 
@@ -230,9 +315,9 @@ def check_stack_name(name: object) -> str:
     return name
 
 
-def check_region(region: object) -> str:
+def check_region(region: object, field: str = "region") -> str:
     if not isinstance(region, str) or not REGION_RE.fullmatch(region):
-        raise InvalidSpecError("region", region, "is not an AWS region name", "for example 'us-east-1'")
+        raise InvalidSpecError(field, region, "is not an AWS region name", "for example 'us-east-1'")
     return region
 
 
@@ -270,7 +355,7 @@ def _check_subnets(spec: NetworkSpec, i: int, vpc: ipaddress.IPv4Network,
         sw = f"{where}.subnets[{j}]"
         if sn.role not in ROLES:
             raise InvalidSpecError(f"{sw}.role", sn.role, f"must be one of {list(ROLES)}", "")
-        _check_az(f"{sw}.az", sn.az, spec.region, facts)
+        _check_az(f"{sw}.az", sn.az, spec.region_of(spoke), facts)
         _check_az_id(f"{sw}.az_id", sn, facts)
         net = parse_cidr(f"{sw}.cidr", sn.cidr, VPC_PREFIX_RANGE)
         if not net.subnet_of(vpc):
@@ -324,7 +409,7 @@ def _check_subnets(spec: NetworkSpec, i: int, vpc: ipaddress.IPv4Network,
                     f"EC2 does not offer {wl.instance_type} in {facts.label(sn.az)} "  # type: ignore[union-attr]
                     f"(describe_instance_type_offerings): nodes in compute subnet {sn.cidr} would never launch",
                     f"{wl.instance_type} is offered in {facts.offered_text(wl.instance_type)}"  # type: ignore[union-attr]
-                    if offered else f"{wl.instance_type} is offered in no AZ of {spec.region}: pick another "
+                    if offered else f"{wl.instance_type} is offered in no AZ of {spec.region_of(spoke)}: pick another "
                     "instance type or region")
     if wl is not None and wl.efa:
         azs = list(dict.fromkeys(s.az for s in compute))

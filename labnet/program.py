@@ -40,6 +40,7 @@ Both are now constant per spoke:
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from typing import Any
 
@@ -107,173 +108,87 @@ def provider(region: str, target: dict[str, Any] | None) -> aws.Provider:
         endpoints=[aws.ProviderEndpointArgs(ec2=url, sts=url, s3=url, iam=url)])
 
 
-def _use_provider(p: aws.Provider):
-    """A stack transformation that gives every aws resource the explicit provider ``p``."""
-    def transform(args: pulumi.ResourceTransformationArgs):
+class _Regions:
+    """Which region's provider the resources declared now go through: one explicit provider per
+    region, chosen by a stack transformation while a ``with regions.of(r):`` block declares them (the
+    SDK runs transformations inside each resource's constructor, so the block decides)."""
+
+    def __init__(self, providers: dict[str, aws.Provider], home: str) -> None:
+        self.providers = providers
+        self.current = home
+
+    @contextlib.contextmanager
+    def of(self, region: str):
+        previous, self.current = self.current, region
+        try:
+            yield
+        finally:
+            self.current = previous
+
+    def transform(self, args: pulumi.ResourceTransformationArgs):
         if not args.type_.startswith("aws:") or (args.opts and args.opts.provider is not None):
             return None
-        return pulumi.ResourceTransformationResult(
-            args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(provider=p)))
+        return pulumi.ResourceTransformationResult(args.props, pulumi.ResourceOptions.merge(
+            args.opts, pulumi.ResourceOptions(provider=self.providers[self.current])))
 
-    return transform
+
+def _suffix(spec: NetworkSpec, region: str) -> str:
+    """Logical names of per-region resources: the spec's own region keeps the names of a network in
+    one region (saved stacks still match), any other region adds its name."""
+    return "" if region == spec.region else f"-{region}"
 
 
 def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | None = None) -> dict[str, Any]:
     """Declare every resource of ``spec``; return the exports (a dict of Outputs and plain values).
 
     ``target`` says where the resources go (see :func:`provider`); every resource is made through
-    that one explicit provider."""
+    the explicit provider of its region. Across regions: one Transit Gateway per region with its
+    route tables, a peering attachment per pair of regions accepted on the peer side and associated
+    with a TGW route table on both, and in every TGW route table one static route per remote region
+    (its summary block) via the peering attachment: peering attachments do not propagate routes."""
     stack = stack or pulumi.get_stack()
-    pulumi.runtime.register_stack_transformation(_use_provider(provider(spec.region, target)))
+    regions = _Regions({r: provider(r, target) for r in spec.regions}, spec.region)
+    pulumi.runtime.register_stack_transformation(regions.transform)
     base_tags = spec.tags.for_stack(stack)
 
     def tags(name: str, **extra: str) -> dict[str, str]:
         return {**base_tags, "Name": f"{stack}-{name}", **extra}
 
     tgw_opts = spec.transit_gateway
-    tgw = aws.ec2transitgateway.TransitGateway(
-        "tgw",
-        description=tgw_opts.description,
-        amazon_side_asn=tgw_opts.amazon_side_asn,
-        dns_support="enable" if tgw_opts.dns_support else "disable",
-        vpn_ecmp_support="enable",
-        # Explicit route tables below: never the TGW's silent default association/propagation.
-        default_route_table_association="disable",
-        default_route_table_propagation="disable",
-        auto_accept_shared_attachments="disable",
-        tags=tags("tgw"),
-    )
-    tgw_tables = {
-        name: aws.ec2transitgateway.RouteTable(
-            f"tgw-rt-{name}", transit_gateway_id=tgw.id, tags=tags(f"tgw-rt-{name}"))
-        for name in tgw_opts.route_tables
-    }
+    tgws: dict[str, aws.ec2transitgateway.TransitGateway] = {}
+    tables: dict[str, dict[str, aws.ec2transitgateway.RouteTable]] = {}
+    for r in spec.regions:
+        sfx = _suffix(spec, r)
+        with regions.of(r):
+            tgws[r] = aws.ec2transitgateway.TransitGateway(
+                f"tgw{sfx}",
+                description=tgw_opts.description,
+                amazon_side_asn=spec.asn_of(r),
+                dns_support="enable" if tgw_opts.dns_support else "disable",
+                vpn_ecmp_support="enable",
+                # Explicit route tables below: never the TGW's silent default association/propagation.
+                default_route_table_association="disable",
+                default_route_table_propagation="disable",
+                auto_accept_shared_attachments="disable",
+                tags=tags(f"tgw{sfx}", **({"region": r} if spec.multi_region else {})),
+            )
+            tables[r] = {
+                name: aws.ec2transitgateway.RouteTable(
+                    f"tgw-rt-{name}{sfx}", transit_gateway_id=tgws[r].id, tags=tags(f"tgw-rt-{name}{sfx}"))
+                for name in tgw_opts.route_tables
+            }
+    peerings_out = _peerings(spec, regions, tgws, tables, tags)
+    tgw, tgw_tables = tgws[spec.region], tables[spec.region]
 
     spokes_out: dict[str, Any] = {}
     peer_cidrs = spec.peer_cidrs()
     described = _peer_descriptions(spec, [b for blocks in peer_cidrs.values() for b in blocks])
-    lo, hi = spec.security.cross_spoke_ports
-    attachments: dict[str, aws.ec2transitgateway.VpcAttachment] = {}
-    private_tables: dict[str, aws.ec2.RouteTable] = {}
     for spoke in spec.spokes:
-        s = spoke.name
-        vpc = aws.ec2.Vpc(f"{s}-vpc", cidr_block=spoke.cidr, enable_dns_support=True,
-                          enable_dns_hostnames=True, tags=tags(f"{s}-vpc", spoke=s))
-        rt = aws.ec2.RouteTable(f"{s}-rt", vpc_id=vpc.id, tags=tags(f"{s}-rt", spoke=s))
-        private_tables[s] = rt
-        subnets: dict[int, aws.ec2.Subnet] = {}
-        subnet_out = []
-        public_rt = igw = None
-        if spec.public_subnets:
-            igw = aws.ec2.InternetGateway(f"{s}-igw", vpc_id=vpc.id, tags=tags(f"{s}-igw", spoke=s))
-            public_rt = aws.ec2.RouteTable(f"{s}-public-rt", vpc_id=vpc.id, tags=tags(f"{s}-public-rt", spoke=s))
-            aws.ec2.Route(f"{s}-public-default", route_table_id=public_rt.id,
-                          destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)
-        for k, sn in enumerate(spoke.subnets):
-            key = subnet_key(spoke, k)
-            subnet = aws.ec2.Subnet(
-                key, vpc_id=vpc.id, cidr_block=sn.cidr, availability_zone=sn.az,
-                map_public_ip_on_launch=False, tags=tags(key, spoke=s, role=sn.role))
-            subnets[k] = subnet
-            table = public_rt if sn.role == "public" else rt
-            aws.ec2.RouteTableAssociation(f"{key}-assoc", subnet_id=subnet.id, route_table_id=table.id)
-            subnet_out.append({"name": key, "role": sn.role, "az": sn.az, "az_id": sn.az_id, "cidr": sn.cidr,
-                               "id": subnet.id})
-
-        attach_ids = [subnets[k].id for k, sn in enumerate(spoke.subnets) if sn.role == "attachment"]
-        attachment = aws.ec2transitgateway.VpcAttachment(
-            f"{s}-attachment", transit_gateway_id=tgw.id, vpc_id=vpc.id, subnet_ids=attach_ids,
-            dns_support="enable",
-            transit_gateway_default_route_table_association=False,
-            transit_gateway_default_route_table_propagation=False,
-            tags=tags(f"{s}-attachment", spoke=s))
-        attachments[s] = attachment
-        assoc_table = tgw_tables[spoke.route_table]
-        association = aws.ec2transitgateway.RouteTableAssociation(
-            f"{s}-tgw-assoc", transit_gateway_attachment_id=attachment.id,
-            transit_gateway_route_table_id=assoc_table.id)
-        # Propagations only after the association: while an attachment is associating, EC2 answers
-        # EnableTransitGatewayRouteTablePropagation with IncorrectState, and terraform-provider-aws
-        # (so pulumi-aws) does not retry it. Declared in parallel, a real deploy fails part-way.
-        for name, table in tgw_tables.items():
-            aws.ec2transitgateway.RouteTablePropagation(
-                f"{s}-tgw-prop-{name}", transit_gateway_attachment_id=attachment.id,
-                transit_gateway_route_table_id=table.id,
-                opts=pulumi.ResourceOptions(depends_on=[association]))
-
-        sg = aws.ec2.SecurityGroup(
-            f"{s}-training-sg", vpc_id=vpc.id,
-            # A prefix of labnet's own: a name derived from the spoke alone could start with "sg-",
-            # which CreateSecurityGroup rejects (the emulator accepts it).
-            name_prefix=f"{SG_NAME_PREFIX}{s}-training-",
-            description="labnet training nodes: all traffic within the group (EFA), TCP from other spokes",
-            tags=tags(f"{s}-training-sg", spoke=s))
-        # EFA's rule is both directions: all inbound AND all outbound traffic to and from the group
-        # itself. EFA (SRD) traffic is not addressed by IPv4, so the 0.0.0.0/0 egress below does not
-        # carry it; without the self egress rule NCCL fails its handshake over EFA.
-        aws.vpc.SecurityGroupIngressRule(
-            f"{s}-sg-self", security_group_id=sg.id, ip_protocol="-1", referenced_security_group_id=sg.id,
-            description="all traffic from the group itself (EFA requirement)", tags=tags(f"{s}-sg-self", spoke=s))
-        aws.vpc.SecurityGroupEgressRule(
-            f"{s}-sg-self-egress", security_group_id=sg.id, ip_protocol="-1", referenced_security_group_id=sg.id,
-            description="all traffic to the group itself (EFA requirement)",
-            tags=tags(f"{s}-sg-self-egress", spoke=s))
-        aws.vpc.SecurityGroupEgressRule(
-            f"{s}-sg-egress", security_group_id=sg.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
-            description="all outbound", tags=tags(f"{s}-sg-egress", spoke=s))
-        peers = peer_cidrs[s]
-        if peers:
-            # Routing: one summary route for the supernet. The VPC's local route is more specific, so
-            # traffic inside the VPC stays local; everything else in the supernet goes to the TGW,
-            # whose route tables hold only the spokes' propagated CIDRs, so what is not a spoke is
-            # dropped there. Constant in N, and untouched when spokes come and go.
-            aws.ec2.Route(f"{s}-to-spokes", route_table_id=rt.id, destination_cidr_block=spec.supernet,
-                          transit_gateway_id=tgw.id, opts=pulumi.ResourceOptions(depends_on=[attachment]))
-            # Admission: the other spokes' CIDRs only, in one prefix list referenced by one rule.
-            # AWS counts the list's max entries as rules, so the list holds the fewest blocks that
-            # cover exactly the other spokes (NetworkSpec.peer_cidrs), and max entries is that number.
-            peer_list = aws.ec2.ManagedPrefixList(
-                # Named, not auto-named: a name of labnet's own never starts with "com.amazonaws"
-                # (reserved for AWS's lists; a stack could be called that), and need not be unique.
-                f"{s}-peers", name=f"{PL_NAME_PREFIX}{stack}-{s}-peers", address_family="IPv4",
-                max_entries=len(peers),
-                entries=[aws.ec2.ManagedPrefixListEntryArgs(cidr=b, description=described[b])
-                         for b in peers],
-                tags=tags(f"{s}-peers", spoke=s))
-            aws.vpc.SecurityGroupIngressRule(
-                f"{s}-sg-from-spokes", security_group_id=sg.id, ip_protocol="tcp",
-                from_port=lo, to_port=hi, prefix_list_id=peer_list.id,
-                description="TCP from the other spokes (NCCL/Gloo across the TGW)",
-                tags=tags(f"{s}-sg-from-spokes", spoke=s))
-
-        out: dict[str, Any] = {
-            "vpc_id": vpc.id, "cidr": spoke.cidr, "route_table_id": rt.id,
-            "attachment_id": attachment.id, "security_group_id": sg.id,
-            "tgw_route_table": spoke.route_table, "subnets": subnet_out,
-        }
-        if peers:
-            out["peer_prefix_list_id"] = peer_list.id
-        if spec.workload is not None:
-            out.update(_node_template(spec, spoke, subnets, sg, tags))
-        if spec.s3_endpoint:
-            endpoint = aws.ec2.VpcEndpoint(
-                f"{s}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{spec.region}.s3",
-                vpc_endpoint_type="Gateway",
-                route_table_ids=[rt.id] + ([public_rt.id] if public_rt is not None else []),
-                tags=tags(f"{s}-s3", spoke=s))
-            out["s3_endpoint_id"] = endpoint.id
-        if spec.public_subnets:
-            first_public = next(k for k, sn in enumerate(spoke.subnets) if sn.role == "public")
-            eip = aws.ec2.Eip(f"{s}-nat-eip", domain="vpc", tags=tags(f"{s}-nat-eip", spoke=s),
-                              opts=pulumi.ResourceOptions(depends_on=[igw]))
-            nat = aws.ec2.NatGateway(f"{s}-nat", allocation_id=eip.id, subnet_id=subnets[first_public].id,
-                                     tags=tags(f"{s}-nat", spoke=s))
-            aws.ec2.Route(f"{s}-default-nat", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
-                          nat_gateway_id=nat.id)
-            out["internet_gateway_id"] = igw.id
-            out["nat_gateway_id"] = nat.id
-            out["public_route_table_id"] = public_rt.id
-        spokes_out[s] = out
+        r = spec.region_of(spoke)
+        with regions.of(r):
+            spokes_out[spoke.name] = _spoke(spec, spoke, stack, tgws[r], tables[r], peer_cidrs[spoke.name],
+                                            described, tags)
+        spokes_out[spoke.name]["region"] = r
 
     return {
         # Which kind of target the stack's resources live on, in the stack's own outputs, so that a
@@ -284,8 +199,172 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
         "transit_gateway_id": tgw.id,
         "transit_gateway_arn": tgw.arn,
         "transit_gateway_route_tables": {name: t.id for name, t in tgw_tables.items()},
+        # Every region's TGW (one entry for a network in one region), and the peerings between them.
+        "transit_gateways": {r: {"id": tgws[r].id, "asn": spec.asn_of(r), "summary": spec.summary_of(r),
+                                 "route_tables": {name: t.id for name, t in tables[r].items()}}
+                             for r in spec.regions},
+        "peerings": peerings_out,
         "spokes": spokes_out,
     }
+
+
+def _peerings(spec: NetworkSpec, regions: _Regions, tgws: dict[str, Any], tables: dict[str, dict[str, Any]],
+              tags) -> list[dict[str, Any]]:
+    """A full mesh of TGW peerings (peering is not transitive): per pair of regions, the attachment
+    requested from the first, accepted in the second, associated with a TGW route table on both
+    sides (traffic arriving over a peering is routed by the table associated with it), and in every
+    TGW route table of each side a static route for the other region's summary block via the peering
+    (peering attachments do not propagate routes). AWS's order: the association before the route."""
+    out = []
+    for a, b in spec.peerings():
+        key = f"peering-{a}-{b}"
+        with regions.of(a):
+            requested = aws.ec2transitgateway.PeeringAttachment(
+                key, transit_gateway_id=tgws[a].id, peer_transit_gateway_id=tgws[b].id, peer_region=b,
+                peer_account_id=tgws[b].owner_id, tags=tags(key, region=a, peer_region=b))
+        with regions.of(b):
+            accepted = aws.ec2transitgateway.PeeringAttachmentAccepter(
+                f"{key}-accept", transit_gateway_attachment_id=requested.id,
+                tags=tags(f"{key}-accept", region=b, peer_region=a))
+        for side, other, attachment in ((a, b, requested), (b, a, accepted)):
+            with regions.of(side):
+                first = next(iter(tables[side].values()))
+                association = aws.ec2transitgateway.RouteTableAssociation(
+                    f"{key}-assoc-{side}", transit_gateway_attachment_id=attachment.id,
+                    transit_gateway_route_table_id=first.id, opts=pulumi.ResourceOptions(depends_on=[accepted]))
+                for name, table in tables[side].items():
+                    aws.ec2transitgateway.Route(
+                        f"{key}-route-{side}-{name}", destination_cidr_block=spec.summary_of(other),
+                        transit_gateway_attachment_id=attachment.id, transit_gateway_route_table_id=table.id,
+                        opts=pulumi.ResourceOptions(depends_on=[association]))
+        out.append({"requester": a, "accepter": b, "attachment_id": requested.id,
+                    "routes": {a: spec.summary_of(b), b: spec.summary_of(a)}})
+    return out
+
+
+def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[str, Any], peers: tuple[str, ...],
+           described: dict[str, str], tags) -> dict[str, Any]:
+    """Declare one spoke (its VPC and everything in it, in the region whose provider is current);
+    return its exports."""
+    lo, hi = spec.security.cross_spoke_ports
+    region = spec.region_of(spoke)
+    s = spoke.name
+    vpc = aws.ec2.Vpc(f"{s}-vpc", cidr_block=spoke.cidr, enable_dns_support=True,
+                      enable_dns_hostnames=True, tags=tags(f"{s}-vpc", spoke=s))
+    rt = aws.ec2.RouteTable(f"{s}-rt", vpc_id=vpc.id, tags=tags(f"{s}-rt", spoke=s))
+    subnets: dict[int, aws.ec2.Subnet] = {}
+    subnet_out = []
+    public_rt = igw = None
+    if spec.public_subnets:
+        igw = aws.ec2.InternetGateway(f"{s}-igw", vpc_id=vpc.id, tags=tags(f"{s}-igw", spoke=s))
+        public_rt = aws.ec2.RouteTable(f"{s}-public-rt", vpc_id=vpc.id, tags=tags(f"{s}-public-rt", spoke=s))
+        aws.ec2.Route(f"{s}-public-default", route_table_id=public_rt.id,
+                      destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)
+    for k, sn in enumerate(spoke.subnets):
+        key = subnet_key(spoke, k)
+        subnet = aws.ec2.Subnet(
+            key, vpc_id=vpc.id, cidr_block=sn.cidr, availability_zone=sn.az,
+            map_public_ip_on_launch=False, tags=tags(key, spoke=s, role=sn.role))
+        subnets[k] = subnet
+        table = public_rt if sn.role == "public" else rt
+        aws.ec2.RouteTableAssociation(f"{key}-assoc", subnet_id=subnet.id, route_table_id=table.id)
+        subnet_out.append({"name": key, "role": sn.role, "az": sn.az, "az_id": sn.az_id, "cidr": sn.cidr,
+                           "id": subnet.id})
+
+    attach_ids = [subnets[k].id for k, sn in enumerate(spoke.subnets) if sn.role == "attachment"]
+    attachment = aws.ec2transitgateway.VpcAttachment(
+        f"{s}-attachment", transit_gateway_id=tgw.id, vpc_id=vpc.id, subnet_ids=attach_ids,
+        dns_support="enable",
+        transit_gateway_default_route_table_association=False,
+        transit_gateway_default_route_table_propagation=False,
+        tags=tags(f"{s}-attachment", spoke=s))
+    assoc_table = tgw_tables[spoke.route_table]
+    association = aws.ec2transitgateway.RouteTableAssociation(
+        f"{s}-tgw-assoc", transit_gateway_attachment_id=attachment.id,
+        transit_gateway_route_table_id=assoc_table.id)
+    # Propagations only after the association: while an attachment is associating, EC2 answers
+    # EnableTransitGatewayRouteTablePropagation with IncorrectState, and terraform-provider-aws
+    # (so pulumi-aws) does not retry it. Declared in parallel, a real deploy fails part-way.
+    for name, table in tgw_tables.items():
+        aws.ec2transitgateway.RouteTablePropagation(
+            f"{s}-tgw-prop-{name}", transit_gateway_attachment_id=attachment.id,
+            transit_gateway_route_table_id=table.id,
+            opts=pulumi.ResourceOptions(depends_on=[association]))
+
+    sg = aws.ec2.SecurityGroup(
+        f"{s}-training-sg", vpc_id=vpc.id,
+        # A prefix of labnet's own: a name derived from the spoke alone could start with "sg-",
+        # which CreateSecurityGroup rejects (the emulator accepts it).
+        name_prefix=f"{SG_NAME_PREFIX}{s}-training-",
+        description="labnet training nodes: all traffic within the group (EFA), TCP from other spokes",
+        tags=tags(f"{s}-training-sg", spoke=s))
+    # EFA's rule is both directions: all inbound AND all outbound traffic to and from the group
+    # itself. EFA (SRD) traffic is not addressed by IPv4, so the 0.0.0.0/0 egress below does not
+    # carry it; without the self egress rule NCCL fails its handshake over EFA.
+    aws.vpc.SecurityGroupIngressRule(
+        f"{s}-sg-self", security_group_id=sg.id, ip_protocol="-1", referenced_security_group_id=sg.id,
+        description="all traffic from the group itself (EFA requirement)", tags=tags(f"{s}-sg-self", spoke=s))
+    aws.vpc.SecurityGroupEgressRule(
+        f"{s}-sg-self-egress", security_group_id=sg.id, ip_protocol="-1", referenced_security_group_id=sg.id,
+        description="all traffic to the group itself (EFA requirement)",
+        tags=tags(f"{s}-sg-self-egress", spoke=s))
+    aws.vpc.SecurityGroupEgressRule(
+        f"{s}-sg-egress", security_group_id=sg.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
+        description="all outbound", tags=tags(f"{s}-sg-egress", spoke=s))
+
+    if peers:
+        # Routing: one summary route for the supernet. The VPC's local route is more specific, so
+        # traffic inside the VPC stays local; everything else in the supernet goes to the TGW,
+        # whose route tables hold only the spokes' propagated CIDRs, so what is not a spoke is
+        # dropped there. Constant in N, and untouched when spokes come and go.
+        aws.ec2.Route(f"{s}-to-spokes", route_table_id=rt.id, destination_cidr_block=spec.supernet,
+                      transit_gateway_id=tgw.id, opts=pulumi.ResourceOptions(depends_on=[attachment]))
+        # Admission: the other spokes' CIDRs only, in one prefix list referenced by one rule.
+        # AWS counts the list's max entries as rules, so the list holds the fewest blocks that
+        # cover exactly the other spokes (NetworkSpec.peer_cidrs), and max entries is that number.
+        peer_list = aws.ec2.ManagedPrefixList(
+            # Named, not auto-named: a name of labnet's own never starts with "com.amazonaws"
+            # (reserved for AWS's lists; a stack could be called that), and need not be unique.
+            f"{s}-peers", name=f"{PL_NAME_PREFIX}{stack}-{s}-peers", address_family="IPv4",
+            max_entries=len(peers),
+            entries=[aws.ec2.ManagedPrefixListEntryArgs(cidr=b, description=described[b])
+                     for b in peers],
+            tags=tags(f"{s}-peers", spoke=s))
+        aws.vpc.SecurityGroupIngressRule(
+            f"{s}-sg-from-spokes", security_group_id=sg.id, ip_protocol="tcp",
+            from_port=lo, to_port=hi, prefix_list_id=peer_list.id,
+            description="TCP from the other spokes (NCCL/Gloo across the TGW)",
+            tags=tags(f"{s}-sg-from-spokes", spoke=s))
+
+    out: dict[str, Any] = {
+        "vpc_id": vpc.id, "cidr": spoke.cidr, "route_table_id": rt.id,
+        "attachment_id": attachment.id, "security_group_id": sg.id,
+        "tgw_route_table": spoke.route_table, "subnets": subnet_out,
+    }
+    if peers:
+        out["peer_prefix_list_id"] = peer_list.id
+    if spec.workload is not None:
+        out.update(_node_template(spec, spoke, subnets, sg, tags))
+    if spec.s3_endpoint:
+        endpoint = aws.ec2.VpcEndpoint(
+            f"{s}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id] + ([public_rt.id] if public_rt is not None else []),
+            tags=tags(f"{s}-s3", spoke=s))
+        out["s3_endpoint_id"] = endpoint.id
+    if spec.public_subnets:
+        first_public = next(k for k, sn in enumerate(spoke.subnets) if sn.role == "public")
+        eip = aws.ec2.Eip(f"{s}-nat-eip", domain="vpc", tags=tags(f"{s}-nat-eip", spoke=s),
+                          opts=pulumi.ResourceOptions(depends_on=[igw]))
+        nat = aws.ec2.NatGateway(f"{s}-nat", allocation_id=eip.id, subnet_id=subnets[first_public].id,
+                                 tags=tags(f"{s}-nat", spoke=s))
+        aws.ec2.Route(f"{s}-default-nat", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
+                      nat_gateway_id=nat.id)
+        out["internet_gateway_id"] = igw.id
+        out["nat_gateway_id"] = nat.id
+        out["public_route_table_id"] = public_rt.id
+    return out
+
 
 
 def _node_template(spec: NetworkSpec, spoke: Spoke, subnets: dict[int, aws.ec2.Subnet],

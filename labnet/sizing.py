@@ -17,7 +17,7 @@ import math
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from . import preflight
 from .errors import FactsError, InvalidSpecError, SizingError
@@ -276,7 +276,8 @@ def check_arguments(*, spokes: object = 3, nodes_per_spoke: object = 64, azs: ob
     """Every check of :func:`plan`'s arguments that needs no facts from EC2, so that bad input is
     refused before any AWS call. What only EC2 knows (whether it offers an instance type, and where;
     how many AZs a region has, their names and IDs) is checked once the facts are read."""
-    _spoke_names(spokes)
+    if spokes is not None:
+        _spoke_names(spokes)
     _validate_int("nodes_per_spoke", nodes_per_spoke, 1, MAX_NODES_PER_SPOKE)
     _check_azs_shape(azs)
     preflight.parse_cidr("supernet", supernet, (8, 28))
@@ -332,11 +333,11 @@ def _validate_int(field: str, value: object, lo: int, hi: int, fix: str = "") ->
 
 def plan(
     *,
-    spokes: int | Sequence[str],
+    spokes: int | Sequence[str] | None = None,
     nodes_per_spoke: int,
     instance: InstanceFacts,
-    region: RegionFacts,
-    azs: int | Sequence[str] = 2,
+    region: RegionFacts | Mapping[str, RegionFacts],
+    azs: int | Sequence[str] | Mapping[str, int | Sequence[str]] = 2,
     supernet: str = "10.0.0.0/8",
     interface_mode: str = "efa",
     headroom: float = 0.25,
@@ -344,8 +345,9 @@ def plan(
     s3_endpoint: bool = True,
     tags: Tags | None = None,
     transit_gateway: TransitGateway | None = None,
-    compute_az: str | None = None,
+    compute_az: str | Mapping[str, str] | None = None,
     image_id: str | None = None,
+    regions: Mapping[str, int | Sequence[str]] | None = None,
 ) -> NetworkSpec:
     """Build a :class:`NetworkSpec` from a workload and facts; pure arithmetic, no AWS calls.
 
@@ -354,11 +356,21 @@ def plan(
     Compute goes only where EC2 offers the instance type (``region.offerings``; see :func:`place`).
     ``azs`` and ``compute_az`` take AZ names or AZ IDs; the spec records both. ``image_id`` is the AMI
     the node launch template names (None: the launcher gives one).
+
+    Across regions: ``regions`` maps each region to its number of spokes (or their names), the first
+    being the spec's own region, and ``region`` maps each region to its facts. Placement (AZs,
+    offerings) applies per region; ``azs`` and ``compute_az`` may then be given per region as dicts.
+    Every spoke is the same size; each region's spokes are packed into one aligned summary block of
+    the supernet (``NetworkSpec.region_blocks``), so another region's TGW needs one static route for
+    it; each region's TGW gets its own ASN (the spec's ``amazon_side_asn`` plus the region's index).
     """
-    check_arguments(spokes=spokes, nodes_per_spoke=nodes_per_spoke, azs=azs, supernet=supernet,
+    check_arguments(spokes=3 if spokes is None else spokes, nodes_per_spoke=nodes_per_spoke,
+                    azs=azs if not isinstance(azs, Mapping) else 1, supernet=supernet,
                     interface_mode=interface_mode, headroom=headroom, public_subnets=public_subnets,
-                    s3_endpoint=s3_endpoint, compute_az=compute_az, image_id=image_id)
-    names = _spoke_names(spokes)
+                    s3_endpoint=s3_endpoint, compute_az=compute_az if not isinstance(compute_az, Mapping) else None,
+                    image_id=image_id)
+    facts = _facts_by_region(region, regions)
+    per_region = _names_by_region(spokes, regions, next(iter(facts)))
     nodes = _validate_int("nodes_per_spoke", nodes_per_spoke, 1, MAX_NODES_PER_SPOKE)
     net = preflight.parse_cidr("supernet", supernet, (8, 28))
     per_node = instance.ips_per_node(interface_mode)
@@ -366,11 +378,149 @@ def plan(
                         network_cards=instance.network_cards, max_efa_interfaces=instance.max_efa_interfaces,
                         efa_cards=instance.efa_card_indexes, image_id=image_id or "")
     need = math.ceil(nodes * per_node * (1 + headroom))
-    efa = workload.efa
-    compute_azs, az_list = place(azs, region, instance.instance_type, efa, compute_az)
+    multi = len(per_region) > 1
+    layouts = {r: _layout(need, facts[r], instance, workload.efa, public_subnets,
+                          _per_region("azs", azs, r, multi), _per_region("compute_az", compute_az, r, multi))
+               for r in per_region}
+    vpc_prefix = min(_vpc_prefix(layout) for layout in layouts.values())  # every spoke the same size
+    if vpc_prefix < 16:
+        az_count = max(len({az for _, az, _, _ in layout}) for layout in layouts.values())
+        max_nodes = _max_nodes_in_slash16(per_node, headroom, az_count, workload.efa, public_subnets)
+        raise SizingError("nodes_per_spoke", nodes,
+                          f"{nodes} × {instance.instance_type} ({per_node} IP/node, {headroom:.0%} headroom) "
+                          f"need a VPC larger than /16, AWS's largest VPC",
+                          f"the nearest layout that fits is {max_nodes} nodes per spoke "
+                          f"(or spread the nodes over more spokes)")
+    vpc_prefix = min(vpc_prefix, 28)
+    starts, blocks = _allocate(per_region, vpc_prefix, net, supernet)
+    built: list[Spoke] = []
+    for r, names in per_region.items():
+        layout = layouts[r]
+        order = sorted(range(len(layout)), key=lambda k: layout[k][2])  # largest blocks first
+        for name, vpc_start in zip(names, starts[r]):
+            cursor = vpc_start
+            subnets: list[Subnet | None] = [None] * len(layout)
+            for k in order:
+                role, az, prefix, ips = layout[k]
+                subnets[k] = Subnet(role, az, str(ipaddress.IPv4Network((cursor, prefix))), ips, facts[r].az_id(az))
+                cursor += 2 ** (32 - prefix)
+            built.append(Spoke(name=name, cidr=str(ipaddress.IPv4Network((vpc_start, vpc_prefix))),
+                               subnets=tuple(s for s in subnets if s is not None), region=r if multi else ""))
+    tgw = transit_gateway or TransitGateway()
+    if multi:
+        home_asn = tgw.amazon_side_asn
+        asns = tuple((r, _region_asn(home_asn, k)) for k, r in enumerate(per_region) if k > 0)
+        tgw = dataclasses.replace(tgw, region_asns=tgw.region_asns or asns)
+    return NetworkSpec(
+        region=next(iter(per_region)), supernet=str(net), spokes=tuple(built),
+        transit_gateway=tgw, workload=workload, s3_endpoint=s3_endpoint, public_subnets=public_subnets,
+        tags=tags or Tags(), region_blocks=blocks if multi else (),
+    )
 
-    # Subnets of one spoke, as (role, az, prefix, ips_needed); packed largest first so each block
-    # is aligned and the VPC is exactly the next power of two above their sum.
+
+def _facts_by_region(region: RegionFacts | Mapping[str, RegionFacts],
+                     regions: Mapping[str, Any] | None) -> dict[str, RegionFacts]:
+    if isinstance(region, RegionFacts):
+        facts = {region.region: region}
+    else:
+        facts = dict(region)
+    if regions is not None:
+        missing = [r for r in regions if r not in facts]
+        if missing:
+            raise FactsError(f"no EC2 facts were read for region(s) {', '.join(missing)}")
+        facts = {r: facts[r] for r in regions}
+    return facts
+
+
+def check_regions(regions: object, azs: object = 2, compute_az: object = None) -> dict[str, Any]:
+    """``regions={"us-east-1": 2, "us-west-2": 2}``: region → number of spokes (or their names), and
+    the per-region options that go with it. Checked without any AWS call; the first region is the
+    spec's own."""
+    if not isinstance(regions, Mapping) or not regions:
+        raise InvalidSpecError("regions", regions, "must map each region to its number of spokes",
+                               "for example {'us-east-1': 2, 'us-west-2': 2}")
+    for r, count in regions.items():
+        check_known_region(r)
+        if isinstance(count, (int, float)) and not isinstance(count, bool):
+            _validate_int(f"regions[{r!r}]", count, 1, MAX_SPOKES)
+        else:
+            _spoke_names(count)
+    names = [n for names in _names_by_region(None, regions, next(iter(regions))).values() for n in names]
+    if len(set(names)) != len(names):
+        raise InvalidSpecError("regions", dict(regions), "spoke names must be unique across regions", "")
+    if len(names) > MAX_SPOKES:
+        raise InvalidSpecError("regions", len(names), f"a network takes at most {MAX_SPOKES} spokes", "")
+    multi = len(regions) > 1
+    for r in regions:
+        _per_region("azs", azs, r, multi)
+        _per_region("compute_az", compute_az, r, multi)
+    return dict(regions)
+
+
+def parse_regions(text: object) -> dict[str, int] | None:
+    """``"us-east-1:2, us-west-2:2"`` (a form's or a command line's way to say regions=) as a dict;
+    an empty text means one region (None)."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    if not isinstance(text, str):
+        raise InvalidSpecError("regions", text, "must be text like 'us-east-1:2, us-west-2:2'", "")
+    out: dict[str, int] = {}
+    for part in (p.strip() for p in text.replace(";", ",").split(",")):
+        if not part:
+            continue
+        region, sep, count = part.partition(":")
+        if not sep or not count.strip().isdigit():
+            raise InvalidSpecError("regions", text, f"{part!r} is not REGION:SPOKES",
+                                   "for example 'us-east-1:2, us-west-2:2'")
+        if region.strip() in out:
+            raise InvalidSpecError("regions", text, f"names {region.strip()} twice", "")
+        out[region.strip()] = int(count)
+    return check_regions(out) if out else None
+
+
+def _names_by_region(spokes, regions, home: str) -> dict[str, list[str]]:
+    if regions is None:
+        return {home: _spoke_names(3 if spokes is None else spokes)}
+    if spokes is not None:
+        raise InvalidSpecError("spokes", spokes, "give either spokes= or regions= (region → number of spokes), "
+                               "not both", "for example regions={'us-east-1': 2, 'us-west-2': 2}")
+    counts = {r: c for r, c in regions.items()}
+    numbered = [r for r, c in counts.items() if isinstance(c, (int, float)) and not isinstance(c, bool)]
+    total = sum(int(counts[r]) for r in numbered)
+    width = max(2, len(str(total)))
+    out: dict[str, list[str]] = {}
+    k = 0
+    for r, c in counts.items():
+        if r in numbered:
+            out[r] = [f"spoke-{k + i + 1:0{width}d}" for i in range(int(c))]
+            k += int(c)
+        else:
+            out[r] = _spoke_names(c)
+    return out
+
+
+def _per_region(field: str, value: Any, region: str, multi: bool) -> Any:
+    """A per-region option: the same for every region, or a dict region → value."""
+    if isinstance(value, Mapping):
+        if region not in value:
+            raise InvalidSpecError(field, dict(value), f"names no value for region {region}",
+                                   f"give {field} for every region, or one value for all")
+        return value[region]
+    if multi and isinstance(value, str):
+        raise InvalidSpecError(field, value, "an AZ belongs to one region; a network across regions needs "
+                               f"{field} per region", f"pass a dict, for example {{'us-east-1': 'use1-az6'}}")
+    if multi and field == "azs" and not isinstance(value, (int, float)):
+        raise InvalidSpecError(field, value, "AZ names belong to one region; a network across regions takes a "
+                               "number of AZs or a dict region → AZs", "for example azs=2")
+    return value
+
+
+def _layout(need: int, facts: RegionFacts, instance: InstanceFacts, efa: bool, public_subnets: bool,
+            azs: Any, compute_az: Any) -> list[tuple[str, str, int, int]]:
+    """One spoke's subnets in a region, as (role, az, prefix, ips_needed)."""
+    if azs is not None and not isinstance(azs, (int, float)):
+        _check_azs_shape(azs)
+    compute_azs, az_list = place(azs, facts, instance.instance_type, efa, compute_az)
     layout: list[tuple[str, str, int, int]] = []
     if efa:
         layout.append(("compute", compute_azs[0], smallest_prefix(need, "nodes_per_spoke"), need))
@@ -383,44 +533,63 @@ def plan(
     if public_subnets:
         for k, az in enumerate(az_list):
             layout.append(("public", az, PUBLIC_PREFIX, 1 if k == 0 else 0))
+    return layout
+
+
+def _vpc_prefix(layout: list[tuple[str, str, int, int]]) -> int:
+    """Subnets are packed largest first, so each is aligned and the VPC is exactly the next power of
+    two above their sum."""
     total = sum(2 ** (32 - p) for _, _, p, _ in layout)
-    vpc_prefix = 32 - math.ceil(math.log2(total))
-    if vpc_prefix < 16:
-        max_nodes = _max_nodes_in_slash16(per_node, headroom, len(az_list), efa, public_subnets)
-        raise SizingError("nodes_per_spoke", nodes,
-                          f"{nodes} × {instance.instance_type} ({per_node} IP/node, {headroom:.0%} headroom) "
-                          f"need a VPC larger than /16, AWS's largest VPC",
-                          f"the nearest layout that fits is {max_nodes} nodes per spoke "
-                          f"(or spread the nodes over more spokes)")
-    vpc_prefix = min(vpc_prefix, 28)
-    if vpc_prefix < net.prefixlen or len(names) > 2 ** (vpc_prefix - net.prefixlen):
-        fits = 0 if vpc_prefix < net.prefixlen else 2 ** (vpc_prefix - net.prefixlen)
-        wanted = 32 - math.ceil(math.log2(len(names) * 2 ** (32 - vpc_prefix)))
-        nearest = (f"a /{wanted} supernet such as {ipaddress.ip_network((int(net.network_address) & ~((1 << (32 - wanted)) - 1), wanted))}"
-                   if wanted >= 8 else "fewer nodes per spoke")
-        raise SizingError("supernet", supernet,
-                          f"{len(names)} spoke(s) of /{vpc_prefix} do not fit: {supernet} holds {fits}",
-                          f"the nearest layout that fits is {nearest}, or {fits} spoke(s)")
+    return 32 - math.ceil(math.log2(total))
+
+
+def _allocate(per_region: dict[str, list[str]], vpc_prefix: int, net: ipaddress.IPv4Network,
+              supernet: str) -> tuple[dict[str, list[int]], tuple[tuple[str, str], ...]]:
+    """Each spoke's VPC start address, and each region's summary block (one region: the spokes packed
+    from the supernet's base, as always). Region blocks are aligned powers of two, placed largest
+    first, so none overlaps another and each holds exactly its region's spokes."""
     vpc_size = 2 ** (32 - vpc_prefix)
-    base = int(net.network_address)
-    order = sorted(range(len(layout)), key=lambda k: layout[k][2])  # largest blocks first
-    built: list[Spoke] = []
-    for i, name in enumerate(names):
-        vpc_start = base + i * vpc_size
-        cursor = vpc_start
-        subnets: list[Subnet | None] = [None] * len(layout)
-        for k in order:
-            role, az, prefix, ips = layout[k]
-            subnets[k] = Subnet(role, az, str(ipaddress.IPv4Network((cursor, prefix))), ips, region.az_id(az))
-            cursor += 2 ** (32 - prefix)
-        built.append(Spoke(name=name, cidr=str(ipaddress.IPv4Network((vpc_start, vpc_prefix))),
-                           subnets=tuple(s for s in subnets if s is not None)))
-    spec = NetworkSpec(
-        region=region.region, supernet=str(net), spokes=tuple(built),
-        transit_gateway=transit_gateway or TransitGateway(), workload=workload,
-        s3_endpoint=s3_endpoint, public_subnets=public_subnets, tags=tags or Tags(),
-    )
-    return spec
+    base, end = int(net.network_address), int(net.broadcast_address) + 1
+    total = sum(len(n) for n in per_region.values())
+    if len(per_region) == 1:
+        if vpc_prefix < net.prefixlen or total > 2 ** (vpc_prefix - net.prefixlen):
+            _does_not_fit(total, vpc_prefix, net, supernet, total * vpc_size)
+        (r, names), = per_region.items()
+        return {r: [base + i * vpc_size for i in range(len(names))]}, ()
+    sizes = {r: vpc_size * 2 ** math.ceil(math.log2(len(n))) for r, n in per_region.items()}
+    cursor = base
+    starts: dict[str, list[int]] = {}
+    blocks: dict[str, str] = {}
+    for r in sorted(per_region, key=lambda r: -sizes[r]):  # stable: regions of one size keep their order
+        size = sizes[r]
+        if cursor + size > end:
+            _does_not_fit(total, vpc_prefix, net, supernet, sum(sizes.values()), regions=True)
+        blocks[r] = str(ipaddress.IPv4Network((cursor, 32 - int(math.log2(size)))))
+        starts[r] = [cursor + i * vpc_size for i in range(len(per_region[r]))]
+        cursor += size
+    return starts, tuple((r, blocks[r]) for r in per_region)
+
+
+def _does_not_fit(count: int, vpc_prefix: int, net: ipaddress.IPv4Network, supernet: str, needed: int,
+                  regions: bool = False) -> None:
+    fits = 0 if vpc_prefix < net.prefixlen else 2 ** (vpc_prefix - net.prefixlen)
+    wanted = 32 - math.ceil(math.log2(needed))
+    nearest = (f"a /{wanted} supernet such as "
+               f"{ipaddress.ip_network((int(net.network_address) & ~((1 << (32 - wanted)) - 1), wanted))}"
+               if wanted >= 8 else "fewer nodes per spoke")
+    per = " (each region's spokes in one aligned block)" if regions else ""
+    raise SizingError("supernet", supernet,
+                      f"{count} spoke(s) of /{vpc_prefix}{per} do not fit: {supernet} holds {fits}",
+                      f"the nearest layout that fits is {nearest}, or {fits} spoke(s)")
+
+
+def _region_asn(home: int, k: int) -> int:
+    """The k-th other region's TGW ASN: the next private ASN after the spec's own (unique, as AWS
+    recommends for peered TGWs), wrapping inside the same private range."""
+    for lo, hi in preflight.PRIVATE_ASN_RANGES:
+        if lo <= home <= hi:
+            return lo + (home - lo + k) % (hi - lo + 1)
+    return home + k
 
 
 def _max_nodes_in_slash16(per_node: int, headroom: float, n_azs: int, efa: bool, public: bool) -> int:
@@ -542,16 +711,22 @@ def size(ec2, **kwargs: Any) -> tuple[NetworkSpec, list[str]]:
     """Read facts through ``ec2`` (a boto3 EC2 client), plan, and preflight the result.
 
     Returns the spec and preflight's warnings. See :func:`plan` for the keyword arguments
-    (``instance_type`` replaces ``instance``; region facts are read from the client's region).
+    (``instance_type`` replaces ``instance``; region facts are read from the client's region). Across
+    regions (``regions=``), ``ec2`` is a function that gives the EC2 client of a region.
     """
     instance_type = kwargs.pop("instance_type")
+    regions = kwargs.get("regions")
     # Cheap argument checks first, so bad input never costs an AWS call.
     check_instance_type_name(instance_type)
-    check_arguments(**kwargs)
+    check_arguments(**{k: v for k, v in kwargs.items() if not isinstance(v, Mapping)})
+    if regions is not None:
+        check_regions(regions, kwargs.get("azs", 2), kwargs.get("compute_az"))
     if kwargs.get("tags") is not None:
         preflight.check_tags(kwargs["tags"])
-    facts = instance_facts(ec2, instance_type)
-    region = region_facts(ec2, [instance_type])
-    spec = plan(instance=facts, region=region, **kwargs)
-    warnings = preflight.check(spec, region)
+    clients = {r: ec2(r) for r in regions} if regions is not None else {ec2.meta.region_name: ec2}
+    facts = instance_facts(next(iter(clients.values())), instance_type)
+    by_region = {r: region_facts(c, [instance_type]) for r, c in clients.items()}
+    spec = plan(instance=facts, region=by_region if regions is not None else next(iter(by_region.values())),
+                **kwargs)
+    warnings = preflight.check(spec, by_region if regions is not None else by_region[spec.region])
     return spec, warnings

@@ -53,12 +53,15 @@ class Subnet:
 
 @dataclass(frozen=True)
 class Spoke:
-    """One VPC of the hub-and-spoke network. ``route_table`` names the TGW route table it uses."""
+    """One VPC of the hub-and-spoke network. ``route_table`` names the TGW route table it uses;
+    ``region`` the region its VPC is in ("" means the spec's own region, as every spoke of a
+    single-region network: such specs look exactly as they did before regions existed)."""
 
     name: str
     cidr: str
     subnets: tuple[Subnet, ...]
     route_table: str = "spokes"
+    region: str = ""
 
     @property
     def azs(self) -> tuple[str, ...]:
@@ -79,6 +82,9 @@ class TransitGateway:
     dns_support: bool = True
     route_tables: tuple[str, ...] = ("spokes",)
     description: str = "labnet hub for distributed ML training"
+    # A network across regions has one TGW per region: the spec's region uses ``amazon_side_asn``,
+    # every other region the ASN given here (AWS recommends a unique ASN per peered TGW).
+    region_asns: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,6 +204,9 @@ class NetworkSpec:
     s3_endpoint: bool = True
     public_subnets: bool = False  # IGW + NAT per spoke; off by default
     tags: Tags = field(default_factory=Tags)
+    # Across regions: each region's summary block (inside the supernet, holding exactly that region's
+    # spokes), so every TGW route table needs one static route per remote region. Empty for one region.
+    region_blocks: tuple[tuple[str, str], ...] = ()
 
     # -- dict round trip -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -229,6 +238,7 @@ class NetworkSpec:
                     cidr=_get(sp, "cidr", str, where),
                     subnets=tuple(subnets),
                     route_table=_get(sp, "route_table", str, where, "spokes"),
+                    region=_get(sp, "region", str, where, ""),
                 )
             )
         tgw = _mapping(d.get("transit_gateway", {}), "transit_gateway")
@@ -277,6 +287,8 @@ class NetworkSpec:
                 route_tables=tuple(_get(tgw, "route_tables", (list, tuple), "transit_gateway", ["spokes"])),
                 description=_get(tgw, "description", str, "transit_gateway",
                                  TransitGateway.description),
+                region_asns=_pairs(_get(tgw, "region_asns", (list, tuple, dict), "transit_gateway", ()),
+                                   "transit_gateway.region_asns", int),
             ),
             security=Security(cross_spoke_ports=(ports[0], ports[1]),
                               self_ingress=_get(sec, "self_ingress", bool, "security", True),
@@ -289,6 +301,7 @@ class NetworkSpec:
                 owner=_get(tags, "owner", str, "tags", "data-science"),
                 extra=extra_pairs,
             ),
+            region_blocks=_pairs(_get(d, "region_blocks", (list, tuple, dict), "spec", ()), "region_blocks", str),
         )
 
     # -- views -----------------------------------------------------------------------------------
@@ -301,6 +314,7 @@ class NetworkSpec:
                 out.append(
                     {
                         "spoke": spoke.name,
+                        "region": self.region_of(spoke),
                         "vpc_cidr": spoke.cidr,
                         "role": sn.role,
                         "az": sn.az,
@@ -318,17 +332,48 @@ class NetworkSpec:
         import pandas as pd
 
         return pd.DataFrame(self.rows(), columns=[
-            "spoke", "vpc_cidr", "role", "az", "az_id", "cidr", "usable_ips", "ips_needed", "headroom"])
+            "spoke", "region", "vpc_cidr", "role", "az", "az_id", "cidr", "usable_ips", "ips_needed", "headroom"])
 
     @property
     def azs(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(az for sp in self.spokes for az in sp.azs))
 
     def region_of(self, spoke: Spoke) -> str:
-        """The region ``spoke`` is in: today every spoke is in the spec's region. Everything that asks
-        (the traffic planner's per-pair transfer prices) asks here, so spokes with a region of their
-        own (issue 14: ``Spoke.region``, empty meaning the spec's) are honoured without other changes."""
-        return getattr(spoke, "region", "") or self.region
+        """The region ``spoke`` is in (its own, or the spec's when it names none)."""
+        return spoke.region or self.region
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """Every region the network has spokes in, the spec's own region first."""
+        return tuple(dict.fromkeys([self.region, *(self.region_of(sp) for sp in self.spokes)]))
+
+    @property
+    def multi_region(self) -> bool:
+        return len(self.regions) > 1
+
+    def spokes_in(self, region: str) -> tuple[Spoke, ...]:
+        return tuple(sp for sp in self.spokes if self.region_of(sp) == region)
+
+    def summary_of(self, region: str) -> str:
+        """The CIDR block that holds ``region``'s spokes and nothing of another region's: what the
+        other regions' TGW route tables route to it. One region: the supernet."""
+        blocks = dict(self.region_blocks)
+        if region in blocks:
+            return blocks[region]
+        return self.supernet
+
+    def asn_of(self, region: str) -> int:
+        """The Amazon-side ASN of ``region``'s Transit Gateway."""
+        tgw = self.transit_gateway
+        if region == self.region:
+            return tgw.amazon_side_asn
+        return dict(tgw.region_asns).get(region, tgw.amazon_side_asn)
+
+    def peerings(self) -> tuple[tuple[str, str], ...]:
+        """The TGW peering attachments a network across regions needs: one per pair of regions (a full
+        mesh of TGWs: peering is not transitive), as (requester region, accepter region)."""
+        regions = self.regions
+        return tuple((a, b) for i, a in enumerate(regions) for b in regions[i + 1:])
 
     def az_id(self, az: str) -> str:
         """The AZ ID the spec records for AZ name ``az`` ("" when it records none)."""
@@ -375,7 +420,9 @@ class NetworkSpec:
         wl = self.workload
         what = (f"{wl.nodes_per_spoke} × {wl.instance_type} per spoke ({wl.interface_mode}, "
                 f"{wl.ips_per_node} IP/node)") if wl else "no workload"
-        return (f"{len(self.spokes)} spoke(s) in {self.region} inside {self.supernet}, "
+        where = self.region if not self.multi_region else ", ".join(
+            f"{r} ({len(self.spokes_in(r))})" for r in self.regions)
+        return (f"{len(self.spokes)} spoke(s) in {where} inside {self.supernet}, "
                 f"AZs {', '.join(self.az_label(az) for az in self.azs)}; {what}")
 
     def __repr__(self) -> str:  # a short, safe repr: specs can be large
@@ -428,6 +475,22 @@ def _get(d: Mapping[str, Any], key: str, typ, where: str, default: Any = _MISSIN
         names = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
         raise InvalidSpecError(f"{where}.{key}", value, f"must be {names}", "")
     return value
+
+
+def _pairs(value: Any, where: str, typ) -> tuple[tuple[str, Any], ...]:
+    """``[[key, value], ...]`` or ``{key: value}`` as a tuple of pairs, naming a bad one."""
+    items = value.items() if isinstance(value, Mapping) else value
+    out = []
+    for k, pair in enumerate(items):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not isinstance(pair[0], str):
+            raise InvalidSpecError(f"{where}[{k}]", pair, "must be a [region, value] pair", "")
+        v = pair[1]
+        if typ is int and isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if not isinstance(v, typ) or isinstance(v, bool):
+            raise InvalidSpecError(f"{where}[{k}]", pair, f"its value must be {typ.__name__}", "")
+        out.append((pair[0], v))
+    return tuple(out)
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:

@@ -2,6 +2,10 @@
 
 Tidy frames, one row per resource, never one wide row of nested lists. Values that are secret show
 as ``[secret]``. :func:`write` saves a table as CSV or JSON for batch jobs downstream.
+
+The outputs and preview tables have a ``region`` column on every row (the region the resource is
+in: for a network in one region, that region on every row), so a network across regions reads as
+one table that filters by region like any other column.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ import pandas as pd
 
 SECRET = "[secret]"
 
-OUTPUT_COLUMNS = ["spoke", "resource", "name", "id", "cidr", "az", "az_id", "role"]
+OUTPUT_COLUMNS = ["spoke", "region", "resource", "name", "id", "cidr", "az", "az_id", "role"]
 OFFERING_COLUMNS = ["instance_type", "az", "az_id", "offered", "offered_by_az_id"]
-PREVIEW_COLUMNS = ["action", "resource", "name", "spoke", "cidr", "detail"]
+PREVIEW_COLUMNS = ["action", "resource", "name", "spoke", "region", "cidr", "detail"]
 
 
 def _short(token: str) -> str:
@@ -24,20 +28,29 @@ def _short(token: str) -> str:
 
 
 def outputs(exports: dict[str, Any]) -> pd.DataFrame:
-    """One row per resource a user needs: TGW, TGW route tables, and per spoke its VPC, subnets (AZ
-    name and AZ ID), route table, attachment, security group, peer prefix list, node launch template
-    and endpoints."""
+    """One row per resource a user needs, each with its region: every region's TGW and TGW route
+    tables, each TGW peering attachment (a row on each side, with the static route each side holds for
+    the other's summary block), and per spoke its VPC, subnets (AZ name and AZ ID), route table,
+    attachment, security group, peer prefix list, node launch template and endpoints."""
     rows: list[dict[str, Any]] = []
     if not exports:
         return pd.DataFrame(columns=OUTPUT_COLUMNS)
+    home = exports.get("region", "")
+    home = home if isinstance(home, str) else SECRET
 
-    def row(spoke, resource, name, rid, cidr="", az="", role="", az_id=""):
-        rows.append({"spoke": spoke, "resource": resource, "name": name, "id": rid, "cidr": cidr,
-                     "az": az, "az_id": az_id, "role": role})
+    def row(spoke, resource, name, rid, cidr="", az="", role="", az_id="", region=None):
+        rows.append({"spoke": spoke, "region": home if region is None else region, "resource": resource,
+                     "name": name, "id": rid, "cidr": cidr, "az": az, "az_id": az_id, "role": role})
 
     # Any export, at any depth, may be a secret: then it arrives as "[secret]" instead of a dict or
     # list, and shows as one "[secret]" row rather than its contents.
-    row("", "transit_gateway", "tgw", exports.get("transit_gateway_id", ""), exports.get("supernet", ""))
+    hubs = exports.get("transit_gateways")
+    many = isinstance(hubs, dict) and len(hubs) > 1
+    # The spec's own region keeps the rows a network in one region always had (from the top-level
+    # exports, which stacks saved before regions existed also have); other regions come after it.
+    home_hub = hubs.get(home) if many else None
+    row("", "transit_gateway", "tgw", exports.get("transit_gateway_id", ""),
+        _summary(home_hub) if many else exports.get("supernet", ""), role=_asn(home_hub) if many else "")
     row("", "transit_gateway_arn", "tgw", exports.get("transit_gateway_arn", ""))
     tgw_tables = exports.get("transit_gateway_route_tables") or {}
     if not isinstance(tgw_tables, dict):
@@ -45,6 +58,22 @@ def outputs(exports: dict[str, Any]) -> pd.DataFrame:
         tgw_tables = {}
     for name, rid in tgw_tables.items():
         row("", "tgw_route_table", name, rid)
+    if hubs is not None and not isinstance(hubs, dict):
+        row("", "transit_gateway", "", _opaque(hubs), region="")
+    for region, hub in (hubs.items() if many else ()):
+        if region == home:
+            continue
+        if not isinstance(hub, dict):
+            row("", "transit_gateway", f"tgw-{region}", _opaque(hub), region=region)
+            continue
+        row("", "transit_gateway", f"tgw-{region}", hub.get("id", ""), _summary(hub), role=_asn(hub), region=region)
+        tables_r = hub.get("route_tables") or {}
+        if not isinstance(tables_r, dict):
+            row("", "tgw_route_table", "", _opaque(tables_r), region=region)
+            tables_r = {}
+        for name, rid in tables_r.items():
+            row("", "tgw_route_table", name, rid, region=region)
+    _peering_rows(exports.get("peerings"), row)
     spokes = exports.get("spokes") or {}
     if not isinstance(spokes, dict):
         row("", "spoke", "", _opaque(spokes))
@@ -53,35 +82,73 @@ def outputs(exports: dict[str, Any]) -> pd.DataFrame:
         if not isinstance(sp, dict):
             row(spoke, "spoke", spoke, _opaque(sp))
             continue
-        row(spoke, "vpc", f"{spoke}-vpc", sp.get("vpc_id", ""), sp.get("cidr", ""))
+        region = sp.get("region") or home
+        region = region if isinstance(region, str) else SECRET
+
+        def srow(*args, **kwargs):
+            row(spoke, *args, region=region, **kwargs)
+
+        srow("vpc", f"{spoke}-vpc", sp.get("vpc_id", ""), sp.get("cidr", ""))
         subnets = sp.get("subnets", [])
         if not isinstance(subnets, list):
-            row(spoke, "subnet", "", _opaque(subnets))
+            srow("subnet", "", _opaque(subnets))
             subnets = []
         for sn in subnets:
             if not isinstance(sn, dict):
-                row(spoke, "subnet", "", _opaque(sn))
+                srow("subnet", "", _opaque(sn))
                 continue
-            row(spoke, "subnet", sn.get("name", ""), sn.get("id", ""), sn.get("cidr", ""), sn.get("az", ""),
-                sn.get("role", ""), sn.get("az_id", ""))
-        row(spoke, "route_table", f"{spoke}-rt", sp.get("route_table_id", ""))
-        row(spoke, "tgw_attachment", f"{spoke}-attachment", sp.get("attachment_id", ""),
-            role=f"tgw route table {sp.get('tgw_route_table', '')}")
-        row(spoke, "security_group", f"{spoke}-training-sg", sp.get("security_group_id", ""))
+            srow("subnet", sn.get("name", ""), sn.get("id", ""), sn.get("cidr", ""), sn.get("az", ""),
+                 sn.get("role", ""), sn.get("az_id", ""))
+        srow("route_table", f"{spoke}-rt", sp.get("route_table_id", ""))
+        srow("tgw_attachment", f"{spoke}-attachment", sp.get("attachment_id", ""),
+             role=f"tgw route table {sp.get('tgw_route_table', '')}")
+        srow("security_group", f"{spoke}-training-sg", sp.get("security_group_id", ""))
         if "peer_prefix_list_id" in sp:
-            row(spoke, "peer_prefix_list", f"{spoke}-peers", sp["peer_prefix_list_id"])
+            srow("peer_prefix_list", f"{spoke}-peers", sp["peer_prefix_list_id"])
         if "launch_template_id" in sp:
             lt = sp.get("launch_template") or {}
             lt = lt if isinstance(lt, dict) else {}
-            row(spoke, "launch_template", f"{spoke}-node-template", sp["launch_template_id"],
-                az=lt.get("az", ""), az_id=lt.get("az_id", ""),
-                role=f"{lt['instance_type']} nodes ({lt.get('interface_mode', '')})" if lt.get("instance_type") else "")
+            srow("launch_template", f"{spoke}-node-template", sp["launch_template_id"],
+                 az=lt.get("az", ""), az_id=lt.get("az_id", ""),
+                 role=f"{lt['instance_type']} nodes ({lt.get('interface_mode', '')})" if lt.get("instance_type") else "")
         for key, resource in (("s3_endpoint_id", "s3_endpoint"), ("internet_gateway_id", "internet_gateway"),
                               ("nat_gateway_id", "nat_gateway"), ("public_route_table_id", "public_route_table")):
             if key in sp:
-                row(spoke, resource, f"{spoke}-{resource.replace('_', '-')}", sp[key])
+                srow(resource, f"{spoke}-{resource.replace('_', '-')}", sp[key])
     frame = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
     return frame.map(lambda v: "" if v is None else v)  # missing, not secret: secrets arrive as "[secret]"
+
+
+def _summary(hub: Any) -> str:
+    return _opaque(hub.get("summary", "")) if isinstance(hub, dict) else _opaque(hub) if hub == SECRET else ""
+
+
+def _asn(hub: Any) -> str:
+    asn = hub.get("asn") if isinstance(hub, dict) else hub if hub == SECRET else None
+    return f"ASN {int(asn)}" if isinstance(asn, (int, float)) and not isinstance(asn, bool) else _opaque(asn)
+
+
+def _peering_rows(peerings: Any, row) -> None:
+    """Per TGW peering: the attachment on each side (one id, seen from both regions) and the static
+    route each side's TGW route tables hold for the other side's summary block via it."""
+    if peerings is None:
+        return
+    if not isinstance(peerings, list):
+        row("", "tgw_peering_attachment", "", _opaque(peerings), region="")
+        return
+    for p in peerings:
+        if not isinstance(p, dict):
+            row("", "tgw_peering_attachment", "", _opaque(p), region="")
+            continue
+        a, b = str(p.get("requester", "")), str(p.get("accepter", ""))
+        name, rid = f"peering-{a}-{b}", p.get("attachment_id", "")
+        routes = p.get("routes") or {}
+        routes = routes if isinstance(routes, dict) else {a: _opaque(routes), b: _opaque(routes)}
+        for side, other, how in ((a, b, "requester"), (b, a, "accepter")):
+            row("", "tgw_peering_attachment", name, rid, role=f"{how}; peer {other}", region=side)
+        for side, other in ((a, b), (b, a)):
+            row("", "tgw_static_route", f"{name}-route-{side}", rid, routes.get(side, ""),
+                role=f"to {other} via the peering, in every TGW route table", region=side)
 
 
 def offerings(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -94,8 +161,10 @@ def _opaque(value: Any) -> str:
     return SECRET if value == SECRET else ("" if value is None else str(value))
 
 
-def preview(planned: Iterable[Any], spokes: Iterable[str] = ()) -> pd.DataFrame:
-    """One row per resource ``up`` would touch: action, resource type, name, spoke, CIDR, detail."""
+def preview(planned: Iterable[Any], spokes: Iterable[str] = (), region: str = "") -> pd.DataFrame:
+    """One row per resource ``up`` would touch: action, resource type, name, spoke, region, CIDR, detail.
+
+    ``region`` is the network's own region, shown where a planned resource names none."""
     rows = []
     names = sorted(spokes, key=len, reverse=True)
     for p in planned:
@@ -119,11 +188,16 @@ def preview(planned: Iterable[Any], spokes: Iterable[str] = ()) -> pd.DataFrame:
             kinds = [ni.get("interfaceType") or "interface" for ni in inputs["networkInterfaces"]]
             detail = f"{inputs.get('instanceType', '')}: " + ", ".join(
                 f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds))
+        elif inputs.get("peerRegion"):  # a TGW peering attachment, requested from this side
+            detail = f"peering with {inputs['peerRegion']}"
+        elif p.type.endswith(":PeeringAttachmentAccepter"):
+            detail = "accepts the peering"
         elif "maxEntries" in inputs:
             entries = [e.get("cidr", "") for e in inputs.get("entries") or []]
             detail = f"max {int(inputs['maxEntries'])} entries: {', '.join(entries)}"
         rows.append({"action": p.action, "resource": _short(p.type), "name": p.name,
-                     "spoke": tags.get("spoke") or _spoke_of(p.name, names), "cidr": cidr, "detail": detail})
+                     "spoke": tags.get("spoke") or _spoke_of(p.name, names),
+                     "region": getattr(p, "region", "") or region, "cidr": cidr, "detail": detail})
     return pd.DataFrame(rows, columns=PREVIEW_COLUMNS)
 
 

@@ -20,20 +20,22 @@ class Target:
     region: str
     endpoint: str | None = None  # the emulator's URL; None for real AWS
 
-    def ec2(self):
-        """A boto3 EC2 client for this target."""
-        return self.client("ec2")
+    def ec2(self, region: str | None = None):
+        """A boto3 EC2 client for this target, in its region or in ``region`` (a network across
+        regions; the emulator serves every region on one port)."""
+        return self.client("ec2", region)
 
-    def client(self, service: str):
+    def client(self, service: str, region: str | None = None):
         """A boto3 client for ``service`` on this target (the emulator serves every service moto has)."""
+        region = region or self.region
         if self.kind == "emulator":
             from . import emulator
 
             em = emulator.Emulator(url=self.endpoint) if self.endpoint else emulator.ensure()
-            return em.client(service, self.region)
+            return em.client(service, region)
         import boto3
 
-        return boto3.session.Session().client(service, region_name=self.region)
+        return boto3.session.Session().client(service, region_name=region)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "region": self.region, "endpoint": self.endpoint or "aws"}

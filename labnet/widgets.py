@@ -37,6 +37,7 @@ class                           widget                                       att
 ``labnet-azs``                  IntSlider, description "AZs"                 ``azs``
 ``labnet-compute-az``           Dropdown "Compute AZ": auto or an offering   ``compute_az``
                                 AZ, shown as name (AZ ID); EFA modes only
+``labnet-regions``              Text, description "Regions"                  ``regions``
 ``labnet-supernet``             Text, description "Supernet"                 ``supernet``
 ``labnet-interface-mode``       Dropdown, description "EFA mode"             ``interface_mode``
 ``labnet-headroom``             FloatSlider, description "Headroom"          ``headroom``
@@ -175,7 +176,7 @@ class SizingForm(W.VBox):
                  azs: int = 2, supernet: str = "10.0.0.0/8", interface_mode: str = "efa", headroom: float = 0.25,
                  *, region: str = "us-east-1", target: str = "emulator", cross_vpc_gb_per_month: float = 1000.0,
                  max_spokes: int = 20, max_nodes: int = 1024, all_types: bool = False,
-                 compute_az: str | None = None) -> None:
+                 compute_az: str | None = None, regions: str = "") -> None:
         self.region, self.target = region, target
         self.cross_vpc_gb_per_month = cross_vpc_gb_per_month
         self.spec: NetworkSpec | None = None
@@ -200,6 +201,11 @@ class SizingForm(W.VBox):
         # each shown with its AZ ID. Its choices follow the instance type.
         self.compute_az = _classed(W.Dropdown(options=[(AUTO_AZ, "")], value="", description="Compute AZ",
                                               style=style, layout=layout), "labnet-compute-az")
+        # A network across regions: "us-east-1:2, us-west-2:2" (region:spokes); empty for one region,
+        # sized by the Spokes slider. labnet.sizing.parse_regions reads it, with its errors.
+        self.regions = _classed(W.Text(value=regions, description="Regions", continuous_update=False,
+                                       placeholder="one region; or us-east-1:2, us-west-2:2", style=style,
+                                       layout=layout), "labnet-regions")
         self.supernet = _classed(W.Text(value=supernet, description="Supernet", continuous_update=False,
                                         placeholder="10.0.0.0/8", style=style, layout=layout), "labnet-supernet")
         self.interface_mode = _classed(W.Dropdown(options=INTERFACE_MODES, value=interface_mode,
@@ -216,7 +222,7 @@ class SizingForm(W.VBox):
         self.cost = _classed(W.HTML(), "labnet-sizing-cost")
         self._messages = _Messages(self.message)
         self.controls = (self.spokes, self.nodes_per_spoke, self.instance_type, self.azs, self.compute_az,
-                         self.supernet, self.interface_mode, self.headroom)
+                         self.regions, self.supernet, self.interface_mode, self.headroom)
         for control in self.controls:
             if control in (self.instance_type, self.interface_mode):
                 control.observe(self._on_type, names="value")  # new compute AZ choices, then one update
@@ -257,12 +263,21 @@ class SizingForm(W.VBox):
         self.update()
 
     def values(self) -> dict[str, Any]:
-        """The form's values as :func:`labnet.size` keyword arguments."""
-        return {"spokes": self.spokes.value, "nodes_per_spoke": self.nodes_per_spoke.value,
+        """The form's values as :func:`labnet.size` keyword arguments (a bad Regions text raises
+        labnet's error, shown like any other)."""
+        from . import sizing
+
+        regions = sizing.parse_regions(self.regions.value)
+        # The regions say how many spokes and where; only an EFA cluster in one region has a compute AZ.
+        self.spokes.disabled = bool(regions)
+        self.compute_az.disabled = bool(regions) or self.interface_mode.value == "ena"
+        return {"spokes": None if regions else self.spokes.value, "regions": regions,
+                "nodes_per_spoke": self.nodes_per_spoke.value,
                 "instance_type": self.instance_type.value, "azs": self.azs.value,
-                "compute_az": self.compute_az.value or None,
+                "compute_az": None if regions else (self.compute_az.value or None),
                 "supernet": self.supernet.value.strip(), "interface_mode": self.interface_mode.value,
-                "headroom": float(self.headroom.value), "region": self.region, "target": self.target}
+                "headroom": float(self.headroom.value), "region": next(iter(regions)) if regions else self.region,
+                "target": self.target}
 
     def update(self, change: Any = None) -> NetworkSpec | None:
         """Size from the current values and redraw the table, picture and cost (the 'value' observer)."""

@@ -24,7 +24,7 @@ def declared(spec, stack="test"):
 
     rows = []
 
-    def hook(typ, name, inputs):
+    def hook(typ, name, inputs, region):
         rows.append((typ, name, inputs))
         return f"{name}-id", {**inputs, "arn": f"arn:{name}"}
 

@@ -259,3 +259,156 @@ def test_draws_the_outputs_of_a_real_rehearsal_deploy(ec2, tmp_path):
         assert_labels_clear(diagram.draw(spec, exports))
     finally:
         lab.destroy()
+
+
+# -- across regions ------------------------------------------------------------------------------
+FACTS = {r: RegionFacts(r, (f"{r}a", f"{r}b", f"{r}c")) for r in ("us-east-1", "us-west-2", "eu-west-1")}
+
+
+def make_regions(counts: dict, azs: int = 2, public: bool = False) -> labnet.NetworkSpec:
+    return plan(regions=counts, nodes_per_spoke=16, instance=P5, region={r: FACTS[r] for r in counts}, azs=azs,
+                public_subnets=public)
+
+
+def fake_region_exports(spec: labnet.NetworkSpec) -> dict:
+    """Outputs shaped like program.build()'s for a network across regions."""
+    exports = fake_exports(spec)
+    hubs = {r: {"id": f"tgw-{k:017d}", "asn": spec.asn_of(r), "summary": spec.summary_of(r),
+                "route_tables": {"spokes": f"tgw-rtb-{k:017d}"}} for k, r in enumerate(spec.regions)}
+    exports["transit_gateway_id"] = hubs[spec.region]["id"]
+    exports["transit_gateway_route_tables"] = hubs[spec.region]["route_tables"]
+    exports["transit_gateways"] = hubs
+    exports["peerings"] = [{"requester": a, "accepter": b, "attachment_id": f"tgw-attach-p{k:016d}",
+                            "routes": {a: spec.summary_of(b), b: spec.summary_of(a)}}
+                           for k, (a, b) in enumerate(spec.peerings())]
+    for s in spec.spokes:
+        exports["spokes"][s.name]["region"] = spec.region_of(s)
+    return exports
+
+
+def peering_lines(fig: Figure) -> list:
+    return [line for line in fig.axes[0].lines if (line.get_gid() or "").startswith("peering-")]
+
+
+@pytest.mark.parametrize("counts", [{"us-east-1": 2, "us-west-2": 2},
+                                    {"us-east-1": 1, "us-west-2": 8},
+                                    {"us-east-1": 8, "us-west-2": 8, "eu-west-1": 8},
+                                    {"us-east-1": 3, "us-west-2": 1, "eu-west-1": 5}])
+@pytest.mark.parametrize("built", [False, True])
+def test_regions_labels_boxes_and_peering_links_do_not_collide(counts, built):
+    spec = make_regions(counts)
+    fig = diagram.draw(spec, fake_region_exports(spec) if built else None)
+    assert_labels_clear(fig)
+    boxes = spoke_boxes(fig)
+    assert len(boxes) == len(spec.spokes)
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)
+    fonts = [t.get_fontsize() for t in fig.axes[0].texts]
+    assert min(fonts) >= diagram.MIN_FONT_PT * 0.9
+    # A peering link never runs under a spoke box, nor under another link's label.
+    renderer = fig.canvas.get_renderer()
+    texts_ = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
+    links = peering_lines(fig)
+    assert len(links) == len(spec.peerings())
+    from matplotlib.transforms import Bbox
+
+    for line in links:
+        pts = line.get_transform().transform(line.get_xydata())
+        for p, q in zip(pts, pts[1:]):
+            seg = Bbox([[min(p[0], q[0]), min(p[1], q[1])], [max(p[0], q[0]), max(p[1], q[1])]]).padded(0.5)
+            for b in boxes:
+                assert not seg.overlaps(b), (line.get_gid(), "crosses a spoke box")
+            for t in texts_:
+                assert not seg.overlaps(t), (line.get_gid(), "crosses a label")
+
+
+def test_regions_picture_shows_a_hub_per_region_and_each_peering_with_its_routes():
+    spec = make_regions({"us-east-1": 2, "us-west-2": 2, "eu-west-1": 1})
+    exports = fake_region_exports(spec)
+    fig = diagram.draw(spec, exports)
+    shown = texts(fig)
+    joined = "\n".join(shown)
+    assert shown.count("Transit Gateway") == 3
+    for r, hub in exports["transit_gateways"].items():
+        assert hub["id"] in shown and f"{r} · {spec.summary_of(r)}" in shown
+        assert f"ASN {spec.asn_of(r)} · MTU 8500" in shown
+        assert f"rt spokes: {hub['route_tables']['spokes']}" in shown
+    for p in exports["peerings"]:
+        assert f"TGW peering {p['attachment_id']}" in shown
+        a, b = p["requester"], p["accepter"]
+        assert f"{a}: static route {spec.summary_of(b)}" in shown and f"{b}: static route {spec.summary_of(a)}" in shown
+    assert "3 regions" in joined and "as built" in joined
+    for spoke in spec.spokes:
+        assert f"{spoke.name}  {spoke.cidr}" in shown
+        assert exports["spokes"][spoke.name]["vpc_id"] in shown
+    # each spoke is linked to its own region's hub, every hub level at y = 0
+    hubs = {r: None for r in spec.regions}
+    links = [line for line in fig.axes[0].lines if not (line.get_gid() or "").startswith("peering-")]
+    assert len(links) == len(spec.spokes)
+    assert {round(float(line.get_xydata()[-1][1]), 6) for line in links} == {0.0}
+    assert len({round(float(line.get_xydata()[-1][0]), 6) for line in links}) == len(hubs)
+    planned = "\n".join(texts(diagram.draw(spec)))
+    assert "TGW peering (planned)" in planned and "tgw-" not in planned.replace("tgw-rt", "")
+
+
+def test_regions_secret_and_missing_outputs_are_said_not_invented():
+    spec = make_regions({"us-east-1": 1, "us-west-2": 1})
+    exports = fake_region_exports(spec)
+    exports["peerings"] = None  # how a secret output arrives
+    exports["transit_gateways"]["us-west-2"] = "[secret]"
+    shown = texts(diagram.draw(spec, exports))
+    assert "TGW peering [secret]" in shown
+    assert sum("[secret]" in t for t in shown) == 3  # the peering, the us-west-2 TGW id and its route table
+    del exports["transit_gateways"]
+    exports["peerings"] = []
+    shown = texts(diagram.draw(spec, exports))
+    assert "TGW peering not in outputs" in shown and "not in outputs" in shown
+    assert exports["transit_gateway_id"] in shown  # the spec's own region from the top-level outputs
+
+
+def test_one_region_picture_is_unchanged_by_regions():
+    """A network in one region takes the one-hub layout (its tests above pin it), never the panels."""
+    spec = make_spec(3)
+    fig = diagram.draw(spec)
+    assert not peering_lines(fig)
+    assert not any("regions" in t for t in texts(fig))
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg"])
+def test_save_regions_picture(tmp_path, suffix):
+    spec = make_regions({"us-east-1": 2, "us-west-2": 2})
+    exports = fake_region_exports(spec)
+    out = diagram.save(spec, tmp_path / f"regions{suffix}", exports=exports)
+    if suffix == ".png":
+        assert out.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    else:
+        svg = out.read_text(encoding="utf-8")
+        for p in exports["peerings"]:
+            assert p["attachment_id"] in svg
+        for hub in exports["transit_gateways"].values():
+            assert hub["id"] in svg and hub["summary"] in svg
+        assert diagram.save(spec, tmp_path / "again.svg", exports=exports).read_bytes() == out.read_bytes()
+
+
+@pytest.mark.e2e
+def test_draws_the_outputs_of_a_real_two_region_deploy(fresh_emulator, tmp_path):
+    import boto3
+
+    spec = labnet.size(regions={"us-east-1": 2, "us-west-2": 2}, nodes_per_spoke=4, azs=1)
+    lab = labnet.Lab("diagram-regions", spec, engine="rehearsal")
+    lab.up(check_quotas=False)
+    try:
+        exports = lab.exports()
+        svg = diagram.save(spec, tmp_path / "built.svg", exports=exports).read_text(encoding="utf-8")
+        for region in spec.regions:
+            ec2 = boto3.client("ec2", region_name=region, endpoint_url=fresh_emulator,
+                               aws_access_key_id="testing", aws_secret_access_key="testing")
+            for t in ec2.describe_transit_gateways()["TransitGateways"]:
+                assert t["TransitGatewayId"] in svg
+            for v in ec2.describe_vpcs(Filters=[{"Name": "tag:stack", "Values": ["diagram-regions"]}])["Vpcs"]:
+                assert v["VpcId"] in svg
+            for a in ec2.describe_transit_gateway_peering_attachments()["TransitGatewayPeeringAttachments"]:
+                assert a["TransitGatewayAttachmentId"] in svg
+        assert_labels_clear(diagram.draw(spec, exports))
+    finally:
+        lab.destroy()

@@ -173,6 +173,27 @@ def test_02_with_teardown_leaves_nothing(ec2, tmp_path):
     assert non_default_vpcs(ec2) == [] and live_tgws(ec2) == [] and live_attachments(ec2) == []
 
 
+def test_02_and_03_deploy_and_tear_down_a_two_region_network(ec2, fresh_emulator, tmp_path):
+    """The same notebooks, a network across two regions: one TGW per region, peered; checked with an
+    independent client per region, and torn down from 03 in a second process."""
+    import boto3
+
+    west = boto3.client("ec2", region_name="us-west-2", endpoint_url=fresh_emulator,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    nb = run("02_deploy_network.ipynb", tmp_path, stack_name="nb-regions", show_form=False, engine="rehearsal",
+             regions={"us-east-1": 1, "us-west-2": 1}, nodes_per_spoke=4, azs=1, supernet="10.0.0.0/16")
+    shown = json.dumps([c.get("outputs") for c in nb.cells])
+    assert "across regions 2 of 2" in shown, "the matrix spans both regions, every pair reachable"
+    for client in (ec2, west):
+        assert len(non_default_vpcs(client)) == 1 and len(live_tgws(client)) == 1
+        peerings = [a for a in live_attachments(client) if a["ResourceType"] == "peering"]
+        assert [a["State"] for a in peerings] == ["available"]
+    nb = run("03_teardown_network.ipynb", tmp_path / "teardown", stack_name="nb-regions")
+    assert "in us-east-1, us-west-2: nothing is left" in json.dumps([c.get("outputs") for c in nb.cells])
+    for client in (ec2, west):
+        assert non_default_vpcs(client) == [] and live_tgws(client) == [] and live_attachments(client) == []
+
+
 def test_02_shows_quota_warnings_in_the_notebook(ec2, tmp_path):
     """2 spokes × 80 p5.48xlarge with 32 EFA interfaces each need 5,124 network interfaces, over a
     fresh account's 5,000: preview and up say so in a highlighted box (the deploy itself goes on)."""

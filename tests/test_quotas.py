@@ -142,6 +142,127 @@ def test_every_resource_the_program_declares_is_counted_by_some_rule():
     assert types <= known, types - known
 
 
+def RR(region, typ, name, **inputs):
+    return Resource(typ, name, f"<{name}>", inputs, region)
+
+
+def three_tgw_mesh():
+    """Three regions' TGWs in a full mesh (as the program declares it), a VPC with a NAT in each."""
+    regions = ["us-east-1", "us-west-2", "eu-west-1"]
+    home = regions[0]
+    names = {r: "tgw" if r == home else f"tgw-{r}" for r in regions}
+    rows = []
+    for r in regions:
+        rows += [RR(r, declared.TGW, names[r]), RR(r, declared.TGW_ROUTE_TABLE, f"rt-{r}", transitGatewayId=f"<{names[r]}>"),
+                 RR(r, declared.VPC, f"v-{r}"), RR(r, declared.SUBNET, f"s-{r}", vpcId=f"<v-{r}>",
+                                                   availabilityZone=f"{r}a"),
+                 RR(r, declared.EIP, f"eip-{r}"), RR(r, declared.NAT, f"nat-{r}", subnetId=f"<s-{r}>"),
+                 RR(r, declared.TGW_ATTACHMENT, f"att-{r}", transitGatewayId=f"<{names[r]}>", vpcId=f"<v-{r}>",
+                    subnetIds=[f"<s-{r}>"])]
+    for i, a in enumerate(regions):
+        for b in regions[i + 1:]:
+            key = f"peering-{a}-{b}"
+            rows += [RR(a, declared.TGW_PEERING, key, transitGatewayId=f"<{names[a]}>",
+                        peerTransitGatewayId=f"<{names[b]}>", peerRegion=b),
+                     RR(b, declared.TGW_PEERING_ACCEPTER, f"{key}-accept", transitGatewayAttachmentId=f"<{key}>"),
+                     RR(a, declared.TGW_ROUTE, f"{key}-route-{a}", transitGatewayRouteTableId=f"<rt-{a}>",
+                        transitGatewayAttachmentId=f"<{key}>", destinationCidrBlock="10.1.0.0/16"),
+                     RR(b, declared.TGW_ROUTE, f"{key}-route-{b}", transitGatewayRouteTableId=f"<rt-{b}>",
+                        transitGatewayAttachmentId=f"<{key}-accept>", destinationCidrBlock="10.0.0.0/16")]
+    return regions, rows
+
+
+def test_peerings_count_on_both_transit_gateways_and_per_pair():
+    regions, rows = three_tgw_mesh()
+    got = count(rows)
+    # a full mesh of 3: every TGW holds 2 peering attachments, which are attachments too (plus its VPC's)
+    assert got.peering_attachments_per_transit_gateway == {"tgw": 2, "tgw-us-west-2": 2, "tgw-eu-west-1": 2}
+    assert got.attachments_per_transit_gateway == {"tgw": 3, "tgw-us-west-2": 3, "tgw-eu-west-1": 3}
+    assert got.peering_attachments_between_transit_gateways == {
+        "tgw <-> tgw-us-west-2": 1, "tgw <-> tgw-eu-west-1": 1, "tgw-us-west-2 <-> tgw-eu-west-1": 1}
+    assert got.routes_per_transit_gateway == {"tgw": 2, "tgw-us-west-2": 2, "tgw-eu-west-1": 2}  # static routes
+    assert got.region["transit_gateways"] == 3  # the whole network; each region has its own below
+    assert {r: c["transit_gateways"] for r, c in got.regions.items()} == {r: 1 for r in regions}
+
+
+def test_each_region_gets_its_own_share_of_the_counts():
+    regions, rows = three_tgw_mesh()
+    got = count(rows)
+    west = got.in_region("us-west-2", "us-east-1")
+    assert west.region["vpcs"] == 1 and west.region["elastic_ips"] == 1 and west.region["transit_gateways"] == 1
+    assert west.nat_gateways_by_az == {"us-west-2a": 1}
+    assert west.attachments_per_transit_gateway == {"tgw-us-west-2": 3}
+    assert west.peering_attachments_between_transit_gateways == {"tgw-us-west-2 <-> tgw-eu-west-1": 1}
+    assert west.vpc_names == ("v-us-west-2",)
+    # resources recorded without a region are in the network's own region
+    plain = count([R(declared.VPC, "a"), RR("us-west-2", declared.VPC, "b")])
+    assert plain.in_region("us-east-1", "us-east-1").region["vpcs"] == 1
+    assert plain.in_region("us-west-2", "us-east-1").vpc_names == ("b",)
+
+
+def test_each_region_is_compared_with_its_own_quotas_and_holdings():
+    regions, rows = three_tgw_mesh()
+    got = count(rows)
+    keys = DATA["quotas"].keys()
+    default = {k: account.Applied(float(DATA["quotas"][k]["default"]), "documented") for k in keys}
+    tight = dict(default, elastic_ips_per_region=account.Applied(1.0, "Service Quotas: applied value"),
+                 peering_attachments_per_transit_gateway=account.Applied(1.0, "Service Quotas: applied value"))
+    empty = account.Usage(vpcs=1, internet_gateways=0, elastic_ips=0, gateway_endpoints=0, security_groups=1,
+                          transit_gateways=0, prefix_lists=0, network_interfaces=0, nat_gateways_by_az={})
+    held = account.Usage(vpcs=4, internet_gateways=0, elastic_ips=1, gateway_endpoints=0, security_groups=4,
+                         transit_gateways=4, prefix_lists=0, network_interfaces=3, nat_gateways_by_az={"eu-west-1a": 5})
+    facts = {"us-east-1": (default, empty), "us-west-2": (tight, empty), "eu-west-1": (default, held)}
+    out = analysis.compare_regions(DATA, facts, got, "us-east-1")
+    assert [r.region for r in out] == sorted([r.region for r in out], key=regions.index)
+    by = {(r.region, r.quota): r for r in out}
+    assert (by["us-west-2", "EC2-VPC Elastic IPs"].needs, by["us-west-2", "EC2-VPC Elastic IPs"].fits) == (1, True)
+    west_peering = by["us-west-2", "Peering attachments per transit gateway"]
+    assert (west_peering.applied, west_peering.needs, west_peering.fits, west_peering.request) == (1, 2, False, 2)
+    assert west_peering.resource.startswith("tgw-us-west-2 ")
+    assert by["us-east-1", "Peering attachments per transit gateway"].fits
+    # eu-west-1 already holds 4 TGWs (a 5th still fits) and 5 NAT gateways in its AZ a (a 6th does not)
+    assert (by["eu-west-1", "Transit gateways per account"].needs, by["eu-west-1", "Transit gateways per account"].fits) \
+        == (5, True)
+    nat = by["eu-west-1", "NAT gateways per Availability Zone"]
+    assert (nat.resource, nat.in_use, nat.adds, nat.fits) == ("eu-west-1a", 5, 1, False)
+    assert by["eu-west-1", "VPCs per Region"].needs == 5
+    between = [r for r in out if r.quota == "Peering attachments between two transit gateways"]
+    assert {r.region for r in between} == {"us-east-1", "us-west-2"}  # the requester's region names the pair
+    assert all(r.applied == 1 and r.needs == 1 and r.code is None for r in between)
+    message = analysis.refusal_message("net", analysis.refusal(out))
+    assert "in us-west-2 and eu-west-1" in message
+
+
+def test_one_region_has_no_peering_rows():
+    spec = plan(spokes=3)
+    got = count(declared.declare(spec, "one-region"))
+    assert got.peering_attachments_per_transit_gateway == {} and got.peering_attachments_between_transit_gateways == {}
+    assert set(got.regions) == {"us-east-1"}
+
+
+def test_the_program_across_regions_is_counted_per_region():
+    from labnet.preflight import RegionFacts
+
+    facts = {r: RegionFacts(r, (f"{r}a", f"{r}b")) for r in ("us-east-1", "us-west-2", "eu-west-1")}
+    spec = plan(spokes=None, regions={"us-east-1": 2, "us-west-2": 1, "eu-west-1": 1}, region=facts, azs=1)
+    resources = declared.declare(spec, "three-regions")
+    assert {r.region for r in resources} == set(facts)
+    known = {v for k, v in vars(declared).items() if k.isupper() and isinstance(v, str) and v.startswith("aws:")}
+    known |= {"aws:ec2/routeTableAssociation:RouteTableAssociation",
+              "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation",
+              "aws:ec2/launchTemplate:LaunchTemplate"}
+    assert {r.type for r in resources} <= known
+    got = count(resources)
+    assert {r: c["vpcs"] for r, c in got.regions.items()} == {"us-east-1": 2, "us-west-2": 1, "eu-west-1": 1}
+    assert got.peering_attachments_per_transit_gateway == {"tgw": 2, "tgw-us-west-2": 2, "tgw-eu-west-1": 2}
+    assert set(got.peering_attachments_between_transit_gateways.values()) == {1}
+    assert len(got.peering_attachments_between_transit_gateways) == 3
+    # each TGW route table: its region's propagated spokes + one static route per remote region
+    assert got.routes_per_transit_gateway == {"tgw": 2 + 2, "tgw-us-west-2": 1 + 2, "tgw-eu-west-1": 1 + 2}
+    east = got.in_region("us-east-1", "us-east-1")
+    assert east.attachments_per_transit_gateway == {"tgw": 2 + 2} and len(east.vpc_names) == 2
+
+
 # -- NAU per node ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode,ips,cards,nau,enis", [("efa", 32, 32, 64, 32), ("efa-only", 1, 32, 33, 33),
                                                      ("ena", 1, 0, 1, 1), ("efa", 4, 4, 8, 4)])

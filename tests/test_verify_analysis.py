@@ -176,6 +176,125 @@ def test_analysis_agrees_with_a_naive_hop_by_hop_walk(snap):
     assert rows(snap) == Walk(snap).matrix(PROBES)
 
 
+@st.composite
+def region_snapshots(draw):
+    """Networks across 2-3 regions laid out as labnet lays them out (one TGW per region, a peering per
+    pair of regions, each region's spokes inside its /16 block, VPC routes for the supernet), then
+    broken at random: peering states drawn per side (or one side not read at all), peerings
+    unassociated, static routes for a region's block missing, blackholed, sent down the wrong peering
+    (through a third region, or back and forth) or to a VPC attachment, per-spoke static routes,
+    propagations off, VPC routes and security group rules missing, network ACL denies."""
+    k = draw(st.integers(2, 3))
+    regions = [f"r{i}" for i in range(k)]
+    per = {r: draw(st.integers(1, 3)) for r in regions}
+    block = {r: f"10.{i}.0.0/16" for i, r in enumerate(regions)}
+    # Each choice is healthy most of the time, so that most networks are broken in a place or two.
+    healthy = draw(st.sampled_from([8, 30, 100]))
+    state = st.sampled_from(["available"] * healthy + ["pendingAcceptance", "deleted", "failed"])
+    parts, spokes_of = [], {}
+    for i, r in enumerate(regions):
+        tgw = f"tgw-{r}"
+        spokes_of[r] = []
+        for j in range(per[r]):
+            n = 10 * i + j
+            cidr = f"10.{i}.{16 * j}.0/20"
+            route = draw(st.sampled_from(["supernet"] * healthy + ["regions"] * 3 + ["none", "blackhole"]))
+            routes = [Route(cidr, "", "local", "local", "active")]
+            if route == "supernet":
+                routes.append(Route("10.0.0.0/8", "", "transit-gateway", tgw, "active"))
+            elif route == "regions":  # one route per region block: the own block too (local wins)
+                routes += [Route(b, "", "transit-gateway", tgw, "active") for b in block.values()]
+            elif route == "blackhole":
+                routes.append(Route("10.0.0.0/8", "", "transit-gateway", tgw, "blackhole"))
+            vpc = Vpc(f"vpc-{n}", r, (cidr,))
+            compute = Subnet(f"subnet-{n}-c", r, vpc.id, f"{r}a", f"10.{i}.{16 * j}.0/24")
+            attach = Subnet(f"subnet-{n}-a", r, vpc.id, f"{r}a", f"10.{i}.{16 * j + 15}.240/28")
+            rules = [SgRule(f"sgr-{n}-si", False, "-1", -1, -1, group_id=f"sg-{n}"),
+                     SgRule(f"sgr-{n}-se", True, "-1", -1, -1, group_id=f"sg-{n}"),
+                     SgRule(f"sgr-{n}-eo", True, "-1", -1, -1, cidr="0.0.0.0/0")]
+            admit = draw(st.sampled_from(["supernet"] * healthy + ["own-region", "none", "one-port"]))
+            if admit == "supernet":
+                rules.append(SgRule(f"sgr-{n}-in", False, "tcp", 0, 65535, cidr="10.0.0.0/8"))
+            elif admit == "own-region":
+                rules.append(SgRule(f"sgr-{n}-in", False, "tcp", 0, 65535, cidr=block[r]))
+            elif admit == "one-port":
+                rules.append(SgRule(f"sgr-{n}-in", False, "tcp", 29500, 29500, cidr="10.0.0.0/8"))
+            entries = ALL_OPEN
+            if draw(st.integers(0, healthy)) == 0:
+                other = draw(st.sampled_from([b for b in block.values() if b != block[r]]))
+                entries = (NaclEntry(50, draw(st.booleans()), "-1", False, other),) + ALL_OPEN
+            att = TgwAttachment(f"tgw-attach-{n}", r, tgw, "vpc", vpc.id,
+                                "available" if draw(st.integers(0, healthy)) else "deleted", (attach.id,))
+            parts.append(dict(
+                spokes=[Spoke(f"s{n}", r, vpc.id, cidr, (compute.id,), f"sg-{n}", att.id, tgw, True)],
+                vpcs=[vpc], subnets=[compute, attach],
+                route_tables=[RouteTable(f"rtb-{n}", r, vpc.id, True, (), tuple(routes))],
+                security_groups=[SecurityGroup(f"sg-{n}", r, vpc.id, f"g{n}", tuple(rules))],
+                network_acls=[NetworkAcl(f"acl-{n}", r, vpc.id, True, (), entries)], attachments=[att]))
+            spokes_of[r].append(att.id)
+    peering = {}
+    atts = []
+    for a in range(k):
+        for b in range(a + 1, k):
+            ra, rb = regions[a], regions[b]
+            pid = f"tgw-attach-p{a}{b}"
+            peering[(ra, rb)] = peering[(rb, ra)] = pid
+            seen = draw(st.sampled_from(["both"] * healthy + ["requester only", "accepter only"]))
+            for here, there in ((ra, rb), (rb, ra)):
+                if seen == "both" or (seen == "requester only") == (here == ra):
+                    atts.append(TgwAttachment(pid, here, f"tgw-{here}", "peering", f"tgw-{there}", draw(state), (),
+                                              f"tgw-{there}", there))
+    tables = []
+    for r in regions:
+        tgw = f"tgw-{r}"
+        ids = [f"tgw-rtb-{r}-{t}" for t in range(draw(st.integers(1, 2)))]
+        assoc = {t: [] for t in ids}
+        mine = spokes_of[r] + [peering[(r, o)] for o in regions if o != r]
+        for aid in mine:
+            if draw(st.integers(0, healthy)):
+                assoc[ids[0] if draw(st.integers(0, 3)) else draw(st.sampled_from(ids))].append(aid)
+        for t in ids:
+            props = tuple(aid for aid in spokes_of[r] if draw(st.integers(0, healthy)))
+            static = []
+            for o in regions:
+                if o == r:
+                    continue
+                kind = draw(st.sampled_from(["peering"] * healthy + ["none", "blackhole", "wrong", "vpc", "spoke"]))
+                if kind == "peering":
+                    static.append(TgwRoute(block[o], (peering[(r, o)],), "active"))
+                elif kind == "blackhole":
+                    static.append(TgwRoute(block[o], (), "blackhole"))
+                elif kind == "wrong":  # down another peering: through a third region, or back and forth
+                    via = draw(st.sampled_from([x for x in regions if x != r]))
+                    static.append(TgwRoute(block[o], (peering[(r, via)],), "active"))
+                elif kind == "vpc":
+                    static.append(TgwRoute(block[o], (draw(st.sampled_from(spokes_of[r])),), "active"))
+                elif kind == "spoke":  # one more specific route, for the first spoke there only
+                    static.append(TgwRoute(block[o], (peering[(r, o)],), "active"))
+                    static.append(TgwRoute(f"10.{regions.index(o)}.0.0/20", (), "blackhole"))
+            tables.append(TgwRouteTable(t, r, tgw, tuple(assoc[t]), props, tuple(static)))
+    return build(parts + [{"attachments": atts}], [TransitGateway(f"tgw-{r}", r, "available") for r in regions],
+                 tables)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(region_snapshots())
+def test_analysis_agrees_with_the_naive_walk_across_regions(snap):
+    assert rows(snap) == Walk(snap).matrix(PROBES)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(region_snapshots())
+def test_across_regions_every_blocked_row_names_a_resource_of_the_snapshot(snap):
+    ids = {x.id for part in (snap.vpcs, snap.subnets, snap.route_tables, snap.attachments, snap.tgw_route_tables,
+                             snap.security_groups, snap.network_acls, snap.transit_gateways) for x in part}
+    region = {sp.name: sp.region for sp in snap.spokes}
+    for v in analyse(snap, PROBES):
+        assert (v.src_region, v.dst_region) == (region[v.src_spoke], region[v.dst_spoke])
+        if v.reachable is False:
+            assert v.blocked_at in ids and v.path in ("forward", "return") and v.detail
+
+
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(snapshots())
 def test_snapshot_round_trips_through_json(snap):
@@ -263,6 +382,54 @@ def test_a_peering_attachment_down_or_unassociated_is_named():
     assert got[("s0", "s1", "tcp:29500")] == (False, "ATTACHMENT_NOT_AVAILABLE", "tgw-attach-p", "forward")
     got = rows(two_regions(assoc_peering_2=False))
     assert got[("s0", "s1", "tcp:29500")] == (False, "TGW_NOT_ASSOCIATED", "tgw-attach-p", "forward")
+
+
+def test_a_missing_route_to_a_remote_spoke_names_the_peering_to_route_it_through():
+    (v,) = [v for v in analyse(two_regions(static_in_2=False), DEFAULT_PROBES[:1])
+            if (v.src_spoke, v.dst_spoke) == ("s1", "s0")]
+    assert (v.reason, v.blocked_at, v.src_region, v.dst_region) == ("TGW_NO_ROUTE", "tgw-rtb-2", "r2", "r1")
+    assert "peering attachment tgw-attach-p" in v.detail and "static route" in v.detail and "tgw-1 (r1)" in v.detail
+
+
+def test_a_peering_the_other_side_does_not_report_is_not_associated_there():
+    snap = two_regions()
+    snap = Snapshot(**{**snap.__dict__, "attachments": tuple(a for a in snap.attachments if a.region != "r2"
+                                                             or a.resource_type != "peering"),
+                       "tgw_route_tables": tuple(
+                           TgwRouteTable(t.id, t.region, t.tgw_id, tuple(x for x in t.associations if x != "tgw-attach-p")
+                                         if t.region == "r2" else t.associations, t.propagations, t.static_routes)
+                           for t in snap.tgw_route_tables)})
+    got = rows(snap, DEFAULT_PROBES[:1])
+    assert got[("s0", "s1", "tcp:29500")] == (False, "TGW_NOT_ASSOCIATED", "tgw-attach-p", "forward")
+    # r2 -> r1: r2's table sends the block to an attachment r2 does not have
+    assert got[("s1", "s0", "tcp:29500")] == (False, "ATTACHMENT_NOT_AVAILABLE", "tgw-attach-p", "forward")
+
+
+def test_three_regions_a_route_through_a_middle_region_is_followed():
+    """r1 -> r3 via r2 (two peerings, static routes at each TGW), and the way back likewise."""
+    a = spoke_net(0, "r1", "tgw-1", routes_to=["10.0.0.0/8"], sg_from=["10.0.0.0/8"])
+    b = spoke_net(1, "r2", "tgw-2", routes_to=["10.0.0.0/8"], sg_from=["10.0.0.0/8"])
+    c = spoke_net(2, "r3", "tgw-3", routes_to=["10.0.0.0/8"], sg_from=["10.0.0.0/8"])
+    peer = [TgwAttachment("tgw-attach-p12", "r1", "tgw-1", "peering", "tgw-2", "available", (), "tgw-2", "r2"),
+            TgwAttachment("tgw-attach-p12", "r2", "tgw-2", "peering", "tgw-1", "available", (), "tgw-1", "r1"),
+            TgwAttachment("tgw-attach-p23", "r2", "tgw-2", "peering", "tgw-3", "available", (), "tgw-3", "r3"),
+            TgwAttachment("tgw-attach-p23", "r3", "tgw-3", "peering", "tgw-2", "available", (), "tgw-2", "r2")]
+    t1 = TgwRouteTable("tgw-rtb-1", "r1", "tgw-1", ("tgw-attach-0", "tgw-attach-p12"), ("tgw-attach-0",),
+                       (TgwRoute("10.0.0.0/8", ("tgw-attach-p12",), "active"),))
+    t2 = TgwRouteTable("tgw-rtb-2", "r2", "tgw-2", ("tgw-attach-1", "tgw-attach-p12", "tgw-attach-p23"),
+                       ("tgw-attach-1",), (TgwRoute("10.0.0.0/16", ("tgw-attach-p12",), "active"),
+                                           TgwRoute("10.2.0.0/16", ("tgw-attach-p23",), "active")))
+    t3 = TgwRouteTable("tgw-rtb-3", "r3", "tgw-3", ("tgw-attach-2", "tgw-attach-p23"), ("tgw-attach-2",),
+                       (TgwRoute("10.0.0.0/8", ("tgw-attach-p23",), "active"),))
+    tgws = [TransitGateway(f"tgw-{i}", f"r{i}", "available") for i in (1, 2, 3)]
+    got = rows(build([a, b, c, {"attachments": peer}], tgws, [t1, t2, t3]), DEFAULT_PROBES[:1])
+    assert all(v[0] for v in got.values()), got
+    # without r2's route onward to r3, r1 -> r3 stops in r2's table; r3 -> r1 gets there but not back
+    t2_cut = TgwRouteTable(t2.id, t2.region, t2.tgw_id, t2.associations, t2.propagations, t2.static_routes[:1])
+    got = rows(build([a, b, c, {"attachments": peer}], tgws, [t1, t2_cut, t3]), DEFAULT_PROBES[:1])
+    assert got[("s0", "s2", "tcp:29500")] == (False, "TGW_NO_ROUTE", "tgw-rtb-2", "forward")
+    assert got[("s2", "s0", "tcp:29500")] == (False, "TGW_NO_ROUTE", "tgw-rtb-2", "return")
+    assert got[("s0", "s1", "tcp:29500")][0] and got[("s1", "s2", "tcp:29500")][0] is False
 
 
 def one_region(static=(), props=("tgw-attach-0", "tgw-attach-1")):

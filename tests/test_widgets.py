@@ -272,3 +272,17 @@ def test_deploy_form_shows_the_quotas_real_aws_would_refuse(ec2):
     assert kinds[-2:] == ["ok", "warning"], form.history
     assert "VPCs per Region (L-F678F1CE)" in form.history[-1][1] and "request 7" in form.history[-1][1]
     assert "labnet-msg-warning" in form.message.value and vpcs(ec2) == []
+
+
+def test_the_sizing_form_sizes_a_network_across_regions(fresh_emulator):
+    """The Regions field ("region:spokes, ...") gives a spec across regions (Spokes and Compute AZ
+    step aside); a bad text shows labnet's message and no stale table; emptied, one region again."""
+    form = SizingForm(**SMALL)
+    form.regions.value = "us-east-1:2, us-west-2:1"
+    assert form.spec is not None and form.spec.regions == ("us-east-1", "us-west-2")
+    assert len(form.spec.spokes) == 3 and form.spokes.disabled and form.compute_az.disabled
+    assert "us-west-2" in form.table.value
+    form.regions.value = "us-east-1:two"
+    assert form.spec is None and form.history[-1][0] == "error" and "REGION:SPOKES" in form.history[-1][1]
+    form.regions.value = ""
+    assert form.spec is not None and form.spec.regions == ("us-east-1",) and not form.spokes.disabled

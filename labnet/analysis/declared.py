@@ -13,13 +13,19 @@ nothing) and records every resource, and :func:`count` (pure, plain data in and 
   AWS-managed list in every table it is associated with, counted at that list's weight;
 - per security group: inbound and outbound rules apart, each CIDR, referenced group or prefix list
   entry one rule (a prefix list at its ``maxEntries``), IPv4 and IPv6 apart as AWS enforces them;
-- per transit gateway: attachments, route tables, and routes (each propagation brings one route per
-  CIDR of the attached VPC, static routes one each, a prefix-list reference its ``maxEntries``);
+- per transit gateway: attachments (VPC and peering), route tables, routes (each propagation brings
+  one route per CIDR of the attached VPC, static routes one each, a prefix-list reference its
+  ``maxEntries``), and peering attachments (each counts on both TGWs it connects), and per pair of
+  transit gateways the peering attachments between them;
 - per VPC: the network's own Network Address Usage units (a TGW attachment, a NAT gateway, an
   interface endpoint per AZ); the workload's units are added by :mod:`labnet.analysis.quotas`.
 
 Resources already created by the stack (``existing`` URNs) add nothing to the Region counts, but
 they still shape the per-resource counts: a route table is judged by every route it will hold.
+
+Across regions every count is kept per region (``Declared.regions``, each resource's region in
+``Declared.region_of``; ``""`` is the network's own region), and :meth:`Declared.in_region` gives
+one region's share, so each region is compared with its own quotas and holdings.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ TGW_ROUTE_TABLE = "aws:ec2transitgateway/routeTable:RouteTable"
 TGW_PROPAGATION = "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation"
 TGW_ROUTE = "aws:ec2transitgateway/route:Route"
 TGW_PL_REFERENCE = "aws:ec2transitgateway/prefixListReference:PrefixListReference"
+TGW_PEERING = "aws:ec2transitgateway/peeringAttachment:PeeringAttachment"
+TGW_PEERING_ACCEPTER = "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter"
 
 
 class Resource(NamedTuple):
@@ -59,6 +67,7 @@ class Resource(NamedTuple):
     name: str
     id: str
     inputs: dict[str, Any]
+    region: str = ""  # "" = the network's own region
 
     @property
     def urn(self) -> str:
@@ -69,7 +78,9 @@ class Resource(NamedTuple):
 class Declared:
     """The counts (plain data). Per-resource maps are keyed by logical name."""
 
-    region: dict[str, int]  # vpcs, internet_gateways, elastic_ips, gateway_endpoints, …: what the deploy adds
+    # vpcs, internet_gateways, elastic_ips, gateway_endpoints, …: what the deploy adds (for a network
+    # across regions, the sum over its regions; ``regions`` has each region's own)
+    region: dict[str, int]
     nat_gateways_by_az: dict[str, int]  # new NAT gateways per AZ
     routes_per_route_table: dict[str, int]
     inbound_rules_per_security_group: dict[str, int]
@@ -80,6 +91,48 @@ class Declared:
     routes_per_transit_gateway: dict[str, int]
     nau_per_vpc: dict[str, int]  # the network's own NAU units, by VPC logical name
     vpc_names: tuple[str, ...] = field(default=())
+    peering_attachments_per_transit_gateway: dict[str, int] = field(default_factory=dict)
+    # "<tgw> <-> <peer tgw>" (the requester first): the peering attachments between the two
+    peering_attachments_between_transit_gateways: dict[str, int] = field(default_factory=dict)
+    regions: dict[str, dict[str, int]] = field(default_factory=dict)  # region → what it adds ("" = own)
+    region_of: dict[str, str] = field(default_factory=dict)  # logical name → its region ("" = own)
+    az_region: dict[str, str] = field(default_factory=dict)  # AZ of a new NAT gateway → its region
+
+    def in_region(self, region: str, home: str) -> "Declared":
+        """The share of ``region`` (``home`` is the network's own region, which resources recorded
+        without a region are in): its counts, and the per-resource counts of its resources only."""
+        def ours(name: str) -> bool:
+            return (self.region_of.get(name, "") or home) == region
+
+        def only(counts: dict[str, int]) -> dict[str, int]:
+            return {k: v for k, v in counts.items() if ours(k)}
+
+        own = Counter({k: 0 for k in REGION_KEYS})
+        for r, counts in self.regions.items():
+            if (r or home) == region:
+                own.update(counts)
+        return Declared(
+            region=dict(own),
+            nat_gateways_by_az={az: n for az, n in self.nat_gateways_by_az.items()
+                                if (self.az_region.get(az, "") or home) == region},
+            routes_per_route_table=only(self.routes_per_route_table),
+            inbound_rules_per_security_group=only(self.inbound_rules_per_security_group),
+            outbound_rules_per_security_group=only(self.outbound_rules_per_security_group),
+            entries_per_prefix_list=only(self.entries_per_prefix_list),
+            attachments_per_transit_gateway=only(self.attachments_per_transit_gateway),
+            route_tables_per_transit_gateway=only(self.route_tables_per_transit_gateway),
+            routes_per_transit_gateway=only(self.routes_per_transit_gateway),
+            nau_per_vpc=only(self.nau_per_vpc),
+            vpc_names=tuple(v for v in self.vpc_names if ours(v)),
+            peering_attachments_per_transit_gateway=only(self.peering_attachments_per_transit_gateway),
+            peering_attachments_between_transit_gateways={
+                k: v for k, v in self.peering_attachments_between_transit_gateways.items()
+                if ours(k.split(PAIR, 1)[0])},
+            regions={region: dict(own)}, region_of={k: v for k, v in self.region_of.items() if ours(k)},
+            az_region={k: v for k, v in self.az_region.items() if (v or home) == region})
+
+
+PAIR = " <-> "
 
 
 REGION_KEYS = ("vpcs", "internet_gateways", "elastic_ips", "gateway_endpoints", "security_groups",
@@ -117,7 +170,11 @@ def count(resources: Iterable[Resource], nau_units: Mapping[str, int], aws_list_
         r = ref(rid)
         return _n(r.inputs.get("maxEntries")) if r is not None and r.type == PREFIX_LIST else 1
 
-    region: Counter[str] = Counter({k: 0 for k in REGION_KEYS})
+    by_region: dict[str, Counter[str]] = {}
+    region_of: dict[str, str] = {}
+    az_region: dict[str, str] = {}
+    peerings: Counter[str] = Counter()
+    between: Counter[str] = Counter()
     nat_by_az: Counter[str] = Counter()
     routes: dict[str, Counter[str]] = {}  # route table → {"ipv4": n, "ipv6": n}
     rules: dict[str, dict[str, Counter[str]]] = {"ingress": {}, "egress": {}}
@@ -141,6 +198,8 @@ def count(resources: Iterable[Resource], nau_units: Mapping[str, int], aws_list_
     for r in resources:
         new = r.urn not in old
         i = r.inputs
+        region_of[r.name] = r.region
+        region = by_region.setdefault(r.region, Counter({k: 0 for k in REGION_KEYS}))
         if r.type == VPC:
             vpcs.append(r.name)
             nau[r.name] += 0
@@ -164,7 +223,9 @@ def count(resources: Iterable[Resource], nau_units: Mapping[str, int], aws_list_
         elif r.type == NAT:
             subnet = ref(i.get("subnetId"))
             if new:
-                nat_by_az[subnet.inputs.get("availabilityZone", "?") if subnet is not None else "?"] += 1
+                az = subnet.inputs.get("availabilityZone", "?") if subnet is not None else "?"
+                nat_by_az[az] += 1
+                az_region[az] = r.region
                 region["network_interfaces"] += 1
             nau[subnet_vpc(i.get("subnetId"))] += nau_units["nat_gateway"]
         elif r.type == ENDPOINT:
@@ -211,6 +272,15 @@ def count(resources: Iterable[Resource], nau_units: Mapping[str, int], aws_list_
             tgw_attach[name_of(i.get("transitGatewayId"))] += 1
             region["network_interfaces"] += len(i.get("subnetIds") or []) if new else 0
             nau[name_of(i.get("vpcId"))] += nau_units["transit_gateway_attachment"]
+        elif r.type == TGW_PEERING:
+            # One attachment, on both transit gateways: each counts it among its attachments and
+            # its peering attachments (the accepter resource is the same attachment, accepted).
+            a, b = name_of(i.get("transitGatewayId")), name_of(i.get("peerTransitGatewayId"))
+            for tgw in (a, b):
+                tgw_attach[tgw] += 1
+                peerings[tgw] += 1
+            between[f"{a}{PAIR}{b}"] += 1
+            region_of.setdefault(f"{a}{PAIR}{b}", r.region)
         elif r.type == TGW_ROUTE_TABLE:
             tgw_tables[name_of(i.get("transitGatewayId"))] += 1
         elif r.type in (TGW_PROPAGATION, TGW_ROUTE, TGW_PL_REFERENCE):
@@ -229,14 +299,20 @@ def count(resources: Iterable[Resource], nau_units: Mapping[str, int], aws_list_
         # AWS enforces the IPv4 and IPv6 limits apart: a table or group is as full as its fuller family.
         return {k: max(c.values(), default=0) for k, c in counts.items()}
 
+    total: Counter[str] = Counter({k: 0 for k in REGION_KEYS})
+    for counts in by_region.values():
+        total.update(counts)
     return Declared(
-        region=dict(region), nat_gateways_by_az=dict(nat_by_az),
+        region=dict(total), nat_gateways_by_az=dict(nat_by_az),
         routes_per_route_table=worst(routes),
         inbound_rules_per_security_group=worst(rules["ingress"]),
         outbound_rules_per_security_group=worst(rules["egress"]),
         entries_per_prefix_list=lists,
         attachments_per_transit_gateway=dict(tgw_attach), route_tables_per_transit_gateway=dict(tgw_tables),
-        routes_per_transit_gateway=dict(tgw_routes), nau_per_vpc=dict(nau), vpc_names=tuple(vpcs))
+        routes_per_transit_gateway=dict(tgw_routes), nau_per_vpc=dict(nau), vpc_names=tuple(vpcs),
+        peering_attachments_per_transit_gateway=dict(peerings),
+        peering_attachments_between_transit_gateways=dict(between),
+        regions={k: dict(v) for k, v in by_region.items()}, region_of=region_of, az_region=az_region)
 
 
 def _permission_rules(perm: Mapping[str, Any], list_weight) -> Counter[str]:
@@ -276,10 +352,10 @@ def declare(spec, stack: str = "quotas") -> list[Resource]:
     rows: list[Resource] = []
     lock = threading.Lock()
 
-    def hook(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
+    def hook(typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
         rid = f"<{typ}::{name}>"
         with lock:
-            rows.append(Resource(typ, name, rid, inputs))
+            rows.append(Resource(typ, name, rid, inputs, region))
         return rid, {**inputs, "arn": f"<{name}.arn>"}
 
     run_program(spec, stack, hook, preview=True)

@@ -15,7 +15,7 @@ same rows come back as warnings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 import pandas as pd
@@ -41,27 +41,40 @@ def _workload(spec: NetworkSpec, ec2) -> analysis.Workload | None:
 
 @dataclass(frozen=True)
 class AccountFacts:
-    """What :func:`read` learned from the target: applied quotas, holdings, the workload's needs."""
+    """What :func:`read` learned from the target: applied quotas, holdings, the workload's needs, for
+    the spec's own region (``applied``, ``usage``) and, across regions, for each (``regions``)."""
 
     applied: dict
     usage: account.Usage
     workload: analysis.Workload | None
+    regions: dict = field(default_factory=dict)  # region → (applied, usage), the spec's own first
 
 
 def read(spec: NetworkSpec, target: targets.Target, ec2=None) -> AccountFacts:
-    """Read the account's side (read-only calls): Service Quotas' values and the Region's holdings."""
+    """Read the account's side (read-only calls): Service Quotas' values and the holdings of every
+    region the network has spokes in, each with that region's own clients (quotas are per Region)."""
     ec2 = ec2 if ec2 is not None else target.ec2()
-    data = account.quota_data()
-    applied = account.applied_quotas(target.client("service-quotas"), data["quotas"].keys())
-    return AccountFacts(applied=applied, usage=account.usage(ec2), workload=_workload(spec, ec2))
+    keys = account.quota_data()["quotas"].keys()
+    regions = {}
+    for r in spec.regions:
+        here = ec2 if r == spec.region else target.ec2(r)
+        regions[r] = (account.applied_quotas(target.client("service-quotas", r), keys), account.usage(here))
+    applied, usage = regions[spec.region]
+    return AccountFacts(applied=applied, usage=usage, workload=_workload(spec, ec2), regions=regions)
 
 
 def rows(spec: NetworkSpec, facts: AccountFacts, resources: Iterable[Resource],
          existing: Iterable[str] = ()) -> list[analysis.QuotaRow]:
-    """The quota rows from facts already read and the declared ``resources`` (no AWS call)."""
+    """The quota rows from facts already read and the declared ``resources`` (no AWS call): one set
+    per region, each region's declared resources against its own quotas and holdings."""
     data = account.quota_data()
     counts = declared.count(resources, data["nau_units"], data["aws_prefix_list_weights"]["weights"], existing)
-    return analysis.compare(data, facts.applied, facts.usage, counts, spec.region, facts.workload)
+    if not spec.multi_region:
+        return analysis.compare(data, facts.applied, facts.usage, counts, spec.region, facts.workload)
+    wl = facts.workload
+    workloads = {r: None if wl is None else replace(wl, spokes=len(spec.spokes_in(r))) for r in spec.regions}
+    return analysis.compare_regions(data, facts.regions or {spec.region: (facts.applied, facts.usage)}, counts,
+                                    spec.region, workloads)
 
 
 def check(spec: NetworkSpec, target: targets.Target, *, stack: str = "quotas", existing: Iterable[str] = (),
@@ -86,6 +99,10 @@ def _spec(spec: object) -> NetworkSpec:
 
 def quotas(spec: NetworkSpec | dict, target: str = "emulator") -> pd.DataFrame:
     """One row per AWS quota deploying ``spec`` touches, and whether it fits.
+
+    Across regions there is one set of rows per region (``region`` column), each from that region's
+    Service Quotas and holdings, plus the peering quotas (peering attachments per transit gateway,
+    pending ones, and peerings between two transit gateways).
 
     Columns: ``quota`` (AWS's name), ``code`` (Service Quotas code), ``scope`` and ``resource`` (the
     Region, AZ, or the fullest route table / group / TGW / VPC), ``applied`` (Service Quotas'
@@ -122,8 +139,8 @@ def refuse_if_exceeded(stack: str, rows: list[analysis.QuotaRow]) -> None:
 
 def request_quota_increases(spec: NetworkSpec | dict, target: str = "aws") -> pd.DataFrame:
     """File a Service Quotas increase request for every quota ``spec`` does not fit; returns one row
-    per quota: ``quota``, ``code``, ``desired``, ``status`` (Service Quotas' answer, or why nothing was
-    filed) and ``request_id``.
+    per quota: ``region`` (where it was filed: each region's own Service Quotas), ``quota``, ``code``,
+    ``desired``, ``status`` (Service Quotas' answer, or why nothing was filed) and ``request_id``.
 
     Only on explicit request: nothing else in labnet files requests. Quotas without a Service Quotas
     code (ask AWS Support) and quotas that already fit are not filed. The emulator is refused: it
@@ -138,7 +155,14 @@ def request_quota_increases(spec: NetworkSpec | dict, target: str = "aws") -> pd
     preflight.check(spec)
     tgt = targets.resolve(target, spec.region)
     rows = check(spec, tgt)
-    return file_requests(tgt.client("service-quotas"), rows)
+    # Quotas are per Region: each region's increases are filed with that region's Service Quotas.
+    frames = []
+    for region in dict.fromkeys(r.region for r in rows):
+        filed = file_requests(tgt.client("service-quotas", region), [r for r in rows if r.region == region])
+        filed.insert(0, "region", region)
+        frames.append(filed)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["region", "quota", "code", "desired", "status", "request_id"])
 
 
 def file_requests(sq, rows: list[analysis.QuotaRow]) -> pd.DataFrame:

@@ -3,7 +3,9 @@
 The facts are the account's applied quota values (:class:`~labnet.analysis.account.Applied`), what
 the Region already holds (:class:`~labnet.analysis.account.Usage`), what the program declares
 (:class:`~labnet.analysis.declared.Declared`) and the workload the spec was sized for. :func:`compare`
-turns them into :class:`QuotaRow` s; :func:`warnings` and :func:`refusal` say what they mean.
+turns them into :class:`QuotaRow` s (:func:`compare_regions` for a network across regions: every
+region against its own quotas and holdings, since AWS's quotas are per Region); :func:`warnings` and
+:func:`refusal` say what they mean.
 
 Two kinds of row: ``needed_for="deploy"`` rows are what creating the network needs (a real deploy that does
 not fit fails part-way, so labnet refuses it up front), ``needed_for="launch"`` rows are what launching the
@@ -143,6 +145,13 @@ def compare(data: Mapping[str, Any], applied: Mapping[str, Applied], usage: Usag
     worst_row("attachments_per_transit_gateway", declared.attachments_per_transit_gateway, "transit gateways")
     worst_row("route_tables_per_transit_gateway", declared.route_tables_per_transit_gateway, "transit gateways")
     worst_row("routes_per_transit_gateway", declared.routes_per_transit_gateway, "transit gateways")
+    # Across regions only (no peering, no rows): each TGW's peerings, all of which a deploy may have
+    # pending acceptance at once, and the peerings between any two TGWs (AWS allows one).
+    peerings = declared.peering_attachments_per_transit_gateway
+    worst_row("peering_attachments_per_transit_gateway", peerings, "transit gateways")
+    worst_row("pending_peering_attachments_per_transit_gateway", peerings, "transit gateways")
+    worst_row("peering_attachments_between_two_transit_gateways",
+              declared.peering_attachments_between_transit_gateways, "transit gateway pairs")
     per_node = workload.node.nau(units) if workload else 0
     nodes = workload.nodes_per_spoke if workload else 0
     nau = {vpc: declared.nau_per_vpc.get(vpc, 0) + nodes * per_node for vpc in declared.vpc_names}
@@ -150,6 +159,20 @@ def compare(data: Mapping[str, Any], applied: Mapping[str, Applied], usage: Usag
     enis = d["network_interfaces"] + (workload.spokes * workload.nodes_per_spoke * workload.node.interfaces
                                       if workload else 0)
     region_row("network_interfaces_per_region", usage.network_interfaces, enis)
+    return rows
+
+
+def compare_regions(data: Mapping[str, Any], facts: Mapping[str, tuple[Mapping[str, Applied], Usage]],
+                    declared: Declared, home: str,
+                    workloads: Mapping[str, Workload | None] | None = None) -> list[QuotaRow]:
+    """:func:`compare` for every region of a network (``facts``: region → its applied quotas and
+    holdings, the network's own region ``home`` first): each region's rows compare what is declared
+    in that region (:meth:`Declared.in_region`) with that region's quotas; ``workloads`` gives each
+    region's share of the workload (its spokes). Region by region, in ``facts``' order."""
+    rows: list[QuotaRow] = []
+    for region, (applied, usage) in facts.items():
+        rows += compare(data, applied, usage, declared.in_region(region, home), region,
+                        (workloads or {}).get(region))
     return rows
 
 
@@ -189,7 +212,7 @@ def warnings(rows: list[QuotaRow], target_kind: str) -> list[str]:
 def refusal_message(stack: str, rows: list[QuotaRow]) -> str:
     """The sentence :class:`~labnet.QuotaExceededError` carries."""
     bad = refusal(rows)
-    region = bad[0].region if bad else ""
+    region = " and ".join(dict.fromkeys(r.region for r in bad))
     return (f"stack {stack!r} would exceed {len(bad)} AWS quota(s) in {region}, so nothing was created: "
             + "; ".join(_line(r) for r in bad)
             + ". Request the increases (labnet.request_quota_increases(spec, target='aws') files them in "

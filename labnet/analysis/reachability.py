@@ -33,6 +33,11 @@ Prefix lists are resolved from the snapshot in VPC routes and in security group 
 matched against the whole destination subnet (the longest prefix that contains all of it); a group
 reference matches peers in the same VPC only (cross-VPC security group referencing is not modelled).
 
+Across regions a packet crosses a TGW peering: the static route in the source side's TGW route
+table names the peering attachment, which must be available on both sides, and the table associated
+with the peering attachment on the other side routes it on (``TGW_NOT_ASSOCIATED`` names the
+peering when a side has none). Every verdict carries its spokes' regions.
+
 The EFA probe applies within a spoke only (EFA never crosses subnets or a TGW): it passes when the
 training group has an ingress and an egress rule for all traffic referencing itself (a 0.0.0.0/0
 egress rule does not carry EFA). Between spokes its row says ``NOT_APPLICABLE`` with
@@ -163,6 +168,8 @@ class Verdict:
     blocked_at: str = ""
     path: str = ""  # "forward" or "return" when blocked
     detail: str = ""
+    src_region: str = ""  # each spoke's region (a network may span several)
+    dst_region: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,6 +184,7 @@ class Finding:
     ports: str
     source: str
     why: str
+    region: str = ""
 
 
 # -- blocks of addresses --------------------------------------------------------------------------
@@ -212,6 +220,19 @@ def _covers(merged: tuple[list[int], list[int]], lo: int, hi: int) -> bool:
     los, his = merged
     i = bisect_right(los, lo) - 1
     return i >= 0 and his[i] >= hi
+
+
+def _longest(index, cidr_span: tuple[int, int], plen: int):
+    """The entry of the longest prefix (at most ``plen`` long) that contains the block starting at
+    ``cidr_span[0]``, in an index of (lengths longest first, {length: {network: entry}}), or None."""
+    lengths, by_len = index
+    lo = cidr_span[0]
+    for L in lengths:
+        if L <= plen:
+            hit = by_len[L].get(lo & _mask(L))
+            if hit is not None:
+                return hit
+    return None
 
 
 def _mask(plen: int) -> int:
@@ -311,14 +332,8 @@ class _Model:
 
     def vpc_lookup(self, rt: RouteTable, cidr_span: tuple[int, int], plen: int):
         """(route, matched CIDR) of the longest prefix containing the whole block, or None."""
-        lengths, by_len = self._routes(rt)
-        lo = cidr_span[0]
-        for L in lengths:
-            if L <= plen:
-                hit = by_len[L].get(lo & _mask(L))
-                if hit is not None:
-                    return hit[1], hit[2]
-        return None
+        hit = _longest(self._routes(rt), cidr_span, plen)
+        return None if hit is None else (hit[1], hit[2])
 
     # -- TGW routes --------------------------------------------------------------------------------
     def _tgw_routes(self, table: TgwRouteTable):
@@ -349,14 +364,8 @@ class _Model:
 
     def tgw_lookup(self, table: TgwRouteTable, cidr_span: tuple[int, int], plen: int):
         """(state, attachment ids, matched CIDR, kind) of the longest prefix containing the block, or None."""
-        lengths, by_len = self._tgw_routes(table)
-        lo = cidr_span[0]
-        for L in lengths:
-            if L <= plen:
-                hit = by_len[L].get(lo & _mask(L))
-                if hit is not None:
-                    return hit[1:]
-        return None
+        hit = _longest(self._tgw_routes(table), cidr_span, plen)
+        return None if hit is None else hit[1:]
 
     def vpc_attachment(self, vpc_id: str, tgw_id: str | None = None) -> TgwAttachment | None:
         """The VPC's attachment (to ``tgw_id`` if given): the stack's own if listed, else an
@@ -575,9 +584,7 @@ class _Model:
                     return checks, ("ATTACHMENT_NOT_AVAILABLE", aid,
                             f"{self.who(y)}'s attachment {aid} is {dst.state if dst else 'missing'}: its routes "
                             f"are gone from {table.id}")
-                return checks, ("TGW_NO_ROUTE", table.id, f"TGW route table {table.id} has no route to {self.who(y)} "
-                                                  f"({sy.cidr}): propagate {self.who(y)}'s attachment into it or "
-                                                  "add a static route")
+                return checks, ("TGW_NO_ROUTE", table.id, self._no_route(table, dst, y))
             state, targets, cidr, kind = hit
             if state == "blackhole":
                 return checks, ("TGW_BLACKHOLE", table.id, f"TGW route table {table.id} drops {self.who(y)} ({sy.cidr}): "
@@ -623,6 +630,20 @@ class _Model:
             return checks, ("NO_VPC_ROUTE", where, f"route table {where} of {self.who(y)}'s attachment subnet {landing} does "
                                            f"not deliver {sy.cidr} locally")
         return checks + ((landing, True, y, "attachment"), (y, False, x, "destination")), None
+
+    def _no_route(self, table: TgwRouteTable, dst: TgwAttachment, y: str) -> str:
+        """What a TGW route table without a route to subnet ``y`` (whose VPC attachment is ``dst``) lacks."""
+        sy = self.subnets[y]
+        if dst.tgw_id == table.tgw_id:
+            return (f"TGW route table {table.id} has no route to {self.who(y)} ({sy.cidr}): propagate "
+                    f"{self.who(y)}'s attachment into it or add a static route")
+        # Behind another TGW (another region): only a static route via a peering attachment gets there.
+        peering = sorted(a.id for a in self.snap.attachments
+                         if a.tgw_id == table.tgw_id and a.resource_type == "peering" and a.peer_tgw_id == dst.tgw_id)
+        via = f"peering attachment {peering[0]}" if peering else f"a peering attachment to {dst.tgw_id}"
+        return (f"TGW route table {table.id} of {table.tgw_id} ({table.region}) has no route to {self.who(y)} "
+                f"({sy.cidr}) behind {dst.tgw_id} ({dst.region}): peering attachments do not propagate routes; "
+                f"add a static route for {self.who(y)}'s region's block via {via}")
 
     def _source_attachment(self, vpc_id: str, tgw: str, az: str) -> tuple[TgwAttachment | None, str | None]:
         key = (vpc_id, tgw, az)
@@ -746,15 +767,16 @@ def _analyse(snapshot: Snapshot, probes: tuple[Probe, ...]) -> tuple[Verdict, ..
             for probe in probes:
                 base = (src.name, dst.name, probe.label, probe.protocol, probe.port, carried)
                 na = _not_applicable(src, dst, probe)
+                where = {"src_region": src.region, "dst_region": dst.region}
                 if na:
-                    rows.append(Verdict(*base, None, "NOT_APPLICABLE", "", "", na))
+                    rows.append(Verdict(*base, None, "NOT_APPLICABLE", "", "", na, **where))
                     continue
                 blocked = _first_blocked(model, src, dst, probe)
                 if blocked is None:
-                    rows.append(Verdict(*base, True))
+                    rows.append(Verdict(*base, True, **where))
                 else:
                     code, at, path, detail = blocked
-                    rows.append(Verdict(*base, False, code, at, path, detail))
+                    rows.append(Verdict(*base, False, code, at, path, detail, **where))
     return tuple(rows)
 
 
@@ -827,7 +849,7 @@ def exposure(snapshot: Snapshot) -> tuple[Finding, ...]:
             if why:
                 out.append(Finding(name_of.get(g.vpc_id, ""), "security_group", g.id, r.id,
                                    _rule_protocol(r.protocol), _rule_ports(r.protocol, r.from_port, r.to_port),
-                                   source, why))
+                                   source, why, g.region))
     for a in snapshot.network_acls:
         if a.vpc_id not in vpc_ids:
             continue
@@ -840,7 +862,7 @@ def exposure(snapshot: Snapshot) -> tuple[Finding, ...]:
             if why:
                 out.append(Finding(name_of.get(a.vpc_id, ""), "network_acl", a.id, str(e.rule_number),
                                    _rule_protocol(e.protocol), _rule_ports(e.protocol, e.from_port, e.to_port),
-                                   source, why))
+                                   source, why, a.region))
     return tuple(out)
 
 

@@ -14,15 +14,24 @@ is what :mod:`labnet.analysis.reachability` reasons about, without any AWS at al
     True
 
 Every item carries its region, so a network spanning regions (one TGW per region, TGW peering) is
-one snapshot; today's stacks live in one region (``exports["region"]``). Transit Gateway routes are
+one snapshot. ``ec2`` may be a function region → client: each region is read with its own client, the
+same calls in each (plus one ``DescribeTransitGatewayPeeringAttachments`` where the region's TGW has
+peerings), so the number of calls grows with the number of regions, not spokes. A peering attachment
+is read on both sides, each record under that side's TGW and naming the other (its state can differ
+per side); the outputs' ``peerings`` name the attachment ids, so one that is gone is reported as
+missing rather than silently not read. Stacks saved before regions (one ``transit_gateway_id``) read
+as before. Transit Gateway routes are
 read as their static and blackhole routes only: the analysis derives propagated routes from the
 propagations itself, the same way on the emulator (moto simulates no propagated routes) and on AWS.
 
 What the emulator (moto 5.2.5) gets wrong, and how this reader copes:
 - ``describe_transit_gateway_attachments`` reports each attachment's association with the TGW's
   default route table, whatever it really is: associations are read per TGW route table instead.
-- ``describe_transit_gateway_peering_attachments`` filtered by TGW answers with every attachment of
-  the TGW: peering details are taken only for attachments whose resource type is ``peering``.
+- ``describe_transit_gateway_peering_attachments`` answers with VPC attachments too: only records
+  with requester/accepter details are taken as peerings.
+- ``describe_transit_gateway_attachments`` lists a peering attachment under the requester's TGW in
+  both regions (AWS lists it under each side's own TGW), so a filter by the accepter's TGW misses it:
+  the peering ids of the outputs are read by attachment id in every region they involve.
 - every VPC attachment is also associated with the TGW's default route table, which moto creates
   even when the TGW disables default association (AWS creates none, and allows one association per
   attachment): with ``emulator=True`` that table is skipped when the TGW disables default association.
@@ -265,12 +274,7 @@ class Snapshot:
                 f"read_calls={self.read_calls})")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+from ..spec import _plain  # noqa: E402 one way to turn nested dataclass dicts into JSON-ready data
 
 
 def _build(cls: type, data: Mapping[str, Any]) -> Any:
@@ -304,19 +308,50 @@ def spokes_from_exports(exports: Mapping[str, Any], efa: bool | None = None) -> 
     if not isinstance(exports, Mapping) or not isinstance(exports.get("spokes"), Mapping) or not exports["spokes"]:
         raise StateError("the stack has no outputs to verify: deploy it first (lab.up())")
     region = str(exports.get("region", ""))
-    tgw = exports.get("transit_gateway_id", "")
+    tgws = tgws_from_exports(exports)
     out = []
     for name, sp in exports["spokes"].items():
         if not isinstance(sp, Mapping):
             raise StateError(f"the outputs of spoke {name!r} are not readable ({_kind(sp)}): verify needs its ids")
         subnets = sp.get("subnets") or []
         compute = tuple(s["id"] for s in subnets if isinstance(s, Mapping) and s.get("role") == "compute")
-        out.append(Spoke(name=str(name), region=str(sp.get("region", region)), vpc_id=str(sp.get("vpc_id", "")),
+        where = str(sp.get("region") or region)
+        out.append(Spoke(name=str(name), region=where, vpc_id=str(sp.get("vpc_id", "")),
                          cidr=str(sp.get("cidr", "")), compute_subnet_ids=compute,
                          security_group_id=str(sp.get("security_group_id", "")),
                          attachment_id=str(sp.get("attachment_id", "")),
-                         tgw_id=str(sp.get("transit_gateway_id", tgw)), efa=efa))
+                         tgw_id=str(sp.get("transit_gateway_id") or tgws.get(where, "")), efa=efa))
     return tuple(out)
+
+
+def tgws_from_exports(exports: Mapping[str, Any]) -> dict[str, str]:
+    """{region: TGW id} of a stack's outputs: every region's TGW (``transit_gateways``, issue 14),
+    else the one TGW of a stack in one region (``transit_gateway_id``, outputs saved before)."""
+    out: dict[str, str] = {}
+    many = exports.get("transit_gateways")
+    if isinstance(many, Mapping):
+        for r, t in many.items():
+            if isinstance(t, Mapping) and t.get("id"):
+                out[str(r)] = str(t["id"])
+    one = exports.get("transit_gateway_id")
+    if one and str(exports.get("region", "")) not in out:
+        out[str(exports.get("region", ""))] = str(one)
+    return out
+
+
+def peerings_from_exports(exports: Mapping[str, Any]) -> dict[str, list[str]]:
+    """{region: the peering attachment ids the stack's outputs say that region's TGW has} (both
+    sides of each peering: the requester's and the accepter's region; none for a stack in one region)."""
+    out: dict[str, list[str]] = {}
+    for p in exports.get("peerings") or ():
+        if not isinstance(p, Mapping) or not p.get("attachment_id"):
+            continue
+        for side in (p.get("requester"), p.get("accepter")):
+            if side:
+                ids = out.setdefault(str(side), [])
+                if p["attachment_id"] not in ids:
+                    ids.append(str(p["attachment_id"]))
+    return out
 
 
 def _kind(value: Any) -> str:
@@ -343,15 +378,20 @@ def read(ec2: Any | Callable[[str], Any], exports: Mapping[str, Any], *, stack: 
             vpcs.append(sp.vpc_id)
         if sp.tgw_id and sp.tgw_id not in tgws:
             tgws.append(sp.tgw_id)
+    for region, tgw_id in tgws_from_exports(exports).items():  # a region's TGW even with no spoke there
+        tgws = scopes.setdefault(region, ([], []))[1]
+        if tgw_id not in tgws:
+            tgws.append(tgw_id)
     parts: dict[str, list[Any]] = {k: [] for k in ("vpcs", "subnets", "route_tables", "transit_gateways",
                                                    "attachments", "tgw_route_tables", "security_groups",
                                                    "network_acls", "prefix_lists")}
-    # A region at a time; issue 14 adds regions by listing more spokes/TGWs in the outputs.
+    peerings = peerings_from_exports(exports)
+    # A region at a time, each with that region's client: the calls grow with the regions, not the spokes.
     for region, (vpc_ids, tgw_ids) in scopes.items():
         client = client_for(region)
         counter = _count_calls(client, calls)
         try:
-            _Reader(client, region, parts, emulator).read(vpc_ids, tgw_ids)
+            _Reader(client, region, parts, emulator).read(vpc_ids, tgw_ids, peerings.get(region, []))
         finally:
             client.meta.events.unregister("before-call.ec2", counter)
     return Snapshot(stack=stack, taken_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), spokes=spokes,
@@ -387,7 +427,7 @@ class _Reader:
         return [item for chunk in _chunks(vpc_ids)
                 for item in self._all(operation, key, Filters=[{"Name": "vpc-id", "Values": chunk}])]
 
-    def read(self, vpc_ids: list[str], tgw_ids: list[str]) -> None:
+    def read(self, vpc_ids: list[str], tgw_ids: list[str], peering_ids: list[str] = ()) -> None:
         r, p = self.region, self.parts
         for v in self._by_vpc("describe_vpcs", "Vpcs", vpc_ids):
             cidrs = [a["CidrBlock"] for a in v.get("CidrBlockAssociationSet", [])
@@ -422,10 +462,10 @@ class _Reader:
                 tuple(sorted((_nacl_entry(e) for e in a.get("Entries", [])),
                              key=lambda e: (e.egress, e.rule_number)))))
         if tgw_ids:
-            self._read_tgws(tgw_ids)
+            self._read_tgws(tgw_ids, list(peering_ids))
         self._read_prefix_lists(list(dict.fromkeys(prefix_ids)))
 
-    def _read_tgws(self, tgw_ids: list[str]) -> None:
+    def _read_tgws(self, tgw_ids: list[str], expected_peerings: list[str]) -> None:
         r, p = self.region, self.parts
         phantom_defaults = set()
         for t in self._all("describe_transit_gateways", "TransitGateways", TransitGatewayIds=tgw_ids):
@@ -436,25 +476,35 @@ class _Reader:
         general = self._all("describe_transit_gateway_attachments", "TransitGatewayAttachments", Filters=tgw_filter)
         vpc_atts = {a["TransitGatewayAttachmentId"]: a for a in self._all(
             "describe_transit_gateway_vpc_attachments", "TransitGatewayVpcAttachments", Filters=tgw_filter)}
-        peering_ids = [a["TransitGatewayAttachmentId"] for a in general if a.get("ResourceType") == "peering"]
+        peering_ids = list(dict.fromkeys(
+            [a["TransitGatewayAttachmentId"] for a in general if a.get("ResourceType") == "peering"]
+            + expected_peerings))
         peers: dict[str, dict[str, Any]] = {}
-        if peering_ids:
+        for chunk in _chunks(peering_ids):
+            # By filter, not by id: an id that is gone is then simply absent (by id, EC2 fails the call).
             for a in self._all("describe_transit_gateway_peering_attachments", "TransitGatewayPeeringAttachments",
-                               TransitGatewayAttachmentIds=peering_ids):
-                peers[a["TransitGatewayAttachmentId"]] = a
+                               Filters=[{"Name": "transit-gateway-attachment-id", "Values": chunk}]):
+                if "RequesterTgwInfo" in a or "AccepterTgwInfo" in a:  # (the emulator mixes in VPC attachments)
+                    peers[a["TransitGatewayAttachmentId"]] = a
         seen = set()
         for a in general:
             aid = a["TransitGatewayAttachmentId"]
+            if a.get("ResourceType") == "peering" and aid in peers:
+                continue  # read below, from this side's point of view
             seen.add(aid)
-            kind = a.get("ResourceType", "")
-            peer_tgw = peer_region = ""
-            if kind == "peering" and aid in peers:
-                req, acc = peers[aid].get("RequesterTgwInfo", {}), peers[aid].get("AccepterTgwInfo", {})
-                other = acc if req.get("TransitGatewayId") == a["TransitGatewayId"] else req
-                peer_tgw, peer_region = other.get("TransitGatewayId", ""), other.get("Region", "")
             p["attachments"].append(TgwAttachment(
-                aid, r, a["TransitGatewayId"], kind, a.get("ResourceId", ""), a.get("State", ""),
-                tuple(vpc_atts.get(aid, {}).get("SubnetIds", [])), peer_tgw, peer_region))
+                aid, r, a["TransitGatewayId"], a.get("ResourceType", ""), a.get("ResourceId", ""), a.get("State", ""),
+                tuple(vpc_atts.get(aid, {}).get("SubnetIds", []))))
+        for aid, a in peers.items():
+            # Each side of a peering is this region's TGW and the other one. On AWS each region lists the
+            # attachment under its own TGW; the emulator lists it under the requester's in both.
+            req, acc = a.get("RequesterTgwInfo", {}), a.get("AccepterTgwInfo", {})
+            for mine, other in ((req, acc), (acc, req)):  # (both sides, for two TGWs peered in one region)
+                if mine.get("TransitGatewayId") in tgw_ids and mine.get("Region", r) == r:
+                    seen.add(aid)
+                    p["attachments"].append(TgwAttachment(
+                        aid, r, mine["TransitGatewayId"], "peering", other.get("TransitGatewayId", ""),
+                        a.get("State", ""), (), other.get("TransitGatewayId", ""), other.get("Region", "")))
         for aid, a in vpc_atts.items():  # an emulator may list a VPC attachment only here
             if aid not in seen:
                 p["attachments"].append(TgwAttachment(aid, r, a["TransitGatewayId"], "vpc", a.get("VpcId", ""),

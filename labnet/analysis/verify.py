@@ -18,14 +18,16 @@ import pandas as pd
 from .reachability import Finding, Verdict
 
 COLUMNS = ["src_spoke", "dst_spoke", "probe", "protocol", "port", "transport", "reachable", "reason",
-           "blocked_at", "path", "detail"]
-EXPOSURE_COLUMNS = ["spoke", "resource", "resource_id", "rule", "protocol", "ports", "source", "why"]
+           "blocked_at", "path", "detail", "src_region", "dst_region"]
+EXPOSURE_COLUMNS = ["spoke", "resource", "resource_id", "rule", "protocol", "ports", "source", "why", "region"]
 
 
 def connectivity(verdicts: Iterable[Verdict]) -> pd.DataFrame:
     """One row per verdict. ``reachable`` is a nullable boolean: True, False, or <NA> where the probe
     does not apply (EFA between spokes), so ``frame.reachable.all()`` is True on a healthy network
-    and ``frame[frame.reachable == False]`` lists exactly what is blocked. ``port`` is <NA> for EFA."""
+    and ``frame[frame.reachable == False]`` lists exactly what is blocked. ``port`` is <NA> for EFA.
+    ``src_region`` and ``dst_region`` say where each spoke is: across regions,
+    ``frame[frame.src_region != frame.dst_region]`` are the pairs that cross a TGW peering."""
     rows = [v.__dict__ for v in verdicts]
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["reachable"] = frame["reachable"].astype("boolean")
@@ -50,8 +52,9 @@ def all_reachable(frame: pd.DataFrame) -> bool:
 
 def matrix(frame: pd.DataFrame) -> pd.DataFrame:
     """Spoke × spoke: "ok" where every probe that applies is reachable, else the reason codes of the
-    blocked probes (``TGW_NO_ROUTE (tcp:29500, tcp:50000)``). Rows are sources, columns destinations."""
-    order = list(dict.fromkeys(frame["src_spoke"]))
+    blocked probes (``TGW_NO_ROUTE (tcp:29500, tcp:50000)``). Rows are sources, columns destinations.
+    A network across regions gets (region, spoke) on both axes, each region's spokes together."""
+    order = spoke_order(frame)
     cells: dict[tuple[str, str], str] = {}
     for (src, dst), group in frame.groupby(["src_spoke", "dst_spoke"], sort=False):
         bad = blocked(group)
@@ -64,7 +67,27 @@ def matrix(frame: pd.DataFrame) -> pd.DataFrame:
         cells[(src, dst)] = "; ".join(f"{r} ({', '.join(p)})" for r, p in by_reason.items())
     out = pd.DataFrame([[cells.get((s, d), "") for d in order] for s in order], index=order, columns=order)
     out.index.name, out.columns.name = "from \\ to", None
+    regions = regions_of(frame)
+    if len(set(regions.values())) > 1:
+        axis = [(regions[s], s) for s in order]
+        out.index = pd.MultiIndex.from_tuples(axis, names=["from region", "from spoke"])
+        out.columns = pd.MultiIndex.from_tuples(axis, names=["to region", "to spoke"])
     return out
+
+
+def regions_of(frame: pd.DataFrame) -> dict[str, str]:
+    """{spoke: region} of a connectivity frame ("" for frames without region columns)."""
+    out: dict[str, str] = {}
+    if "src_region" in frame.columns:
+        out.update(zip(frame["src_spoke"], frame["src_region"].fillna("").astype(str)))
+    return {s: out.get(s, "") for s in dict.fromkeys(frame["src_spoke"])}
+
+
+def spoke_order(frame: pd.DataFrame) -> list[str]:
+    """The frame's spokes in its own order, grouped by region (regions in order of first appearance)."""
+    regions = regions_of(frame)
+    first = {r: i for i, r in enumerate(dict.fromkeys(regions.values()))}
+    return sorted(regions, key=lambda s: first[regions[s]])  # stable: the stack's order within a region
 
 
 def summary(frame: pd.DataFrame) -> str:
@@ -75,6 +98,11 @@ def summary(frame: pd.DataFrame) -> str:
     applies = int(frame["reachable"].notna().sum())
     text = (f"{int(pairs.sum())} of {len(pairs)} spoke pairs reachable "
             f"({applies - len(bad)} of {applies} probe checks pass)")
+    regions = regions_of(frame)
+    if len(set(regions.values())) > 1:
+        across = pairs[[regions[s] != regions[d] for s, d in pairs.index]]
+        text += (f"; across regions {int(across.sum())} of {len(across)}, "
+                 f"within regions {int(pairs.sum()) - int(across.sum())} of {len(pairs) - len(across)}")
     if not bad.empty:
         codes = bad["reason"].value_counts()
         text += "; blocked: " + ", ".join(f"{c} ×{n}" for c, n in codes.items())

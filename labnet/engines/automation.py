@@ -361,7 +361,7 @@ def declared_count(spec: NetworkSpec, stack: str) -> int:
 
     count = 0
 
-    def hook(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
+    def hook(typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
         nonlocal count
         count += 1
         return f"<{name}>", dict(inputs)

@@ -434,6 +434,125 @@ class _TgwRouteTableLink(Handler):
                    and a.get("State") not in self.gone_states for a in items)
 
 
+class TgwPeeringAttachment(Handler):
+    """A TGW peering attachment, requested from this region's TGW to a TGW in ``peerRegion``. It
+    waits for ``pendingAcceptance``; the accepter (a resource of the peer region) accepts it."""
+
+    token = "aws:ec2transitgateway/peeringAttachment:PeeringAttachment"
+
+    def create(self, ec2, name, inputs):
+        att = ec2.create_transit_gateway_peering_attachment(
+            TransitGatewayId=inputs["transitGatewayId"], PeerTransitGatewayId=inputs["peerTransitGatewayId"],
+            PeerAccountId=inputs["peerAccountId"], PeerRegion=inputs["peerRegion"],
+            TagSpecifications=_tag_spec("transit-gateway-attachment", inputs))["TransitGatewayPeeringAttachment"]
+        aid = att["TransitGatewayAttachmentId"]
+        return aid, self.adopt(ec2, aid, inputs)
+
+    def adopt(self, ec2, rid, inputs):
+        _wait(lambda: _peering_state(ec2, rid), {"pendingAcceptance", "available"}, f"peering attachment {rid}")
+        return {}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        # The accepter's delete (it comes first, in reverse creation order) already deleted it.
+        if _peering_state(ec2, rid) in ("deleted", "deleting"):
+            return
+        ec2.delete_transit_gateway_peering_attachment(TransitGatewayAttachmentId=rid)
+        _wait(lambda: _peering_state(ec2, rid), {"deleted"}, f"peering attachment {rid} deletion")
+
+    def find(self, ec2, inputs):
+        tags = inputs.get("tags") or {}
+        if "Name" not in tags:
+            return None
+        items = ec2.describe_transit_gateway_peering_attachments(
+            Filters=[{"Name": "tag:Name", "Values": [tags["Name"]]}])["TransitGatewayPeeringAttachments"]
+        # (moto also answers VPC attachments here: keep peering attachments of this TGW only)
+        live = [a for a in items if a.get("State") not in ("deleted", "deleting", "rejected", "failed")
+                and (a.get("RequesterTgwInfo") or {}).get("TransitGatewayId") == inputs["transitGatewayId"]
+                and _ours(a, inputs)]
+        return live[0]["TransitGatewayAttachmentId"] if live else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        return _peering_state(ec2, rid) not in ("deleted", "deleting", "missing")
+
+
+def _peering_state(ec2, aid: str) -> str:
+    try:
+        items = ec2.describe_transit_gateway_peering_attachments(
+            TransitGatewayAttachmentIds=[aid])["TransitGatewayPeeringAttachments"]
+    except ClientError as exc:
+        if is_not_found(exc):
+            return "missing"
+        raise
+    return items[0]["State"] if items else "missing"
+
+
+class TgwPeeringAccepter(Handler):
+    """Accepting a peering attachment on the peer region's side (its id is the attachment's id). Like
+    terraform-provider-aws, deleting the accepter deletes the peering attachment itself."""
+
+    token = "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter"
+
+    def create(self, ec2, name, inputs):
+        aid = inputs["transitGatewayAttachmentId"]
+        if _peering_state(ec2, aid) != "available":
+            ec2.accept_transit_gateway_peering_attachment(TransitGatewayAttachmentId=aid)
+        return aid, self.adopt(ec2, aid, inputs)
+
+    def adopt(self, ec2, rid, inputs):
+        _wait(lambda: _peering_state(ec2, rid), {"available"}, f"peering attachment {rid} acceptance")
+        spec = _tag_spec("transit-gateway-attachment", inputs)
+        if spec:
+            ec2.create_tags(Resources=[rid], Tags=spec[0]["Tags"])
+        return {"transitGatewayAttachmentId": rid}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        if _peering_state(ec2, rid) in ("deleted", "deleting", "missing"):
+            return
+        ec2.delete_transit_gateway_peering_attachment(TransitGatewayAttachmentId=rid)
+        _wait(lambda: _peering_state(ec2, rid), {"deleted", "missing"}, f"peering attachment {rid} deletion")
+
+    def find(self, ec2, inputs):
+        aid = inputs["transitGatewayAttachmentId"]
+        return aid if _peering_state(ec2, aid) == "available" else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        return _peering_state(ec2, rid) == "available"
+
+
+class TgwRoute(Handler):
+    """A static (or blackhole) route in a TGW route table; its id is Terraform's ``<table>_<cidr>``."""
+
+    token = "aws:ec2transitgateway/route:Route"
+
+    @staticmethod
+    def _id(inputs):
+        return f"{inputs['transitGatewayRouteTableId']}_{inputs['destinationCidrBlock']}"
+
+    def create(self, ec2, name, inputs):
+        args = {"TransitGatewayRouteTableId": inputs["transitGatewayRouteTableId"],
+                "DestinationCidrBlock": inputs["destinationCidrBlock"]}
+        if inputs.get("blackhole"):
+            args["Blackhole"] = True
+        else:
+            args["TransitGatewayAttachmentId"] = inputs["transitGatewayAttachmentId"]
+        ec2.create_transit_gateway_route(**args)
+        return self._id(inputs), {}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.delete_transit_gateway_route(TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"],
+                                         DestinationCidrBlock=inputs["destinationCidrBlock"])
+
+    def find(self, ec2, inputs):
+        return self._id(inputs) if self.find_by_id(ec2, "", inputs) else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        routes = ec2.search_transit_gateway_routes(
+            TransitGatewayRouteTableId=inputs["transitGatewayRouteTableId"],
+            Filters=[{"Name": "type", "Values": ["static"]}])["Routes"]
+        return any(r.get("DestinationCidrBlock") == inputs["destinationCidrBlock"]
+                   and r.get("State") in ("active", "blackhole") for r in routes)
+
+
 class TgwAssociation(_TgwRouteTableLink):
     token = "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation"
     create_call, delete_call = "associate_transit_gateway_route_table", "disassociate_transit_gateway_route_table"
@@ -881,3 +1000,5 @@ HANDLERS: dict[str, Handler] = {h.token: h for h in (
     InternetGateway(), VpcAttachment(), TgwAssociation(), TgwPropagation(), SecurityGroup(), SgIngress(),
     SgEgress(), VpcEndpoint(), Eip(), NatGateway(), ManagedPrefixList())}
 HANDLERS[LaunchTemplate.token] = LaunchTemplate()
+for _handler in (TgwPeeringAttachment(), TgwPeeringAccepter(), TgwRoute()):
+    HANDLERS[_handler.token] = _handler

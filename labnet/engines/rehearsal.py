@@ -55,6 +55,7 @@ class PlannedResource:
     name: str
     inputs: dict[str, Any]
     id: str | None = None
+    region: str = ""
 
 
 class Cancelled(Exception):
@@ -84,7 +85,7 @@ def _change(rec: Resource, inputs: dict[str, Any]) -> str:
     return "replace"
 
 
-def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict], tuple[str, dict]],
+def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict, str], tuple[str, dict]],
                 preview: bool, cancel: threading.Event | None = None,
                 on_declared: Callable[[int], None] | None = None,
                 target: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -105,11 +106,18 @@ def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict], 
 
     from .. import program
 
+    # Each resource's region is its provider's: the program gives every resource the explicit provider
+    # of its region, and the SDK registers a provider before the resources that reference it.
+    provider_regions: dict[str, str] = {}
+
     class _Mocks(pmocks.Mocks):
         def new_resource(self, args: pmocks.MockResourceArgs):
             if _is_provider(args.typ):
-                return f"{args.name}-provider", {}
-            rid, outputs = hook(args.typ, args.name, _clean(args.inputs))
+                pid = f"{args.name}-provider"
+                provider_regions[pid] = str(args.inputs.get("region") or spec.region)
+                return pid, {}
+            region = provider_regions.get((args.provider or "").rsplit("::", 1)[-1], spec.region)
+            rid, outputs = hook(args.typ, args.name, _clean(args.inputs), region)
             return rid, outputs
 
         def call(self, args: pmocks.MockCallArgs):
@@ -226,9 +234,16 @@ class RehearsalEngine:
 
     def __init__(self, store: StackStore, ec2, target: dict[str, Any],
                  program_target: dict[str, Any] | None = None,
-                 claim: Callable[[StackState], bool] | None = None, one_call_at_a_time: bool = True) -> None:
+                 claim: Callable[[StackState], bool] | None = None, one_call_at_a_time: bool = True,
+                 ec2_for: Callable[[str], Any] | None = None) -> None:
         self.store = store
         self.ec2 = ec2
+        # A network across regions: each resource's calls go to its own region's endpoint (moto's
+        # server serves every region on one port). ``ec2_for(region)`` makes those clients.
+        self._home = getattr(getattr(ec2, "meta", None), "region_name", None)
+        self._ec2_for = ec2_for
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
         self._call = _EC2_CALL if one_call_at_a_time else contextlib.nullcontext()
         self.target = dict(target)
         # What the program builds its provider from: the same program, and the same provider, as the
@@ -239,6 +254,18 @@ class RehearsalEngine:
         self.claim = claim
         self.endpoint = getattr(getattr(ec2, "meta", None), "endpoint_url", "the emulator")
         self._failures: list[BaseException] = []  # the creates that failed in the current up, first first
+
+    def client(self, region: str | None):
+        """The EC2 client for ``region`` ("" or None: the stack's own region, as recorded before
+        resources knew their region)."""
+        if not region or region == self._home:
+            return self.ec2
+        if self._ec2_for is None:
+            raise LabnetError(f"the rehearsal engine has no EC2 client for region {region}")
+        with self._clients_lock:
+            if region not in self._clients:
+                self._clients[region] = self._ec2_for(region)
+            return self._clients[region]
 
     def _claimed(self) -> StackState:
         """The stack's state, claimed for this operation (the caller holds the lock)."""
@@ -255,7 +282,7 @@ class RehearsalEngine:
         seen: set[str] = set()
         lock = threading.Lock()
 
-        def hook(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
+        def hook(typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
             urn = urn_of(typ, name)
             rec = state.resources.get(urn)
             if typ not in HANDLERS:
@@ -263,15 +290,15 @@ class RehearsalEngine:
             with lock:
                 seen.add(urn)
                 if rec is not None and rec.status == "created":
-                    rows.append(PlannedResource(_change(rec, inputs), typ, name, inputs, rec.id))
+                    rows.append(PlannedResource(_change(rec, inputs), typ, name, inputs, rec.id, region))
                     return rec.id or "", {**inputs, **rec.outputs, "id": rec.id}
-                rows.append(PlannedResource("create", typ, name, inputs))
+                rows.append(PlannedResource("create", typ, name, inputs, region=region))
                 return f"<{name}>", {**inputs, "arn": f"<{name}.arn>"}
 
         run_program(spec, self.store.stack, hook, preview=True, target=self.program_target)
         for rec in reversed(state.created):
             if rec.urn not in seen:
-                rows.append(PlannedResource("delete", rec.type, rec.name, rec.inputs, rec.id))
+                rows.append(PlannedResource("delete", rec.type, rec.name, rec.inputs, rec.id, rec.region))
         return rows
 
     # -- up --------------------------------------------------------------------------------------
@@ -354,7 +381,7 @@ class RehearsalEngine:
         self._failures = []
         lock = threading.Lock()
 
-        def hook(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
+        def hook(typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
             rec = state.resources.get(urn_of(typ, name))
             change = _change(rec, inputs) if rec is not None and rec.status == "created" else "create"
             if change == "same":
@@ -365,7 +392,8 @@ class RehearsalEngine:
             if self._cancel.is_set():
                 raise Cancelled(f"cancelled before {'updating' if change == 'update' else 'creating'} {name}")
             try:
-                return update(typ, name, inputs, rec) if change == "update" else make(typ, name, inputs, rec)
+                return (update(typ, name, inputs, rec) if change == "update"
+                        else make(typ, name, inputs, rec, region))
             except BaseException as exc:
                 # Like Pulumi's engine: after the first failure start no new creates (the ones in
                 # flight finish), so an endpoint that stopped answering costs one timeout, not one per
@@ -375,10 +403,10 @@ class RehearsalEngine:
                 self._cancel.set()
                 raise
 
-        def make(typ: str, name: str, inputs: dict, rec: Resource | None) -> tuple[str, dict]:
+        def make(typ: str, name: str, inputs: dict, rec: Resource | None, region: str) -> tuple[str, dict]:
             urn = urn_of(typ, name)
             handler = HANDLERS[typ]
-            ec2 = self.ec2
+            ec2 = self.client(region)
             if rec is not None and rec.status == "pending":
                 # A killed run may have created it without recording the id: look before creating twice.
                 with self._call:
@@ -391,7 +419,8 @@ class RehearsalEngine:
                     self.store.record(state, {"event": "created", "urn": urn, "id": found, "outputs": outputs,
                                               "seq": seq})
                     return found, {**inputs, **outputs, "id": found}
-            self.store.record(state, {"event": "pending", "urn": urn, "type": typ, "name": name, "inputs": inputs})
+            self.store.record(state, {"event": "pending", "urn": urn, "type": typ, "name": name, "inputs": inputs,
+                                      "region": region})
             with lock:
                 done, total = counter["done"], counter["total"]
             progress(ProgressEvent("up", "create", name, typ, done, total, "started"))
@@ -419,7 +448,7 @@ class RehearsalEngine:
             progress(ProgressEvent("up", "update", name, typ, done, total, "started"))
             try:
                 with self._call:
-                    outputs = HANDLERS[typ].update(self.ec2, rec.id, inputs, rec.outputs)
+                    outputs = HANDLERS[typ].update(self.client(rec.region), rec.id, inputs, rec.outputs)
             except BaseException:
                 progress(ProgressEvent("up", "update", name, typ, done, total, "failed"))
                 raise
@@ -476,13 +505,13 @@ class RehearsalEngine:
         handler = HANDLERS[rec.type]
         rid = rec.id
         if rec.status == "pending":
-            rid = handler.find(self.ec2, rec.inputs)
+            rid = handler.find(self.client(rec.region), rec.inputs)
             if not rid:  # the create call never took effect
                 self.store.record(state, {"event": "abandoned", "urn": rec.urn})
                 return False
         progress(ProgressEvent(operation, "delete", rec.name, rec.type, counter["done"], total, "started"))
         try:
-            handler.delete(self.ec2, rid, rec.inputs, rec.outputs)
+            handler.delete(self.client(rec.region), rid, rec.inputs, rec.outputs)
         except Exception as exc:
             # "Not found" is done. Any other error counts only if the resource is still there: an
             # emulator restarted without its memory answers some deletes of unknown ids with a 500.
@@ -502,7 +531,7 @@ class RehearsalEngine:
             rows = []
             recs = state.created
             for k, rec in enumerate(recs):
-                present = HANDLERS[rec.type].exists(self.ec2, rec.id, rec.inputs)
+                present = HANDLERS[rec.type].exists(self.client(rec.region), rec.id, rec.inputs)
                 rows.append({"name": rec.name, "type": rec.type, "id": rec.id,
                              "status": "present" if present else "missing (forgotten)"})
                 if not present:
@@ -517,7 +546,7 @@ class RehearsalEngine:
     def _exists(self, rec: Resource, rid: str | None) -> bool:
         """Whether a recorded resource is still on the target ("not found" errors mean no)."""
         try:
-            return bool(HANDLERS[rec.type].exists(self.ec2, rid, rec.inputs))
+            return bool(HANDLERS[rec.type].exists(self.client(rec.region), rid, rec.inputs))
         except Exception as exc:  # noqa: BLE001
             if is_not_found(exc):
                 return False

@@ -46,11 +46,12 @@ class Resource:
     status: str = "pending"
     seq: int = 0
     updating: dict[str, Any] | None = None
+    region: str = ""  # where its calls go; "" (states written before regions): the stack's own region
 
     def to_json(self) -> dict[str, Any]:
         return {"urn": self.urn, "type": self.type, "name": self.name, "inputs": self.inputs,
                 "id": self.id, "outputs": self.outputs, "status": self.status, "seq": self.seq,
-                "updating": self.updating}
+                "updating": self.updating, "region": self.region}
 
 
 @dataclass
@@ -111,7 +112,8 @@ class StackState:
         """Replay one journal event."""
         kind = event["event"]
         if kind == "pending":
-            r = Resource(urn=event["urn"], type=event["type"], name=event["name"], inputs=event["inputs"])
+            r = Resource(urn=event["urn"], type=event["type"], name=event["name"], inputs=event["inputs"],
+                         region=event.get("region", ""))
             self.resources[r.urn] = r
         elif kind == "created":
             r = self.resources[event["urn"]]

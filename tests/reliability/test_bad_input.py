@@ -77,7 +77,7 @@ def size_with(**bad):
 NAN, INF = float("nan"), float("inf")
 
 SIZE_NASTY = [  # (parameter, value, needs EC2's facts)
-    *[("spokes", v, False) for v in (0, -1, 5001, 10_000, 10**9, 2.5, NAN, INF, True, None, "3", "", [], {},
+    *[("spokes", v, False) for v in (0, -1, 5001, 10_000, 10**9, 2.5, NAN, INF, True, "3", "", [], {},
                                      ["a", "a"], ["Bad Name"], ["spoke/1"], ["ok", 5], ["é"], ["x" * 40], b"3")],
     *[("nodes_per_spoke", v, False) for v in (0, -5, 100_001, 10**6, 10**30, 1.5, NAN, INF, None, "64", True,
                                               [64], -0.0)],
@@ -197,7 +197,8 @@ INSTANCE_FORMAT = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9-]+")
 REAL_INSTANCE_TYPES = {"p5.48xlarge", "m5.large", "t3.micro", "c5.large"}  # what random text could hit
 
 BAD_SIZE_VALUES = {
-    "spokes": _not_in_range(1, 5000).filter(lambda v: not isinstance(v, list)),
+    # spokes=None is the default ("3, unless regions= says how many per region"), not a bad value.
+    "spokes": _not_in_range(1, 5000).filter(lambda v: not isinstance(v, list) and v is not None),
     "spoke names": st.lists(st.text(max_size=40), max_size=3).filter(
         lambda names: not names or len(set(names)) < len(names)
         or not all(preflight.SPOKE_NAME_RE.fullmatch(n) for n in names)),
