@@ -87,3 +87,12 @@ def full_mesh(spec):
     return {sp.name: {"routes_via_tgw": {o.name for o in spec.spokes if o is not sp},
                       "admits_tcp_from": [o.cidr for o in spec.spokes if o is not sp]}
             for sp in spec.spokes}
+
+
+def verdicts(frame):
+    """A connectivity frame as {(src, dst, probe): (reachable, reason, blocked_at, path)}"""
+    import pandas as pd
+
+    return {(r.src_spoke, r.dst_spoke, r.probe): (None if pd.isna(r.reachable) else bool(r.reachable), r.reason,
+                                                 r.blocked_at, r.path)
+            for r in frame.itertuples(index=False)}

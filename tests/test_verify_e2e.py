@@ -21,6 +21,7 @@ import boto3
 import pytest
 
 import labnet
+from tests.helpers import verdicts
 from labnet.analysis import snapshot as snapshot_mod
 from labnet.analysis.snapshot import Snapshot
 
@@ -106,15 +107,6 @@ def net(emulator_url, tmp_path_factory):
             os.environ.pop("LABNET_HOME", None)
         else:
             os.environ["LABNET_HOME"] = saved
-
-
-def verdicts(frame):
-    """{(src, dst, probe): (reachable, reason, blocked_at, path)}"""
-    import pandas as pd
-
-    return {(r.src_spoke, r.dst_spoke, r.probe): (None if pd.isna(r.reachable) else bool(r.reachable), r.reason,
-                                                 r.blocked_at, r.path)
-            for r in frame.itertuples(index=False)}
 
 
 def assert_matrix(frame, expected: dict) -> None:
