@@ -60,11 +60,11 @@ def size(spokes: int | Sequence[str] | None = None, nodes_per_spoke: int = 64, i
     # never costs an AWS call (or starts an emulator).
     sizing.check_known_region(region)
     sizing.check_instance_type_name(instance_type)
-    per_region = lambda v: v if not isinstance(v, dict) else None  # noqa: E731 checked per region later
-    sizing.check_arguments(spokes=spokes, nodes_per_spoke=nodes_per_spoke, azs=per_region(azs) or 2,
-                           supernet=supernet, interface_mode=interface_mode, headroom=headroom,
-                           public_subnets=public_subnets, s3_endpoint=s3_endpoint,
-                           compute_az=per_region(compute_az), image_id=image_id)
+    # Per-region dicts of azs / compute_az are checked per region by check_regions below.
+    sizing.check_arguments(spokes=spokes, nodes_per_spoke=nodes_per_spoke,
+                           azs=2 if isinstance(azs, dict) else azs, supernet=supernet, interface_mode=interface_mode,
+                           headroom=headroom, public_subnets=public_subnets, s3_endpoint=s3_endpoint,
+                           compute_az=None if isinstance(compute_az, dict) else compute_az, image_id=image_id)
     if regions is not None:
         sizing.check_regions(regions, azs, compute_az)
         if spokes is not None:

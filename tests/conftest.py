@@ -63,6 +63,20 @@ def ec2(fresh_emulator):
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
+@pytest.fixture
+def aws_on_moto_env(fresh_emulator, monkeypatch):
+    """``target="aws"`` (plain boto3, the user's credential chain) reaches the moto server:
+    AWS_ENDPOINT_URL and test credentials, no profile or session of the machine's. No test reaches
+    a real account."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", fresh_emulator)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    return fresh_emulator
+
+
 @pytest.fixture(scope="session")
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)

@@ -96,3 +96,18 @@ def verdicts(frame):
     return {(r.src_spoke, r.dst_spoke, r.probe): (None if pd.isna(r.reachable) else bool(r.reachable), r.reason,
                                                  r.blocked_at, r.path)
             for r in frame.itertuples(index=False)}
+
+
+def record_api_calls(monkeypatch, calls) -> None:
+    """From now on every botocore client created appends the name of each API call it makes to
+    ``calls`` (clients made before are not counted)."""
+    import botocore.session
+
+    real = botocore.session.Session.create_client
+
+    def create_client(self, *args, **kwargs):
+        client = real(self, *args, **kwargs)
+        client.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+        return client
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", create_client)

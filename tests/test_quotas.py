@@ -12,7 +12,6 @@ Target "aws" is exercised without an account by pointing boto3 at the moto serve
 from __future__ import annotations
 
 import boto3
-import botocore.session
 import pytest
 from botocore.stub import Stubber
 
@@ -20,7 +19,7 @@ import labnet
 from labnet.analysis import account, declared, quota_report
 from labnet.analysis import quotas as analysis
 from labnet.analysis.declared import Resource
-from tests.helpers import plan
+from tests.helpers import plan, record_api_calls
 
 DATA = account.quota_data()
 UNITS = DATA["nau_units"]
@@ -384,24 +383,11 @@ def test_emulator_up_and_preview_warn_what_real_aws_would_refuse(ec2, capsys):
 
 # -- target "aws", without an account: boto3 pointed at the moto server ----------------------------
 @pytest.fixture
-def aws_on_moto(fresh_emulator, monkeypatch):
-    """``target="aws"`` reaches the moto server (AWS_ENDPOINT_URL, test credentials); every client
-    created from here on records its API calls."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", fresh_emulator)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(var, raising=False)
+def aws_on_moto(aws_on_moto_env, monkeypatch):
+    """``target="aws"`` reaches the moto server; every client created from here on records its API
+    calls."""
     calls: list[str] = []
-    real = botocore.session.Session.create_client
-
-    def create_client(self, *args, **kwargs):
-        client = real(self, *args, **kwargs)
-        client.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
-        return client
-
-    monkeypatch.setattr(botocore.session.Session, "create_client", create_client)
+    record_api_calls(monkeypatch, calls)
     return calls
 
 

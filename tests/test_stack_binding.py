@@ -117,21 +117,11 @@ def pulumi_here(monkeypatch):
     return backend
 
 
-@pytest.fixture
-def aws_is_the_emulator(monkeypatch, fresh_emulator):
-    """Target "aws" with boto3 pointed at the moto server: the real-AWS code path, no account."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", fresh_emulator)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    return fresh_emulator
-
-
 def small():
     return labnet.size(spokes=2, nodes_per_spoke=2, azs=1)
 
 
-def test_a_stack_deployed_to_aws_is_never_reopened_on_the_emulator(pulumi_here, aws_is_the_emulator, ec2):
+def test_a_stack_deployed_to_aws_is_never_reopened_on_the_emulator(pulumi_here, aws_on_moto_env, ec2):
     spec = small()
     lab = labnet.Lab("real-net", spec, target="aws", engine="pulumi")
     lab.up()
@@ -157,7 +147,7 @@ def test_a_stack_deployed_to_aws_is_never_reopened_on_the_emulator(pulumi_here, 
     assert total(inventory(ec2)) == 0  # nothing ever went to the emulator
 
 
-def test_a_preview_binds_the_stack_before_anything_is_deployed(pulumi_here, aws_is_the_emulator, ec2):
+def test_a_preview_binds_the_stack_before_anything_is_deployed(pulumi_here, aws_on_moto_env, ec2):
     spec = small()
     labnet.Lab("previewed", spec, engine="rehearsal").preview()  # emulator
     with pytest.raises(labnet.TargetError) as err:
@@ -171,7 +161,7 @@ def test_a_preview_binds_the_stack_before_anything_is_deployed(pulumi_here, aws_
     assert total(inventory(ec2)) == 0
 
 
-def test_a_destroyed_stack_is_free_again(pulumi_here, aws_is_the_emulator, ec2):
+def test_a_destroyed_stack_is_free_again(pulumi_here, aws_on_moto_env, ec2):
     spec = small()
     lab = labnet.Lab("reuse", spec, engine="rehearsal")
     lab.up()
@@ -182,7 +172,7 @@ def test_a_destroyed_stack_is_free_again(pulumi_here, aws_is_the_emulator, ec2):
     assert other._store.load().binding() == ("aws", "pulumi")
 
 
-def test_a_shared_backend_refuses_another_target_without_local_state(pulumi_here, aws_is_the_emulator,
+def test_a_shared_backend_refuses_another_target_without_local_state(pulumi_here, aws_on_moto_env,
                                                                     labnet_home, tmp_path, monkeypatch):
     """A teammate on another machine shares the backend but not labnet's local state: the stack's own
     outputs say where its resources are."""
@@ -205,7 +195,7 @@ def test_no_binding_is_recorded_when_the_engine_cannot_run(ec2, monkeypatch):
     assert labnet.Lab("nocli-bind", small(), engine="rehearsal").engine_name == "rehearsal"
 
 
-def test_failed_and_interrupted_pulumi_operations_are_reported_truthfully(pulumi_here, aws_is_the_emulator):
+def test_failed_and_interrupted_pulumi_operations_are_reported_truthfully(pulumi_here, aws_on_moto_env):
     spec = small()
     pulumi_here.interrupt = "up"
     lab = labnet.Lab("ctrl-c", spec, target="aws", engine="pulumi")
@@ -224,7 +214,7 @@ def test_failed_and_interrupted_pulumi_operations_are_reported_truthfully(pulumi
     assert lab.status() == "deployed"
 
 
-def test_up_takes_its_total_from_the_program_not_a_preview(pulumi_here, aws_is_the_emulator):
+def test_up_takes_its_total_from_the_program_not_a_preview(pulumi_here, aws_on_moto_env):
     spec = small()
     labnet.Lab("no-preview", spec, target="aws", engine="pulumi").up()
     assert ("no-preview", "preview") not in pulumi_here.calls
@@ -243,8 +233,6 @@ def test_pulumi_home_is_the_users_own(labnet_home, monkeypatch):
 
 def test_the_aws_plugin_matching_pulumi_aws_is_installed_explicitly():
     version = automation.aws_plugin_version()
-    import pulumi_aws  # noqa: F401 the installed package whose plugin version is read
-
     assert version.count(".") == 2 and version[0].isdigit()
     ws = FakeWorkspace(plugins=[("aws", "6.0.0")])
     assert automation.ensure_aws_plugin(ws) == version
@@ -286,7 +274,7 @@ def test_live_check_always_destroys_and_reports_a_failed_step(pulumi_here, ec2):
     assert ops[-1] == "destroy" and "up" in ops
 
 
-def test_live_check_on_aws_asks_first_and_does_nothing_without_a_yes(pulumi_here, aws_is_the_emulator, ec2):
+def test_live_check_on_aws_asks_first_and_does_nothing_without_a_yes(pulumi_here, aws_on_moto_env, ec2):
     from labnet import live_check
 
     lines: list[str] = []

@@ -222,6 +222,21 @@ def _covers(merged: tuple[list[int], list[int]], lo: int, hi: int) -> bool:
     return i >= 0 and his[i] >= hi
 
 
+def _of_subnet(items, is_vpc_default, subnets) -> dict:
+    """Each subnet's route table (or network ACL): the one it is explicitly associated with, else its
+    VPC's main table (default ACL), as AWS applies them."""
+    out, default = {}, {}
+    for item in items:
+        if is_vpc_default(item):
+            default[item.vpc_id] = item
+        for sid in item.subnet_ids:
+            out[sid] = item
+    for s in subnets:
+        if s.id not in out and s.vpc_id in default:
+            out[s.id] = default[s.vpc_id]
+    return out
+
+
 def _longest(index, cidr_span: tuple[int, int], plen: int):
     """The entry of the longest prefix (at most ``plen`` long) that contains the block starting at
     ``cidr_span[0]``, in an index of (lengths longest first, {length: {network: entry}}), or None."""
@@ -257,26 +272,8 @@ class _Model:
         self.vpcs = {v.id: v for v in snap.vpcs}
         self.spoke_of_vpc = {sp.vpc_id: sp for sp in snap.spokes}
         self.route_tables = {t.id: t for t in snap.route_tables}
-        self.rt_of_subnet: dict[str, RouteTable] = {}
-        main: dict[str, RouteTable] = {}
-        for t in snap.route_tables:
-            if t.main:
-                main[t.vpc_id] = t
-            for sid in t.subnet_ids:
-                self.rt_of_subnet[sid] = t
-        for s in snap.subnets:
-            if s.id not in self.rt_of_subnet and s.vpc_id in main:
-                self.rt_of_subnet[s.id] = main[s.vpc_id]
-        self.acl_of_subnet: dict[str, NetworkAcl] = {}
-        default: dict[str, NetworkAcl] = {}
-        for a in snap.network_acls:
-            if a.default:
-                default[a.vpc_id] = a
-            for sid in a.subnet_ids:
-                self.acl_of_subnet[sid] = a
-        for s in snap.subnets:
-            if s.id not in self.acl_of_subnet and s.vpc_id in default:
-                self.acl_of_subnet[s.id] = default[s.vpc_id]
+        self.rt_of_subnet: dict[str, RouteTable] = _of_subnet(snap.route_tables, lambda t: t.main, snap.subnets)
+        self.acl_of_subnet: dict[str, NetworkAcl] = _of_subnet(snap.network_acls, lambda a: a.default, snap.subnets)
         self.groups = {g.id: g for g in snap.security_groups}
         self.prefix_lists = {p.id: p for p in snap.prefix_lists}
         self.attachments = {(a.tgw_id, a.id): a for a in snap.attachments}

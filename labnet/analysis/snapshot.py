@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from ..errors import StateError, TargetError
+from ..spec import _plain  # the one way labnet turns nested dataclass dicts into JSON-ready data
 
 VERSION = 1
 FILTER_CHUNK = 200  # EC2 takes at most 200 values per filter
@@ -274,7 +275,6 @@ class Snapshot:
                 f"read_calls={self.read_calls})")
 
 
-from ..spec import _plain  # noqa: E402 one way to turn nested dataclass dicts into JSON-ready data
 
 
 def _build(cls: type, data: Mapping[str, Any]) -> Any:

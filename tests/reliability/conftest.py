@@ -177,17 +177,10 @@ class ApiCalls(list):
 def api_calls(monkeypatch, ec2):
     """Counts labnet's AWS calls. Depends on ``ec2`` so the inspection client exists first and is
     not counted."""
-    import botocore.session
+    from tests.helpers import record_api_calls
 
     calls = ApiCalls()
-    real = botocore.session.Session.create_client
-
-    def create_client(self, *args, **kwargs):
-        client = real(self, *args, **kwargs)
-        client.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
-        return client
-
-    monkeypatch.setattr(botocore.session.Session, "create_client", create_client)
+    record_api_calls(monkeypatch, calls)
     return calls
 
 
