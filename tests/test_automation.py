@@ -15,7 +15,7 @@ from pulumi.automation._cmd import CommandResult
 from pulumi.automation.events import EngineEvent
 
 import labnet
-from labnet import targets
+from labnet.emulator import targets
 from labnet.engines import automation
 from tests.helpers import plan, registrations
 from tests.inspect_ec2 import inventory, total

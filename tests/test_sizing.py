@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 import labnet
 from labnet import preflight, sizing
+from labnet.facts import instances
 from tests.helpers import M5, P5, US_EAST_1, plan
 
 
@@ -141,13 +142,13 @@ def test_random_text_supernets_raise_cleanly(cidr):
 
 def test_instance_facts_from_the_emulator(ec2):
     """Real describe_instance_types against a moto server on loopback."""
-    facts = sizing.instance_facts(ec2, "p5.48xlarge")
+    facts = instances.instance_facts(ec2, "p5.48xlarge")
     assert facts.network_cards == 32 and facts.efa_supported and facts.max_efa_interfaces == 32
     assert facts.accelerators == 8
-    region = sizing.region_facts(ec2)
+    region = instances.region_facts(ec2)
     assert region.region == "us-east-1" and "us-east-1a" in region.azs
     with pytest.raises(labnet.InvalidSpecError) as err:
-        sizing.instance_facts(ec2, "p99.mega")
+        instances.instance_facts(ec2, "p99.mega")
     assert err.value.field == "instance_type"
 
 

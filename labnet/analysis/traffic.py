@@ -6,7 +6,7 @@ TCP streams to reach it, and what the TGW charges for the run.
     >>> labnet.traffic.plan(spec, model_params=7e9, steps=10_000, step_seconds=2.0)
 
 Pure arithmetic over the spec, the limits data (``traffic_limits.json`` beside this module) and the
-price data (``labnet/prices.json``): no AWS call is made. Bytes are exact integers, times exact
+price data (``labnet/analysis/prices.json``): no AWS call is made. Bytes are exact integers, times exact
 fractions and money exact decimals until the table is built, so hand-computed figures match to the
 byte and the cent.
 
@@ -67,7 +67,7 @@ largest is the binding one):
 The run: ``gb_processed = bytes_total × ⌈steps / H⌉ / 10^9``; TGW data processing is billed once per
 GB where it enters the TGW from a VPC attachment, at the sending spoke's region's price, and traffic
 between spokes in different Regions also pays inter-Region data transfer for its (from, to) pair
-(https://aws.amazon.com/transit-gateway/pricing/, ``labnet/prices.json``). ``cost_usd`` is what the
+(https://aws.amazon.com/transit-gateway/pricing/, ``labnet/analysis/prices.json``). ``cost_usd`` is what the
 run's traffic adds to the bill; ``labnet.cost.estimate(spec, cross_vpc_gb_per_month=gb_processed)``
 gives the same data-processing figure and adds the attachment-hours. A run is network-bound when one
 synchronisation takes longer than the ``H × step_seconds`` of compute between two of them: even fully
@@ -88,7 +88,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from .. import cost, sourced
+from .. import sourced
+from . import cost
 from ..errors import InvalidSpecError
 from ..spec import NetworkSpec, Spoke
 
