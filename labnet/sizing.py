@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 from . import preflight
 from .errors import FactsError, InvalidSpecError, SizingError
 from .preflight import RegionFacts
-from .spec import (RESERVED_PER_SUBNET, NetworkSpec, Spoke, Subnet, Tags, TransitGateway, Workload,
+from .spec import (RESERVED_PER_SUBNET, NetworkCard, NetworkSpec, Spoke, Subnet, Tags, TransitGateway, Workload,
                    interface_layout)
 
 ATTACHMENT_PREFIX = 28  # a small dedicated /28 per AZ for the TGW attachment
@@ -48,6 +48,11 @@ class InstanceFacts:
     # Network cards that take an EFA interface (their InterfaceTypes list "efa"), at most
     # max_efa_interfaces of them; () when EC2 did not list them (see efa_card_indexes).
     efa_cards: tuple[int, ...] = ()
+    # What the traffic planner needs: VCpuInfo.DefaultVCpus (0 when EC2 gave none), the instance's
+    # NetworkPerformance and each card's BaselineBandwidthInGbps / PeakBandwidthInGbps.
+    vcpus: int = 0
+    network_performance: str = ""
+    network_card_bandwidth: tuple[NetworkCard, ...] = ()
 
     @property
     def efa_card_indexes(self) -> tuple[int, ...]:
@@ -82,6 +87,11 @@ class InstanceFacts:
             accelerators=int(accel),
             accelerator_name=name,
             efa_cards=efa_cards,
+            vcpus=int(item.get("VCpuInfo", {}).get("DefaultVCpus") or 0),
+            network_performance=str(net.get("NetworkPerformance") or ""),
+            network_card_bandwidth=tuple(
+                NetworkCard(int(c.get("NetworkCardIndex", k)), _gbps(c.get("BaselineBandwidthInGbps")),
+                            _gbps(c.get("PeakBandwidthInGbps"))) for k, c in enumerate(cards)),
         )
 
     def ips_per_node(self, interface_mode: str) -> int:
@@ -100,6 +110,15 @@ class InstanceFacts:
                                    f"{self.instance_type} does not support EFA (EC2 reports EfaSupported=false)",
                                    "use interface_mode='ena' or an EFA instance type such as p5.48xlarge")
         return sum(1 for i in interface_layout(interface_mode, self.efa_card_indexes) if i.carries_ip)
+
+
+def _gbps(value: object) -> float | None:
+    """A card's bandwidth figure, or None where EC2 gave none or no usable one (never a guess)."""
+    try:
+        figure = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return figure if math.isfinite(figure) and figure > 0 else None
 
 
 # -- facts from EC2 ------------------------------------------------------------------------------
@@ -376,7 +395,9 @@ def plan(
     per_node = instance.ips_per_node(interface_mode)
     workload = Workload(instance.instance_type, nodes, interface_mode, per_node, float(headroom),
                         network_cards=instance.network_cards, max_efa_interfaces=instance.max_efa_interfaces,
-                        efa_cards=instance.efa_card_indexes, image_id=image_id or "")
+                        efa_cards=instance.efa_card_indexes, image_id=image_id or "", vcpus=instance.vcpus,
+                        network_performance=instance.network_performance,
+                        network_card_bandwidth=instance.network_card_bandwidth)
     need = math.ceil(nodes * per_node * (1 + headroom))
     multi = len(per_region) > 1
     layouts = {r: _layout(need, facts[r], instance, workload.efa, public_subnets,
