@@ -479,8 +479,15 @@ def _nodes(spec: NetworkSpec, lim: LimitSet) -> _Nodes:
     kind = wl.instance_type
     gbps, burst = wl.node_gbps()
     whole, whole_burst = wl.instance_gbps()
+    # Burst is never below the baseline (EC2 reports none that is; this keeps the burst figure the
+    # faster one even if it did).
+    if gbps is not None and burst is not None:
+        burst, whole_burst = max(burst, gbps), max(whole_burst or gbps, whole or gbps)
     unknown = []
-    if gbps is None:
+    if gbps is None and burst is not None:
+        unknown.append(f"EC2 reports no baseline bandwidth for a network card {kind} sends on: the bound uses its "
+                       f"peak ({_g(burst)} Gbps), which the baseline cannot exceed, so it is still a lower bound")
+    elif gbps is None:
         unknown.append(f"EC2 reports no baseline bandwidth for a network card {kind} sends on: the nodes' "
                        "bandwidth is not applied")
     if burst is None:
@@ -497,8 +504,8 @@ def _nodes(spec: NetworkSpec, lim: LimitSet) -> _Nodes:
         cap_burst = None if whole_burst is None else share * whole_burst
         rule = f"{float(share):.0%} of the instance's bandwidth from {least} vCPUs; {kind} has {wl.vcpus}"
         if whole is None:
-            unknown.append(f"EC2 reports no baseline bandwidth for every card of {kind}: the inter-Region cap is "
-                           "not applied")
+            unknown.append(f"EC2 reports no baseline bandwidth for every card of {kind}: the inter-Region cap "
+                           + ("is taken from the peak" if whole_burst is not None else "is not applied"))
     else:
         cap = cap_burst = lim.value("ec2_inter_region_gbps_below_min_vcpus")
         rule = f"{_n(cap)} Gbps below {least} vCPUs; {kind} has {wl.vcpus}"
@@ -548,10 +555,11 @@ def _terms(s: _Sender, sent: int, packets: int, lim: LimitSet, streams: int, nod
             Fraction(packets) / Fraction(lim.value("tgw_peering_pps_per_az") * s.azs))
     terms["tcp_streams"] = bits / Fraction(streams * s.flow_gbps * 10**9)
     per_node = Fraction(math.ceil(Fraction(sent, s.connections)) * 8)
-    gbps = node.gbps_burst if burst else node.gbps
+    # Without a baseline figure the peak still bounds the baseline from above: a weaker, valid term.
+    gbps = node.gbps_burst if burst or node.gbps is None else node.gbps
     if gbps is not None:
         terms["node_bandwidth"] = per_node / Fraction(gbps * 10**9)
-    cap = node.inter_region_gbps_burst if burst else node.inter_region_gbps
+    cap = node.inter_region_gbps_burst if burst or node.inter_region_gbps is None else node.inter_region_gbps
     if s.crosses and cap is not None:
         terms["inter_region_cap"] = per_node / Fraction(cap * 10**9)
     return terms
@@ -603,7 +611,7 @@ def _bounds(strategy: str, senders: Sequence[_Sender], spokes: int, nodes: int |
         packets_per_attachment=math.ceil(Fraction(sent, payload)), connections_per_attachment=busiest.connections,
         attachment_gbps=float(gbps_az * busiest.azs), sending_nodes=busiest.connections,
         bytes_per_node=math.ceil(Fraction(sent, busiest.connections)),
-        inter_region_gbps=_f(node.inter_region_gbps) if crosses else None,
+        inter_region_gbps=_f(_cap(node)) if crosses else None,
         sync_seconds_min=float(longest), binding_limit=_named(bounds, longest),
         sync_seconds_burst=float(burst_worst[0]) if burst_known else None,
         binding_limit_burst=burst_worst[1] if burst_known else None,
@@ -660,10 +668,11 @@ def _advice(row: Mapping[str, Any], strategy: str, spec: NetworkSpec, ring: Sequ
             "packet_rate": "bound by the attachment's packet rate",
             "peering_attachment": "bound by the TGW peering attachment between the Regions",
             "tcp_streams": f"bound by {row['streams']} TCP stream(s) × the per-flow limit",
-            "node_bandwidth": f"bound by the nodes: {each} at {_g(node.gbps)} Gbps, the baseline EC2 reports for "
+            "node_bandwidth": f"bound by the nodes: {each} at {_g(_node_rate(node))} Gbps, the "
+                              f"{'baseline' if node.gbps is not None else 'peak'} EC2 reports for "
                               f"{node.instance_type}",
             "inter_region_cap": f"bound by EC2's inter-Region cap: {each} to another Region at "
-                                f"{_g(node.inter_region_gbps)} Gbps ({node.inter_region_rule})"}[binding]
+                                f"{_g(_cap(node))} Gbps ({node.inter_region_rule})"}[binding]
     parts = [f"{_s(sync)} per synchronisation, {said}"]
     burst = row["_burst"]
     if burst is not None and burst < sync:
@@ -723,7 +732,7 @@ def _node_fixes(row: Mapping[str, Any], strategy: str, spec: NetworkSpec, ring: 
     attachment = Fraction(row["attachment_gbps"])
     k = row["sending_nodes"]
     crosses = row["_crosses"]
-    rates = [r for r in (node.gbps, node.inter_region_gbps if crosses else None) if r is not None]
+    rates = [r for r in (_node_rate(node), _cap(node) if crosses else None) if r is not None]
     rate = Fraction(min(rates))  # one node's rate to the next spoke, the slower of the two limits
     fixes = []
     if strategy == "hierarchical":
@@ -755,6 +764,15 @@ def _node_fixes(row: Mapping[str, Any], strategy: str, spec: NetworkSpec, ring: 
     if bytes_fixes:
         fixes.append("compression or syncing less often (wire_bytes_per_param=, sync_every=: fewer bytes per step)")
     return fixes
+
+
+def _node_rate(node: _Nodes) -> Decimal | None:
+    """The node figure the bound uses: the baseline, or the peak where EC2 gave no baseline."""
+    return node.gbps if node.gbps is not None else node.gbps_burst
+
+
+def _cap(node: _Nodes) -> Decimal | None:
+    return node.inter_region_gbps if node.inter_region_gbps is not None else node.inter_region_gbps_burst
 
 
 def _provenance(spec: NetworkSpec, ring: Sequence[Spoke], lim: LimitSet, price_set: cost.PriceSet, params: int,
