@@ -197,7 +197,8 @@ def test_columns_rows_and_provenance():
     # which nodes carry the cross-spoke share, per strategy, and where their figures come from
     assert set(attrs["assumptions"]["sending_nodes"]) == set(traffic.STRATEGIES)
     nodes = attrs["assumptions"]["nodes"]
-    assert (nodes["instance_type"], nodes["vcpus"], nodes["network_performance"]) == ("p5.48xlarge", 192, "3200 Gigabit")
+    assert (nodes["instance_type"], nodes["vcpus"], nodes["network_performance"]) == \
+        ("p5.48xlarge", 192, "3200 Gigabit")
     assert nodes["ip_network_cards"] == list(range(32)) and nodes["gbps_baseline"] == 3200
     assert nodes["inter_region_gbps"] == 1600 and "describe_instance_types" in nodes["source"]
     assert "baseline" in nodes["bound_uses"] and nodes["not_known"] == []

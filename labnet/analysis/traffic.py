@@ -463,7 +463,8 @@ def _nodes(spec: NetworkSpec, lim: LimitSet) -> _Nodes:
     wl = spec.workload
     if wl is None or not wl.network_card_bandwidth:
         what = "the spec has no workload" if wl is None else \
-            f"the spec records no network-card bandwidth for {wl.instance_type} (it was saved before sizing recorded it)"
+            f"the spec records no network-card bandwidth for {wl.instance_type} (saved before sizing recorded it, " \
+            "or EC2 reported none)"
         return _Nodes(wl.instance_type if wl else "", wl.vcpus if wl else 0, wl.network_performance if wl else "",
                       (), None, None, None, None, None, "",
                       (f"{what}: the nodes' bandwidth and EC2's inter-Region cap are not applied; size it again "
@@ -498,7 +499,8 @@ def _nodes(spec: NetworkSpec, lim: LimitSet) -> _Nodes:
     rule = ""
     if wl.vcpus <= 0:
         unknown.append(f"EC2 reports no vCPU count for {kind} (or the spec did not record it): EC2's inter-Region "
-                       f"cap ({float(share):.0%} from {least} vCPUs, a fixed figure below) cannot be chosen and is not applied")
+                       f"cap ({float(share):.0%} from {least} vCPUs, a fixed figure below) cannot be chosen and is "
+                       "not applied")
     elif wl.vcpus >= least:
         cap = None if whole is None else share * whole
         cap_burst = None if whole_burst is None else share * whole_burst
@@ -749,7 +751,8 @@ def _node_fixes(row: Mapping[str, Any], strategy: str, spec: NetworkSpec, ring: 
     if crosses:
         share = Fraction(lim.value("ec2_inter_region_share"))
         fixes.append(f"bigger instances (at least {_g(per_node / share)} Gbps baseline and "
-                     f"{_n(lim.value('ec2_inter_region_min_vcpus'))} or more vCPUs per node: EC2 lets {float(share):.0%} of "
+                     f"{_n(lim.value('ec2_inter_region_min_vcpus'))} or more vCPUs per node: EC2 lets "
+                     f"{float(share):.0%} of "
                      f"an instance's bandwidth cross Regions, {_n(lim.value('ec2_inter_region_gbps_below_min_vcpus'))}"
                      " Gbps below that; labnet.instance_types() lists baseline_gbps and vcpus)"
                      if share else "bigger instances")
