@@ -27,7 +27,7 @@ from .engines.state import StackState, StackStore, list_stacks
 from .errors import (EngineUnavailableError, InterruptedOperationError, InvalidSpecError, LabnetError,
                      StackLockedError, StateCorruptError, TargetError)
 from .redact import redact
-from .spec import NetworkSpec, Tags
+from .spec import NetworkSpec, Tags, card_bandwidth
 
 ENGINES = ("auto", "pulumi", "rehearsal")
 
@@ -92,12 +92,20 @@ def spec_warnings(spec: NetworkSpec) -> list[str]:
 
 
 def instance_types(target: str = "emulator", region: str = "us-east-1", efa_only: bool = False) -> pd.DataFrame:
-    """Instance types EC2 reports, GPU/accelerator types first, with their network facts."""
+    """Instance types EC2 reports, GPU/accelerator types first, with their network facts: the
+    instance's baseline and peak bandwidth are its network cards' figures summed (see
+    :func:`labnet.spec.card_bandwidth`; NaN where EC2 gave none)."""
     request.check_known_region(region)
     if not isinstance(efa_only, bool):
         raise InvalidSpecError("efa_only", efa_only, "must be True or False", "")
     ec2 = targets.resolve(target, region).ec2()
-    rows = [f.__dict__ for f in instances.all_instance_facts(ec2) if f.efa_supported or not efa_only]
+    rows = []
+    for f in instances.all_instance_facts(ec2):
+        if f.efa_supported or not efa_only:
+            row = {k: v for k, v in f.__dict__.items() if k != "network_card_bandwidth"}
+            baseline, peak = card_bandwidth(f.network_card_bandwidth, f.network_performance)
+            rows.append({**row, "baseline_gbps": None if baseline is None else float(baseline),
+                         "peak_gbps": None if peak is None else float(peak)})
     return pd.DataFrame(rows)
 
 

@@ -107,7 +107,9 @@ def _plan(*, spokes, nodes_per_spoke, instance: InstanceFacts, region, azs, supe
     per_node = instance.ips_per_node(interface_mode)
     workload = Workload(instance.instance_type, nodes, interface_mode, per_node, float(headroom),
                         network_cards=instance.network_cards, max_efa_interfaces=instance.max_efa_interfaces,
-                        efa_cards=instance.efa_card_indexes, image_id=image_id or "")
+                        efa_cards=instance.efa_card_indexes, image_id=image_id or "", vcpus=instance.vcpus,
+                        network_performance=instance.network_performance,
+                        network_card_bandwidth=instance.network_card_bandwidth)
     need = math.ceil(nodes * per_node * (1 + headroom))
     multi = len(per_region) > 1
     layouts = {r: _layout(need, facts[r], instance, workload.efa, public_subnets,

@@ -13,6 +13,30 @@ M5 = instances.InstanceFacts(instance_type="m5.large", network_cards=1, max_inte
 US_EAST_1 = RegionFacts("us-east-1", tuple(f"us-east-1{c}" for c in "abcdef"))
 
 
+def ec2_facts(instance_type: str) -> instances.InstanceFacts:
+    """An instance type's facts parsed from the describe_instance_types data the emulator serves (moto
+    ships AWS's own instance data), without starting a server: test_sizing checks that the reader
+    gets the same facts over the wire."""
+    return instances.InstanceFacts.from_ec2(_ec2_instance_types()[instance_type])
+
+
+def _ec2_instance_types() -> dict:
+    global _TYPES
+    if _TYPES is None:
+        import gzip
+        import importlib.util
+        import json
+        from pathlib import Path
+
+        # The data file only: importing moto itself is slow and not needed to read it.
+        root = Path(importlib.util.find_spec("moto").origin).parent
+        _TYPES = json.loads(gzip.decompress((root / "ec2" / "resources" / "instance_types.json.gz").read_bytes()))
+    return _TYPES
+
+
+_TYPES = None
+
+
 def plan(**kw):
     args = dict(spokes=3, nodes_per_spoke=16, instance=P5, region=US_EAST_1, azs=2)
     args.update(kw)

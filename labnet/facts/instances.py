@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -15,7 +16,8 @@ from typing import Any, Sequence
 from ..errors import FactsError, InvalidSpecError
 from ..preflight import RegionFacts, check_interface_mode
 from ..request import check_instance_type_name
-from ..spec import interface_layout
+from ..spec import NetworkCard, interface_layout
+
 
 @dataclass(frozen=True)
 class InstanceFacts:
@@ -32,6 +34,11 @@ class InstanceFacts:
     # Network cards that take an EFA interface (their InterfaceTypes list "efa"), at most
     # max_efa_interfaces of them; () when EC2 did not list them (see efa_card_indexes).
     efa_cards: tuple[int, ...] = ()
+    # What the traffic planner needs: VCpuInfo.DefaultVCpus (0 when EC2 gave none), the instance's
+    # NetworkPerformance and each card's BaselineBandwidthInGbps / PeakBandwidthInGbps.
+    vcpus: int = 0
+    network_performance: str = ""
+    network_card_bandwidth: tuple[NetworkCard, ...] = ()
 
     @property
     def efa_card_indexes(self) -> tuple[int, ...]:
@@ -66,6 +73,11 @@ class InstanceFacts:
             accelerators=int(accel),
             accelerator_name=name,
             efa_cards=efa_cards,
+            vcpus=int(item.get("VCpuInfo", {}).get("DefaultVCpus") or 0),
+            network_performance=str(net.get("NetworkPerformance") or ""),
+            network_card_bandwidth=tuple(
+                NetworkCard(int(c.get("NetworkCardIndex", k)), _gbps(c.get("BaselineBandwidthInGbps")),
+                            _gbps(c.get("PeakBandwidthInGbps"))) for k, c in enumerate(cards)),
         )
 
     def ips_per_node(self, interface_mode: str) -> int:
@@ -88,6 +100,15 @@ class InstanceFacts:
 
 _cache: dict[tuple, Any] = {}
 _cache_lock = threading.Lock()
+
+
+def _gbps(value: object) -> float | None:
+    """A card's bandwidth figure, or None where EC2 gave none or no usable one (never a guess)."""
+    try:
+        figure = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return figure if math.isfinite(figure) and figure > 0 else None
 
 
 def _cache_key(ec2, *parts) -> tuple:
