@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv demo test lab app bench clean chromium live-check
+.PHONY: venv demo test lab app bench clean chromium live-check pulumi
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ app: venv
 ## LIVE_CHECK_AWS=us-east-1 checks your own AWS account instead (asks first; two small spokes; always destroys).
 live-check: venv
 	$(BIN)/python -m labnet live-check $(if $(LIVE_CHECK_AWS),--aws $(LIVE_CHECK_AWS))
+
+## The pulumi CLI for the Automation API engine: the one on PATH, else built from its Go module (the version
+## tools/pulumi/go.mod pins, nearest the pinned Python SDK that the Go proxy serves) into .tools/, cached.
+## The CLI's absolute path is the last line; without Go it says how to install the CLI the usual way.
+pulumi:
+	@sh tools/pulumi/build.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts
