@@ -9,14 +9,15 @@
 #    and the CLI is the nearest version the proxy serves), version-stamped, into .tools/ (ignored).
 #    Go's own build cache makes a rebuild after a clean fast; a cold build takes minutes.
 #
-# LABNET_PULUMI_BUILD=1 skips step 1 (build even when a pulumi is on PATH).
+# LABNET_PULUMI_BUILD=1 skips step 1 (build even when a pulumi is on PATH); LABNET_TOOLS_DIR puts the
+# build elsewhere than .tools/.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 version=$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" || $2 == "github.com/pulumi/pulumi/pkg/v3" {print $NF}' "$here/go.mod" | head -n 1)
 case "$version" in v3.*) ;; *) echo "tools/pulumi/go.mod names no github.com/pulumi/pulumi/pkg/v3 version" >&2; exit 1 ;; esac
-out="$root/.tools/pulumi-$version/pulumi"
+out="${LABNET_TOOLS_DIR:-$root/.tools}/pulumi-$version/pulumi"
 
 if [ "${LABNET_PULUMI_BUILD:-}" != 1 ] && found=$(command -v pulumi 2>/dev/null); then
     echo "pulumi on PATH: $("$found" version 2>/dev/null || echo 'version unknown')" >&2
