@@ -16,8 +16,7 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -293,7 +292,7 @@ def test_the_language_host_trap_catches_a_program_that_needs_one(tmp_path):
 
 @pytest.mark.pulumi_cli
 @pytest.mark.e2e
-def test_the_real_engine_deploys_keeps_grows_and_destroys_a_network(pulumi_cli, ec2, user_home):
+def test_the_real_engine_deploys_keeps_grows_shrinks_and_destroys_a_network(pulumi_cli, ec2, user_home):
     spec = labnet.size(spokes=2, nodes_per_spoke=8, azs=2)
     events, record = _events()
     lab = labnet.Lab("real-engine", spec, engine="pulumi", progress=record)
@@ -346,9 +345,88 @@ def test_the_real_engine_deploys_keeps_grows_and_destroys_a_network(pulumi_cli, 
             PrefixListId=grown["spokes"][sp.name]["peer_prefix_list_id"])["Entries"]
         assert {e["Cidr"] for e in entries} == set(bigger.peer_cidrs()[sp.name])
 
-    lab3.destroy()
+    # The spoke removed again: its resources deleted, the others' prefix lists updated back in place.
+    events.clear()
+    lab2 = labnet.Lab("real-engine", spec, engine="pulumi", progress=record)
+    lab2.up()
+    assert inventory(ec2) == inv
+    assert {e.action for e in events} == {"delete", "update"}
+    for sp in spec.spokes:
+        entries = ec2.get_managed_prefix_list_entries(PrefixListId=exports["spokes"][sp.name]["peer_prefix_list_id"])
+        assert {e["Cidr"] for e in entries["Entries"]} == set(spec.peer_cidrs()[sp.name])
+
+    lab2.destroy()
     assert total(inventory(ec2)) == 0
     assert not (user_home / ".pulumi").exists()
+
+
+@pytest.mark.pulumi_cli
+@pytest.mark.e2e
+def test_two_regions_run_one_provider_each_and_peer(pulumi_cli, fresh_emulator, user_home):
+    """One provider per Region config: the engine starts a plugin per explicit provider, each
+    configured with its own region, and the peering is requested in one region and accepted in the other."""
+    import boto3
+
+    from tests.test_regions import TWO, peering_attachments
+
+    regional = {r: boto3.client("ec2", region_name=r, endpoint_url=fresh_emulator, aws_access_key_id="testing",
+                                aws_secret_access_key="testing") for r in TWO}
+    spec = labnet.size(regions=TWO, nodes_per_spoke=4, azs=1)
+    lab = labnet.Lab("real-regions", spec, engine="pulumi", progress=lambda e: None)
+    lab.up()
+    ex = lab.exports()
+    (peering,) = ex["peerings"]
+    for r, ec2 in regional.items():
+        vpcs = {v["CidrBlock"] for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")}
+        assert vpcs == {s.cidr for s in spec.spokes if spec.region_of(s) == r}
+        (att,) = [a for a in peering_attachments(ec2) if a["TransitGatewayAttachmentId"] == peering["attachment_id"]]
+        assert att["State"] == "available"
+    lab.destroy()
+    assert {r: total(inventory(c)) + len(peering_attachments(c)) for r, c in regional.items()} == {r: 0 for r in TWO}
+
+
+def _tagged(ec2) -> list[tuple[str, str]]:
+    """Every resource the stack tagged, as (kind, its tags), ids left out: what two deploys can share."""
+    rows = []
+    for kind, items in (
+            ("vpc", ec2.describe_vpcs()["Vpcs"]), ("subnet", ec2.describe_subnets()["Subnets"]),
+            ("route-table", ec2.describe_route_tables()["RouteTables"]),
+            ("security-group", ec2.describe_security_groups()["SecurityGroups"]),
+            ("security-group-rule", ec2.describe_security_group_rules()["SecurityGroupRules"]),
+            ("tgw", [t for t in ec2.describe_transit_gateways()["TransitGateways"] if t["State"] == "available"]),
+            ("tgw-route-table", ec2.describe_transit_gateway_route_tables()["TransitGatewayRouteTables"]),
+            ("attachment", [a for a in ec2.describe_transit_gateway_vpc_attachments()["TransitGatewayVpcAttachments"]
+                            if a["State"] == "available"]),
+            ("endpoint", ec2.describe_vpc_endpoints()["VpcEndpoints"]),
+            ("launch-template", ec2.describe_launch_templates()["LaunchTemplates"]),
+            ("prefix-list", ec2.describe_managed_prefix_lists()["PrefixLists"])):
+        for item in items:
+            tags = {t["Key"]: t["Value"] for t in item.get("Tags") or []}
+            if "stack" in tags:
+                rows.append((kind, json.dumps(tags, sort_keys=True)))
+    return sorted(rows)
+
+
+@pytest.mark.pulumi_cli
+@pytest.mark.e2e
+def test_both_engines_build_the_same_network(pulumi_cli, ec2, fresh_emulator, user_home):
+    """The same spec through the rehearsal engine and the real engine: the same resources with the same
+    tags, and the same connectivity matrix."""
+    spec = labnet.size(spokes=3, nodes_per_spoke=8, azs=2)
+    built = {}
+    for engine in ("rehearsal", "pulumi"):
+        urllib.request.urlopen(urllib.request.Request(fresh_emulator + "/moto-api/reset", method="POST", data=b""),
+                               timeout=30).read()
+        lab = labnet.Lab(f"same-{engine}", spec, engine=engine, progress=lambda e: None)
+        lab.up()
+        matrix = lab.connectivity()
+        built[engine] = ([(kind, tags.replace(f"same-{engine}", "<stack>")) for kind, tags in _tagged(ec2)],
+                         matrix[["src_spoke", "dst_spoke", "probe", "reachable", "reason"]].reset_index(drop=True))
+        lab.destroy()
+        assert total(inventory(ec2)) == 0
+    (rehearsed, rehearsed_matrix), (real, real_matrix) = built["rehearsal"], built["pulumi"]
+    assert len(real) > 40 and real == rehearsed
+    assert real_matrix.equals(rehearsed_matrix) and bool(real_matrix.reachable.dropna().all())
 
 
 @pytest.mark.pulumi_cli
