@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -546,7 +547,13 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    # A CLI that dies without closing its plugins (killed, or its pipes closed under it) leaves them
+    # running; Pulumi's own providers then exit when the engine stops answering. This one exits when
+    # the process that started it is gone (it is adopted by another).
+    parent = os.getppid()
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            break
     server.stop(grace=5).wait()
     return 0
 
