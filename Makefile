@@ -18,8 +18,11 @@ venv: $(BIN)/.installed
 demo: venv
 	$(BIN)/python -m labnet demo --diagram out/demo-topology.png
 
-## The test suite (unit, program under Pulumi mocks, end to end on moto, notebooks under papermill, browser).
+## The test suite (unit, program under Pulumi mocks, end to end on moto, notebooks under papermill, browser,
+## the real engine through the pulumi CLI). The CLI comes from `make pulumi`; if it cannot be had, the
+## real-engine tests say why and skip, except in CI (CI=true), where they fail.
 test: venv chromium
+	-@sh tools/pulumi/build.sh >/dev/null
 	$(BIN)/python -m pytest -q
 
 ## Debian's chromium for the browser test (tests/test_browser.py launches it through Playwright, which never
