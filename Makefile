@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv demo test lab app bench clean chromium live-check
+.PHONY: venv demo test lab app bench clean chromium live-check pulumi
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,11 @@ venv: $(BIN)/.installed
 demo: venv
 	$(BIN)/python -m labnet demo --diagram out/demo-topology.png
 
-## The test suite (unit, program under Pulumi mocks, end to end on moto, notebooks under papermill, browser).
+## The test suite (unit, program under Pulumi mocks, end to end on moto, notebooks under papermill, browser,
+## the real engine through the pulumi CLI). The CLI comes from `make pulumi`; if it cannot be had, the
+## real-engine tests say why and skip, except in CI (CI=true), where they fail.
 test: venv chromium
+	-@sh tools/pulumi/build.sh >/dev/null
 	$(BIN)/python -m pytest -q
 
 ## Debian's chromium for the browser test (tests/test_browser.py launches it through Playwright, which never
@@ -49,6 +52,12 @@ app: venv
 ## LIVE_CHECK_AWS=us-east-1 checks your own AWS account instead (asks first; two small spokes; always destroys).
 live-check: venv
 	$(BIN)/python -m labnet live-check $(if $(LIVE_CHECK_AWS),--aws $(LIVE_CHECK_AWS))
+
+## The pulumi CLI for the Automation API engine: the one on PATH, else built from its Go module (the version
+## tools/pulumi/go.mod pins, nearest the pinned Python SDK that the Go proxy serves) into .tools/, cached.
+## The CLI's absolute path is the last line; without Go it says how to install the CLI the usual way.
+pulumi:
+	@sh tools/pulumi/build.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts
