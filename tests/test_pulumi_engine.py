@@ -88,7 +88,7 @@ def _events():
 
 # -- the plan rules (no CLI) ---------------------------------------------------------------------
 def test_every_type_the_program_declares_has_handlers_and_replace_rules():
-    from labnet.engines.ec2_calls import HANDLERS
+    from labnet.engines.handlers import HANDLERS
 
     assert set(provider.REPLACE_ON_CHANGES) == set(HANDLERS)
 
@@ -254,7 +254,8 @@ def test_a_preview_through_the_automation_api_states_the_provider(pulumi_cli, fr
     the ``pulumi_cli`` fixture checks.)"""
     from pulumi import automation as auto
 
-    from labnet import program, targets
+    from labnet import program
+    from labnet.emulator import targets
     from labnet.engines.automation import workspace_options
 
     spec = labnet.size(spokes=2, nodes_per_spoke=2, azs=2)

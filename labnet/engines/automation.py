@@ -209,7 +209,7 @@ def plain_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
 
 
 class AutomationEngine:
-    """Runs one stack through the Automation API. ``target`` is a :class:`labnet.targets.Target`.
+    """Runs one stack through the Automation API. ``target`` is a :class:`labnet.emulator.targets.Target`.
 
     After each operation ``managed`` holds how many resources Pulumi's state has (None if unknown),
     for labnet's own bookkeeping (:func:`labnet.stacks`, ``Lab.status()``)."""

@@ -6,7 +6,7 @@ calls the ``aws`` provider plugin over gRPC (the ``ResourceProvider`` service). 
 pulumi-aws; on the emulator it is this module, installed as the ``aws`` plugin at the pulumi_aws
 version in a PULUMI_HOME of labnet's own (:mod:`labnet.engines.plugin`), never in the user's. Every
 resource operation goes to the same EC2 handlers the rehearsal engine calls
-(:data:`labnet.engines.ec2_calls.HANDLERS`): one translation of pulumi-aws inputs into EC2 calls, two
+(:data:`labnet.engines.handlers.HANDLERS`): one translation of pulumi-aws inputs into EC2 calls, two
 callers.
 
 What it answers, and how it mirrors pulumi-aws:
@@ -272,7 +272,7 @@ class EmulatorProvider:
     # -- resources -------------------------------------------------------------------------------
     @staticmethod
     def handler(typ: str):
-        from .ec2_calls import HANDLERS
+        from .handlers import HANDLERS
 
         if typ not in HANDLERS:
             raise ProviderError(f"{NAME} has no EC2 calls for {typ}: it stands in for pulumi-aws only for the "
@@ -304,7 +304,7 @@ class EmulatorProvider:
 
     def read(self, typ: str, rid: str, inputs: dict[str, Any]) -> bool:
         """Whether the resource is still on the emulator ("not found" answers mean no)."""
-        from .ec2_calls import is_not_found
+        from .handlers import is_not_found
 
         handler = self.handler(typ)
         try:
@@ -335,7 +335,7 @@ class EmulatorProvider:
         return {**olds, **news, **outputs}
 
     def delete(self, typ: str, name: str, rid: str, inputs: dict[str, Any], olds: dict[str, Any]) -> None:
-        from .ec2_calls import is_not_found
+        from .handlers import is_not_found
 
         handler = self.handler(typ)
         inputs = _clean(inputs or olds)
@@ -387,7 +387,7 @@ def servicer(provider: EmulatorProvider):
             return plugin_pb2.PluginInfo(version=provider.version)
 
         def GetSchema(self, request, context):
-            from .ec2_calls import HANDLERS
+            from .handlers import HANDLERS
 
             schema = {"name": PACKAGE, "version": provider.version,
                       "description": f"{NAME}: stands in for pulumi-aws on labnet's embedded emulator",
