@@ -17,8 +17,6 @@ which is a topological order (the SDK registers a resource only once its inputs 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,66 +63,19 @@ class Node:
 
 def declared_graph(spec, stack: str = "bench") -> list[Node]:
     """Every resource ``program.build`` declares, in registration order, with its dependencies."""
-    import pulumi
-    from pulumi.runtime import mocks as pmocks
-    from pulumi.runtime import settings as psettings
-    from pulumi.runtime.stack import run_pulumi_func
+    from labnet.declare import declare
 
-    from labnet import program
-
-    nodes: list[Node] = []
+    resources = declare(spec, stack, dependencies=True).resources
     by_value: dict[str, str] = {}  # id or ARN → URN
-    lock = threading.Lock()
-
-    class _Mocks(pmocks.Mocks):
-        def new_resource(self, args: pmocks.MockResourceArgs):
-            rid = f"id-{args.name}"
-            return rid, {**args.inputs, "id": rid, "arn": f"arn-{args.name}"}
-
-        def call(self, args: pmocks.MockCallArgs):
-            return {}
-
-    original = pmocks.MockMonitor.RegisterResource
-
-    def register(monitor, request):
-        resp = original(monitor, request)
-        if request.type != "pulumi:pulumi:Stack":
-            from pulumi.runtime import rpc
-
-            inputs = rpc.deserialize_properties(request.object)
-            with lock:
-                nodes.append(Node(resp.urn, request.type, request.name, inputs, set(request.dependencies)))
-                by_value[resp.id] = resp.urn
-                by_value[f"arn-{request.name}"] = resp.urn
-        return resp
-
-    box: dict[str, Any] = {}
-
-    def worker() -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        pmocks.MockMonitor.RegisterResource = register
-        try:
-            psettings.reset_options(project="labnet", stack=stack, preview=True)
-            pmocks.set_mocks(_Mocks(), project="labnet", stack=stack, preview=True)
-
-            async def main() -> None:
-                exports = program.build(spec, stack)
-                await pulumi.Output.from_input(exports).future()
-
-            loop.run_until_complete(run_pulumi_func(main))
-        except BaseException as exc:  # noqa: BLE001 re-raised in the caller
-            box["error"] = exc
-        finally:
-            pmocks.MockMonitor.RegisterResource = original
-            psettings.reset_options()
-            loop.close()
-
-    t = threading.Thread(target=worker, daemon=True)
-    t.start()
-    t.join()
-    if "error" in box:
-        raise box["error"]
+    for r in resources:
+        by_value[r.id] = r.urn
+        by_value[f"arn:{r.name}"] = r.urn
+    by_name = {r.name: r.urn for r in resources}
+    # The SDK names dependencies by full URN (urn:pulumi:<stack>::labnet::<type>::<name>); labnet's
+    # logical names are unique in a stack, so the name says which resource.
+    nodes = [Node(r.urn, r.type, r.name, r.inputs, {by_name[d.rsplit("::", 1)[-1]] for d in r.dependencies
+                                                      if d.rsplit("::", 1)[-1] in by_name})
+             for r in resources]
 
     def values(v: Any):
         if isinstance(v, str):

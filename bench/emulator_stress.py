@@ -1,5 +1,5 @@
 """Stress: many EC2 calls in flight at once against moto, with and without labnet's one-request-at-a-time
-server (labnet/_emulator_server.py), counting the calls the server failed (HTTP 5xx or a body that is
+server (labnet/emulator/server.py), counting the calls the server failed (HTTP 5xx or a body that is
 not EC2's XML).
 
 The mix is what crashed moto before (BENCHMARKS.md, finding D): concurrent CreateRoute on one route

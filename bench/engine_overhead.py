@@ -228,11 +228,11 @@ def breakdown(url: str, n: int = TARGET_N, reps: int = 3) -> dict[str, Any]:
 
     Phases are timed by wrapping labnet's own functions (not editing them): boto3 client creation
     (``Target.ec2``), the preview pass ``up`` runs first (``RehearsalEngine.plan``), the create pass
-    (``run_program`` with ``preview=False``), journal appends (``StackStore.record``), snapshots
+    (``labnet.declare.run`` with ``preview=False``), journal appends (``StackStore.record``), snapshots
     (``StackStore.save``) and the destroy loop.
     """
     import labnet
-    from labnet import targets
+    from labnet.emulator import targets
     from labnet.engines import rehearsal, state
 
     spec = spec_for(n)
@@ -241,9 +241,9 @@ def breakdown(url: str, n: int = TARGET_N, reps: int = 3) -> dict[str, Any]:
         timers = _Timers()
         timers.wrap(targets.Target, "ec2", "boto3 client creation (Target.ec2)")
         timers.wrap(rehearsal.RehearsalEngine, "plan", "preview pass inside up (RehearsalEngine.plan)")
-        timers.wrap(rehearsal, "run_program", key=lambda *a, **kw: (
+        timers.wrap(rehearsal, "run", key=lambda *a, **kw: (
             "_program run, preview=True" if kw.get("preview", a[3] if len(a) > 3 else False)
-            else "create pass (run_program, preview=False)"))
+            else "create pass (declare.run, preview=False)"))
         timers.wrap(state.StackStore, "record", "journal appends (StackStore.record)")
         timers.wrap(state.StackStore, "save", "snapshots (StackStore.save)")
         timers.wrap(rehearsal.RehearsalEngine, "destroy", "destroy loop (RehearsalEngine.destroy)")

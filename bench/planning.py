@@ -26,14 +26,15 @@ PREVIEW_TARGET_N, PREVIEW_TARGET_S = 100, 5.0
 
 def sizing_curve(url: str, ns=SIZING_NS, azs: int = 3, reps: int = 5) -> list[dict[str, Any]]:
     from labnet import preflight, sizing
+    from labnet.facts import instances
     from labnet.emulator import Emulator
 
     ec2 = Emulator(url=url).client("ec2", "us-east-1")
     t0 = time.perf_counter()
-    instance = sizing.InstanceFacts.from_ec2(
+    instance = instances.InstanceFacts.from_ec2(
         ec2.describe_instance_types(InstanceTypes=["p5.48xlarge"])["InstanceTypes"][0])
     zones = ec2.describe_availability_zones()["AvailabilityZones"]
-    region = sizing.RegionFacts(region="us-east-1", azs=tuple(sorted(z["ZoneName"] for z in zones)))
+    region = preflight.RegionFacts(region="us-east-1", azs=tuple(sorted(z["ZoneName"] for z in zones)))
     facts_s = time.perf_counter() - t0
     rows = []
     for n in ns:

@@ -15,8 +15,10 @@ from _common import emulator, fresh_home, median_time, quiet, reset, spec_for
 
 
 def parts(url: str, n: int, reps: int) -> dict:
-    from labnet import targets
-    from labnet.analysis import account, declared, quota_report
+    from labnet.analysis import declared, quota_report
+    from labnet.emulator import targets
+    from labnet.facts import account
+    from labnet.declare import declare
     from labnet.analysis import quotas as analysis
 
     reset(url)
@@ -24,7 +26,7 @@ def parts(url: str, n: int, reps: int) -> dict:
     target = targets.resolve("emulator", spec.region)
     data = account.quota_data()
     t0 = time.perf_counter()
-    found = declared.declare(spec, f"bench-{n}")
+    found = declare(spec, f"bench-{n}").resources
     program_s = time.perf_counter() - t0
     count_s, _ = median_time(lambda: declared.count(found, data["nau_units"],
                                                     data["aws_prefix_list_weights"]["weights"]), reps)

@@ -1,6 +1,6 @@
 """The floor: a plain boto3 script that builds and tears down the same network labnet does.
 
-It makes the EC2 calls the rehearsal engine's handlers make (labnet/engines/ec2_calls.py), with the
+It makes the EC2 calls the rehearsal engine's handlers make (labnet/engines/handlers.py), with the
 same parameters and tags, one resource after another in the order labnet's program declares them
 (a valid dependency order), and deletes in exactly the reverse order. No Pulumi, no state file, no
 journal, no preview pass: what is left is boto3 and the emulator. ``bench/engine_overhead.py``

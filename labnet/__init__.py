@@ -22,11 +22,12 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Lab": "lab", "size": "lab", "stacks": "lab", "instance_types": "lab", "spec_warnings": "lab",
-    "offerings": "lab", "launchers": "launchers",
-    "diagram": "diagram", "cost": "cost", "tables": "tables", "emulator": "emulator", "widgets": "widgets",
+    "offerings": "lab", "launchers": "views.launchers",
+    "diagram": "views.diagram", "cost": "analysis.cost", "tables": "views.tables", "emulator": "emulator",
+    "widgets": "widgets",
     "traffic": "analysis.traffic",
     "quotas": "analysis.quota_report", "request_quota_increases": "analysis.quota_report",
-    "heatmap": "heatmap", "Probe": "analysis.reachability",
+    "heatmap": "views.heatmap", "Probe": "analysis.reachability",
 }
 
 __all__ = ["Lab", "size", "stacks", "instance_types", "spec_warnings", "offerings", "NetworkSpec", "Spoke", "Subnet",

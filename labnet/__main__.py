@@ -194,9 +194,9 @@ def _print_all(frame: pd.DataFrame) -> None:
 
 def _size(args: argparse.Namespace, labnet, **extra):
     """The one sizing call of the command line (``--regions`` for a network across regions)."""
-    from labnet import sizing
+    from labnet import request
 
-    regions = sizing.parse_regions(args.regions)
+    regions = request.parse_regions(args.regions)
     return labnet.size(spokes=None if regions else args.spokes, regions=regions,
                        region=next(iter(regions)) if regions else args.region,
                        nodes_per_spoke=args.nodes_per_spoke, instance_type=args.instance_type, azs=args.azs,

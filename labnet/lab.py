@@ -16,7 +16,10 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from . import display, launchers, preflight, sizing, tables, targets
+from . import preflight, request, sizing
+from .facts import instances
+from .emulator import targets
+from .views import display, launchers, tables
 from .engines import automation
 from .engines.progress import ProgressEvent
 from .engines.rehearsal import RehearsalEngine
@@ -24,7 +27,7 @@ from .engines.state import StackState, StackStore, list_stacks
 from .errors import (EngineUnavailableError, InterruptedOperationError, InvalidSpecError, LabnetError,
                      StackLockedError, StateCorruptError, TargetError)
 from .redact import redact
-from .spec import NetworkSpec, Tags
+from .spec import NetworkSpec, Tags, card_bandwidth
 
 ENGINES = ("auto", "pulumi", "rehearsal")
 
@@ -56,37 +59,13 @@ def size(spokes: int | Sequence[str] | None = None, nodes_per_spoke: int = 64, i
     >>> size(regions={"us-east-1": 2, "us-west-2": 2}, nodes_per_spoke=16, instance_type="p5.48xlarge")
     spokes: 3 unless ``regions`` is given.
     """
-    # Everything that needs no facts from EC2 is checked before the target is reached, so bad input
+    # sizing checks every argument that needs no facts before it calls for a client, so bad input
     # never costs an AWS call (or starts an emulator).
-    sizing.check_known_region(region)
-    sizing.check_instance_type_name(instance_type)
-    # Per-region dicts of azs / compute_az are checked per region by check_regions below.
-    sizing.check_arguments(spokes=spokes, nodes_per_spoke=nodes_per_spoke,
-                           azs=2 if isinstance(azs, dict) else azs, supernet=supernet, interface_mode=interface_mode,
-                           headroom=headroom, public_subnets=public_subnets, s3_endpoint=s3_endpoint,
-                           compute_az=None if isinstance(compute_az, dict) else compute_az, image_id=image_id)
-    if regions is not None:
-        sizing.check_regions(regions, azs, compute_az)
-        if spokes is not None:
-            raise InvalidSpecError("spokes", spokes, "give either spokes= or regions= (region → number of "
-                                   "spokes), not both", "for example regions={'us-east-1': 2, 'us-west-2': 2}")
-        if region != "us-east-1" and region != next(iter(regions)):
-            raise InvalidSpecError("region", region, "with regions=, the network's own region is the first of "
-                                   "regions", f"leave region out, or list {region} first in regions")
-    if regions is None and (isinstance(azs, dict) or isinstance(compute_az, dict)):
-        raise InvalidSpecError("azs" if isinstance(azs, dict) else "compute_az", azs if isinstance(azs, dict)
-                               else compute_az, "is given per region, but the network has one region",
-                               "pass one value, or size with regions=")
-    tags = Tags(project=project, owner=owner)
-    preflight.check_tags(tags)
-    kwargs = dict(nodes_per_spoke=nodes_per_spoke, instance_type=instance_type, azs=azs, supernet=supernet,
-                  interface_mode=interface_mode, headroom=headroom, public_subnets=public_subnets,
-                  s3_endpoint=s3_endpoint, tags=tags, compute_az=compute_az, image_id=image_id)
-    if regions is None:
-        ec2 = targets.resolve(target, region).ec2()
-        spec, _ = sizing.size(ec2, spokes=spokes, **kwargs)
-    else:
-        spec, _ = sizing.size(lambda r: targets.resolve(target, r).ec2(), regions=regions, **kwargs)
+    spec, _ = sizing.size(lambda r: targets.resolve(target, r).ec2(), instance_type=instance_type,
+                          region=region, spokes=spokes, regions=regions, nodes_per_spoke=nodes_per_spoke,
+                          azs=azs, supernet=supernet, interface_mode=interface_mode, headroom=headroom,
+                          public_subnets=public_subnets, s3_endpoint=s3_endpoint,
+                          tags=Tags(project=project, owner=owner), compute_az=compute_az, image_id=image_id)
     return spec
 
 
@@ -98,11 +77,11 @@ def offerings(instance_type: str = "p5.48xlarge", region: str = "us-east-1", tar
 
     >>> labnet.offerings("trn1.32xlarge")   # us-east-1b, 1c and 1f on the emulator
     """
-    sizing.check_known_region(region)
-    sizing.check_instance_type_name(instance_type)
+    request.check_known_region(region)
+    request.check_instance_type_name(instance_type)
     ec2 = targets.resolve(target, region).ec2()
-    sizing.instance_facts(ec2, instance_type)  # an unknown type is refused by name, not shown as offered nowhere
-    return tables.offerings(sizing.offering_rows(ec2, instance_type))
+    instances.instance_facts(ec2, instance_type)  # an unknown type is refused by name, not shown as offered nowhere
+    return tables.offerings(instances.offering_rows(ec2, instance_type))
 
 
 def spec_warnings(spec: NetworkSpec) -> list[str]:
@@ -113,12 +92,20 @@ def spec_warnings(spec: NetworkSpec) -> list[str]:
 
 
 def instance_types(target: str = "emulator", region: str = "us-east-1", efa_only: bool = False) -> pd.DataFrame:
-    """Instance types EC2 reports, GPU/accelerator types first, with their network facts."""
-    sizing.check_known_region(region)
+    """Instance types EC2 reports, GPU/accelerator types first, with their network facts: the
+    instance's baseline and peak bandwidth are its network cards' figures summed (see
+    :func:`labnet.spec.card_bandwidth`; NaN where EC2 gave none)."""
+    request.check_known_region(region)
     if not isinstance(efa_only, bool):
         raise InvalidSpecError("efa_only", efa_only, "must be True or False", "")
     ec2 = targets.resolve(target, region).ec2()
-    rows = [f.__dict__ for f in sizing.all_instance_facts(ec2) if f.efa_supported or not efa_only]
+    rows = []
+    for f in instances.all_instance_facts(ec2):
+        if f.efa_supported or not efa_only:
+            row = {k: v for k, v in f.__dict__.items() if k != "network_card_bandwidth"}
+            baseline, peak = card_bandwidth(f.network_card_bandwidth, f.network_performance)
+            rows.append({**row, "baseline_gbps": None if baseline is None else float(baseline),
+                         "peak_gbps": None if peak is None else float(peak)})
     return pd.DataFrame(rows)
 
 
@@ -338,7 +325,7 @@ class Lab:
         offered (read-only calls, cached) before anything is built."""
         wl = self.spec.workload
         types = [wl.instance_type] if wl is not None else []
-        facts = {r: sizing.region_facts(self._ec2() if r == self.spec.region else self._resolve().ec2(r), types)
+        facts = {r: instances.region_facts(self._ec2() if r == self.spec.region else self._resolve().ec2(r), types)
                  for r in self.spec.regions}  # every region the network spans, each by its own client
         self.warnings = preflight.check(self.spec, facts)
 
@@ -347,9 +334,9 @@ class Lab:
         if st.created:
             return {r.urn for r in st.created}
         if st.engine == "pulumi" and st.outputs and st.spec:  # Pulumi's state is the engine's own
-            from .analysis import declared
+            from .declare import declare
 
-            return {r.urn for r in declared.declare(NetworkSpec.from_dict(st.spec), self.stack_name)}
+            return {r.urn for r in declare(NetworkSpec.from_dict(st.spec), self.stack_name).resources}
         return set()
 
     def _adds_nothing(self, st: StackState) -> bool:
@@ -365,7 +352,8 @@ class Lab:
 
         A deploy that adds nothing (the spec the stack was last deployed with, or every declared
         resource already created) needs no quota and makes no AWS call, unless ``always``."""
-        from .analysis import declared, quota_report
+        from .analysis import quota_report
+        from .declare import declare
 
         self.quota_rows, self.quota_warnings = [], []
         st = self._store.load()
@@ -373,7 +361,7 @@ class Lab:
             return
         existing = self._existing_urns(st)
         if resources is None:
-            resources = declared.declare(self.spec, self.stack_name)
+            resources = declare(self.spec, self.stack_name).resources
         if not always and {r.urn for r in resources} <= existing:
             return
         facts = quota_report.read(self.spec, self._resolve(), self._ec2())
@@ -404,7 +392,7 @@ class Lab:
 
     def _rehearsal_quota_check(self, before) -> None:
         from .analysis import quota_report
-        from .analysis.declared import Resource
+        from .declare import Resource
 
         facts, existing = before
         created = [Resource(r.type, r.name, r.id or "", r.inputs, r.region) for r in self._store.load().created]
@@ -445,7 +433,7 @@ class Lab:
         planned = engine.plan(self.spec)
         resources = None
         if self.engine_name == "rehearsal":  # its plan ran the program with resolvable ids: count those
-            from .analysis.declared import Resource
+            from .declare import Resource
 
             resources = [Resource(p.type, p.name, p.id or f"<{p.name}>", p.inputs, p.region)
                          for p in planned if p.action != "delete"]

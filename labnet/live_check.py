@@ -89,11 +89,11 @@ def run(aws_region: str | None = None, yes: bool = False, out: Callable[[str], N
             "the rehearsal engine (make demo) runs everything else without it.")
         return NO_CLI
     if aws_region is not None:
-        from . import sizing
+        from . import request
         from .errors import InvalidSpecError
 
         try:
-            sizing.check_known_region(aws_region)
+            request.check_known_region(aws_region)
         except InvalidSpecError as exc:
             out(f"labnet live-check: {exc}")
             return REFUSED
@@ -135,7 +135,7 @@ def _run(aws_region: str | None, yes: bool, out, ask, target_text: str) -> int:
         out(f"The live check creates {SPOKES} small spokes (VPCs, subnets, one Transit Gateway, attachments) in "
             f"your AWS account, region {region}, as stack {stack!r}, and destroys them again (about 10-15 minutes). "
             f"Expected cost: about ${hourly:.2f} per hour the network exists (AWS bills a started hour), "
-            "list prices as labnet/prices.json records them.")
+            "list prices as labnet/analysis/prices.json records them.")
         if not yes:
             answer = ask(f"Type the region ({region}) to go ahead: ") if sys.stdin.isatty() else ""
             if answer.strip() != region:

@@ -90,7 +90,7 @@ def _peer_descriptions(spec: NetworkSpec, blocks) -> dict[str, str]:
 def provider(region: str, target: dict[str, Any] | None) -> aws.Provider:
     """The explicit aws provider every resource of the program uses, built from the target.
 
-    ``target`` is :meth:`labnet.targets.Target.program_target` (``None`` means real AWS with the
+    ``target`` is :meth:`labnet.emulator.targets.Target.program_target` (``None`` means real AWS with the
     caller's credentials, as for ``pulumi up`` at the repository root). An explicit provider keeps
     the emulator's endpoints in the stack's state, next to the resources made through it, instead of
     in stack config that a later run against another target would overwrite: Pulumi deletes through

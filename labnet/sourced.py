@@ -1,7 +1,7 @@
 """Sourced data: JSON files of numbers that each carry the page they came from and a date.
 
 labnet keeps every price and documented limit as data, never as an unexplained constant in code:
-``labnet/prices.json`` (read by :mod:`labnet.cost`) and ``labnet/analysis/traffic_limits.json`` (read by
+``labnet/analysis/prices.json`` (read by :mod:`labnet.cost`) and ``labnet/analysis/traffic_limits.json`` (read by
 :mod:`labnet.analysis.traffic`). Both are read the same way, by these helpers: numbers become exact
 :class:`~decimal.Decimal` values, and anything malformed is refused with an
 :class:`~labnet.errors.InvalidSpecError` naming the field, before any arithmetic runs.

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Mapping
 
 from .errors import InvalidSpecError
@@ -139,6 +141,48 @@ def interface_layout(interface_mode: str, efa_cards: tuple[int, ...]) -> tuple[N
 
 
 @dataclass(frozen=True)
+class NetworkCard:
+    """One network card's bandwidth as EC2's ``describe_instance_types`` reports it
+    (``NetworkInfo.NetworkCards[]``); ``None`` where EC2 gave no figure."""
+
+    index: int
+    baseline_gbps: float | None = None
+    peak_gbps: float | None = None
+
+
+# EC2's instance-level NetworkPerformance: "100 Gigabit", "Up to 10 Gigabit", "4x 100 Gigabit". Older
+# types say "High" or "Moderate", which state no figure.
+_PERFORMANCE_RE = re.compile(r"(?:Up to )?(?:(\d+)x )?(\d+(?:\.\d+)?) Gigabit")
+
+
+def card_bandwidth(cards: tuple[NetworkCard, ...], network_performance: str = "",
+                   use: tuple[int, ...] | None = None) -> tuple[Decimal | None, Decimal | None]:
+    """``(baseline, peak)`` Gbps of the network cards ``use`` (every card when ``None``), exactly as
+    EC2 states them: the cards' own figures summed (EC2 gives bandwidth per card, and an instance with
+    several cards sends over each), capped at the instance's ``NetworkPerformance`` when that states a
+    figure (c6in.32xlarge lists two 200 Gbps cards but 200 Gbps for the instance). ``None`` for a
+    figure EC2 did not give for one of the cards (or no cards at all): it is unknown, never guessed.
+
+    >>> card_bandwidth((NetworkCard(0, 2.5, 10.0),), "Up to 10 Gigabit")
+    (Decimal('2.5'), Decimal('10.0'))
+    """
+    chosen = [c for c in cards if use is None or c.index in use]
+    cap = None
+    match = _PERFORMANCE_RE.fullmatch(network_performance.strip())
+    if match:
+        cap = Decimal(match.group(1) or 1) * Decimal(match.group(2))
+
+    def total(values: list[float | None]) -> Decimal | None:
+        if not values or any(v is None for v in values):
+            return None
+        # str() keeps the figure EC2 sent (0.781 stays 0.781), so the arithmetic stays exact.
+        summed = sum((Decimal(str(v)) for v in values), Decimal(0))
+        return summed if cap is None else min(summed, cap)
+
+    return total([c.baseline_gbps for c in chosen]), total([c.peak_gbps for c in chosen])
+
+
+@dataclass(frozen=True)
 class Workload:
     """What the network was sized for (kept so tables can show IPs needed and headroom), and the
     instance facts the node launch template needs, recorded by sizing so the program stays pure."""
@@ -153,6 +197,11 @@ class Workload:
     max_efa_interfaces: int = 0
     efa_cards: tuple[int, ...] = ()  # indexes of the cards that take an EFA interface, at most max_efa_interfaces
     image_id: str = ""  # the AMI nodes start from; empty: the launch template names none
+    # From describe_instance_types, for the traffic planner. 0 / "" / () in specs saved before labnet
+    # recorded them, or where EC2 reported none.
+    vcpus: int = 0
+    network_performance: str = ""
+    network_card_bandwidth: tuple[NetworkCard, ...] = ()
 
     @property
     def efa(self) -> bool:
@@ -162,6 +211,17 @@ class Workload:
     def facts_recorded(self) -> bool:
         """Whether sizing recorded the network-card facts (specs saved before it did have none)."""
         return self.network_cards > 0
+
+    def node_gbps(self) -> tuple[Decimal | None, Decimal | None]:
+        """``(baseline, peak)`` Gbps one node can send over IP: the cards that carry an IP interface in
+        its layout (:attr:`interfaces`), see :func:`card_bandwidth`. ``(None, None)`` when sizing
+        recorded no bandwidth."""
+        cards = tuple(i.network_card for i in self.interfaces if i.carries_ip)
+        return card_bandwidth(self.network_card_bandwidth, self.network_performance, cards)
+
+    def instance_gbps(self) -> tuple[Decimal | None, Decimal | None]:
+        """``(baseline, peak)`` Gbps of the whole instance, every card (see :func:`card_bandwidth`)."""
+        return card_bandwidth(self.network_card_bandwidth, self.network_performance)
 
     @property
     def interfaces(self) -> tuple[NetworkInterface, ...]:
@@ -263,6 +323,9 @@ class NetworkSpec:
                 max_efa_interfaces=_get(wl, "max_efa_interfaces", int, "workload", 0),
                 efa_cards=tuple(int(c) for c in cards),
                 image_id=_get(wl, "image_id", str, "workload", ""),
+                vcpus=_get(wl, "vcpus", int, "workload", 0),
+                network_performance=_get(wl, "network_performance", str, "workload", ""),
+                network_card_bandwidth=_cards(_get(wl, "network_card_bandwidth", (list, tuple), "workload", ())),
             )
         ports = _get(sec, "cross_spoke_ports", (list, tuple), "security", [0, 65535])
         if len(ports) != 2 or not all(isinstance(p, int) and not isinstance(p, bool) for p in ports):
@@ -490,6 +553,23 @@ def _pairs(value: Any, where: str, typ) -> tuple[tuple[str, Any], ...]:
         if not isinstance(v, typ) or isinstance(v, bool):
             raise InvalidSpecError(f"{where}[{k}]", pair, f"its value must be {typ.__name__}", "")
         out.append((pair[0], v))
+    return tuple(out)
+
+
+def _cards(raw: Any) -> tuple[NetworkCard, ...]:
+    """``workload.network_card_bandwidth``: a list of {index, baseline_gbps, peak_gbps}."""
+    out = []
+    for k, item in enumerate(raw):
+        where = f"workload.network_card_bandwidth[{k}]"
+        card = _mapping(item, where)
+        figures = {}
+        for key in ("baseline_gbps", "peak_gbps"):
+            value = _get(card, key, (int, float, type(None)), where, None)
+            if value is not None and (isinstance(value, bool) or not 0 < value < float("inf")):
+                raise InvalidSpecError(f"{where}.{key}", value, "must be a number of Gbps more than 0, or null",
+                                       "the figure EC2's describe_instance_types reports for the card")
+            figures[key] = None if value is None else float(value)
+        out.append(NetworkCard(index=_get(card, "index", int, where), **figures))
     return tuple(out)
 
 

@@ -202,7 +202,7 @@ class SizingForm(W.VBox):
         self.compute_az = _classed(W.Dropdown(options=[(AUTO_AZ, "")], value="", description="Compute AZ",
                                               style=style, layout=layout), "labnet-compute-az")
         # A network across regions: "us-east-1:2, us-west-2:2" (region:spokes); empty for one region,
-        # sized by the Spokes slider. labnet.sizing.parse_regions reads it, with its errors.
+        # sized by the Spokes slider. labnet.request.parse_regions reads it, with its errors.
         self.regions = _classed(W.Text(value=regions, description="Regions", continuous_update=False,
                                        placeholder="one region; or us-east-1:2, us-west-2:2", style=style,
                                        layout=layout), "labnet-regions")
@@ -265,9 +265,9 @@ class SizingForm(W.VBox):
     def values(self) -> dict[str, Any]:
         """The form's values as :func:`labnet.size` keyword arguments (a bad Regions text raises
         labnet's error, shown like any other)."""
-        from . import sizing
+        from . import request
 
-        regions = sizing.parse_regions(self.regions.value)
+        regions = request.parse_regions(self.regions.value)
         # The regions say how many spokes and where; only an EFA cluster in one region has a compute AZ.
         self.spokes.disabled = bool(regions)
         self.compute_az.disabled = bool(regions) or self.interface_mode.value == "ena"

@@ -3,13 +3,38 @@
 from __future__ import annotations
 
 from labnet import sizing
+from labnet.facts import instances
 from labnet.preflight import RegionFacts
 
-P5 = sizing.InstanceFacts(instance_type="p5.48xlarge", network_cards=32, max_interfaces=64, ipv4_per_interface=50,
+P5 = instances.InstanceFacts(instance_type="p5.48xlarge", network_cards=32, max_interfaces=64, ipv4_per_interface=50,
                           efa_supported=True, max_efa_interfaces=32, accelerators=8, accelerator_name="NVIDIA H100")
-M5 = sizing.InstanceFacts(instance_type="m5.large", network_cards=1, max_interfaces=3, ipv4_per_interface=10,
+M5 = instances.InstanceFacts(instance_type="m5.large", network_cards=1, max_interfaces=3, ipv4_per_interface=10,
                           efa_supported=False, max_efa_interfaces=0, accelerators=0)
 US_EAST_1 = RegionFacts("us-east-1", tuple(f"us-east-1{c}" for c in "abcdef"))
+
+
+def ec2_facts(instance_type: str) -> instances.InstanceFacts:
+    """An instance type's facts parsed from the describe_instance_types data the emulator serves (moto
+    ships AWS's own instance data), without starting a server: test_sizing checks that the reader
+    gets the same facts over the wire."""
+    return instances.InstanceFacts.from_ec2(_ec2_instance_types()[instance_type])
+
+
+def _ec2_instance_types() -> dict:
+    global _TYPES
+    if _TYPES is None:
+        import gzip
+        import importlib.util
+        import json
+        from pathlib import Path
+
+        # The data file only: importing moto itself is slow and not needed to read it.
+        root = Path(importlib.util.find_spec("moto").origin).parent
+        _TYPES = json.loads(gzip.decompress((root / "ec2" / "resources" / "instance_types.json.gz").read_bytes()))
+    return _TYPES
+
+
+_TYPES = None
 
 
 def plan(**kw):
@@ -19,64 +44,22 @@ def plan(**kw):
 
 
 def declared(spec, stack="test"):
-    """Run the program under the SDK's mock monitor and return [(type, name, inputs)] in order."""
-    from labnet.engines.rehearsal import run_program
+    """The program under the SDK's mock monitor: ([(type, name, inputs)] in order, exports); ids are
+    ``<name>-id``, ARNs ``arn:<name>`` (:func:`labnet.declare.declare`)."""
+    from labnet.declare import declare
 
-    rows = []
-
-    def hook(typ, name, inputs, region):
-        rows.append((typ, name, inputs))
-        return f"{name}-id", {**inputs, "arn": f"arn:{name}"}
-
-    exports = run_program(spec, stack, hook, preview=True)
-    return rows, exports
+    found = declare(spec, stack)
+    return [(r.type, r.name, r.inputs) for r in found.resources], found.exports
 
 
 def registrations(spec=None, target=None, stack="test", main=None):
     """Every registration a program makes under the SDK's own mock monitor, providers included:
     [(type, name, inputs, provider reference)]. By default the program is ``labnet.program.build(spec,
     stack, target)``; ``main`` runs another entry point instead (``deploy/__main__.py``, say)."""
-    import asyncio
-    import threading
+    from labnet.declare import declare
 
-    from pulumi.runtime import mocks as pmocks
-    from pulumi.runtime import settings as psettings
-    from pulumi.runtime.stack import run_pulumi_func
-
-    from labnet import program
-
-    rows, errors = [], []
-
-    class Mocks(pmocks.Mocks):
-        def new_resource(self, args):
-            rows.append((args.typ, args.name, dict(args.inputs), args.provider))
-            return f"{args.name}-id", dict(args.inputs)
-
-        def call(self, args):
-            return {}
-
-    def worker():
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            psettings.reset_options(project="labnet", stack=stack, preview=True)
-            pmocks.set_mocks(Mocks(), project="labnet", stack=stack, preview=True)
-
-            async def run():
-                main() if main is not None else program.build(spec, stack, target)
-
-            loop.run_until_complete(run_pulumi_func(run))
-        except BaseException as exc:  # noqa: BLE001 reported below
-            errors.append(exc)
-        finally:
-            psettings.reset_options()
-            loop.close()
-
-    t = threading.Thread(target=worker)
-    t.start()
-    t.join()
-    assert not errors, errors
-    return rows
+    return [(r.type, r.name, r.inputs, r.provider)
+            for r in declare(spec, stack, target, providers=True, main=main).resources]
 
 
 def full_mesh(spec):

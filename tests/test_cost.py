@@ -13,7 +13,8 @@ import labnet
 from labnet import cost
 from labnet.errors import InvalidSpecError
 from labnet.preflight import RegionFacts
-from labnet.sizing import InstanceFacts, plan
+from labnet.facts.instances import InstanceFacts
+from labnet.sizing import plan
 
 P5 = InstanceFacts("p5.48xlarge", network_cards=32, max_interfaces=64, ipv4_per_interface=50,
                    efa_supported=True, max_efa_interfaces=32, accelerators=8, accelerator_name="NVIDIA H100")

@@ -15,7 +15,8 @@ import labnet
 from labnet import diagram
 from labnet.errors import InvalidSpecError
 from labnet.preflight import RegionFacts
-from labnet.sizing import InstanceFacts, plan
+from labnet.facts.instances import InstanceFacts
+from labnet.sizing import plan
 
 P5 = InstanceFacts("p5.48xlarge", network_cards=32, max_interfaces=64, ipv4_per_interface=50,
                    efa_supported=True, max_efa_interfaces=32, accelerators=8, accelerator_name="NVIDIA H100")
@@ -175,7 +176,7 @@ def test_figure_shows_once_in_a_notebook_and_is_not_left_with_pyplot():
 
 
 def test_importing_labnet_diagram_and_cost_does_not_load_matplotlib_or_pandas():
-    code = ("import sys, labnet, labnet.diagram, labnet.cost; "
+    code = ("import sys, labnet, labnet.views.diagram, labnet.analysis.cost; "
             "loaded = [m for m in ('matplotlib', 'pandas') if m in sys.modules]; "
             "assert not loaded, loaded")
     subprocess.run([sys.executable, "-c", code], check=True)

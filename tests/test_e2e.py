@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import labnet
-from labnet.engines import ec2_calls
+from labnet.engines import handlers
 from tests.inspect_ec2 import assert_reaches_like_the_full_mesh, inventory, total
 
 pytestmark = pytest.mark.e2e
@@ -135,7 +135,7 @@ def test_deploy_in_one_process_destroy_in_another(ec2, spec3, labnet_home):
 
 
 def test_failed_deploy_after_k_resources_is_fully_destroyable(ec2, spec3, monkeypatch):
-    real_create = ec2_calls.VpcEndpoint.create
+    real_create = handlers.VpcEndpoint.create
     calls = {"n": 0}
 
     def failing(self, client, name, inputs):
@@ -144,14 +144,14 @@ def test_failed_deploy_after_k_resources_is_fully_destroyable(ec2, spec3, monkey
             raise RuntimeError("injected failure on the second S3 endpoint")
         return real_create(self, client, name, inputs)
 
-    monkeypatch.setattr(ec2_calls.VpcEndpoint, "create", failing)
+    monkeypatch.setattr(handlers.VpcEndpoint, "create", failing)
     lab = labnet.Lab("e2e-fail", spec3, engine="rehearsal")
     with pytest.raises(labnet.DeployError) as err:
         lab.up()
     assert "injected failure" in str(err.value) and "destroy()" in str(err.value)
     created = total(inventory(ec2))
     assert created > 0
-    monkeypatch.setattr(ec2_calls.VpcEndpoint, "create", real_create)
+    monkeypatch.setattr(handlers.VpcEndpoint, "create", real_create)
     removed = lab.destroy()
     assert len(removed) >= created
     assert total(inventory(ec2)) == 0
@@ -284,10 +284,10 @@ def test_lab_repr_is_safe(ec2, monkeypatch):
 def test_security_group_rules_are_really_revoked(ec2):
     """Each rule handler's delete removes exactly its rule on the emulator (not only with its group)."""
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    handlers = ec2_calls.HANDLERS
-    sg, _ = handlers["aws:ec2/securityGroup:SecurityGroup"].create(
+    by_type = handlers.HANDLERS
+    sg, _ = by_type["aws:ec2/securityGroup:SecurityGroup"].create(
         ec2, "t-sg", {"vpcId": vpc, "description": "t", "tags": {"Name": "t-sg"}})
-    ingress = handlers["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]
+    ingress = by_type["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]
     self_rule = {"securityGroupId": sg, "ipProtocol": "-1", "referencedSecurityGroupId": sg,
                  "description": "all traffic from the group itself"}
     tcp_rule = {"securityGroupId": sg, "ipProtocol": "tcp", "fromPort": 0.0, "toPort": 65535.0,

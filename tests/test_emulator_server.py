@@ -10,7 +10,7 @@ import pytest
 
 import labnet
 from labnet import emulator
-from labnet._emulator_server import serialized
+from labnet.emulator.server import serialized
 
 HEADER = (emulator.SERIAL_HEADER, "1")
 

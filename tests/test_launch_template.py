@@ -14,7 +14,8 @@ from botocore.validate import ParamValidator
 
 import labnet
 from labnet import program, sizing
-from labnet.engines import ec2_calls
+from labnet.facts import instances
+from labnet.engines import handlers
 from labnet.spec import interface_layout
 from tests.helpers import M5, declared, plan
 from tests.inspect_ec2 import inventory, total
@@ -52,7 +53,7 @@ def test_layout_rule_holds_for_every_efa_instance_type(ec2):
     for page in ec2.get_paginator("describe_instance_types").paginate(
             Filters=[{"Name": "network-info.efa-supported", "Values": ["true"]}]):
         for it in page["InstanceTypes"]:
-            facts = sizing.InstanceFacts.from_ec2(it)
+            facts = instances.InstanceFacts.from_ec2(it)
             per_card = {c["NetworkCardIndex"]: c["MaximumNetworkInterfaces"] for c in it["NetworkInfo"]["NetworkCards"]}
             for mode in ("efa", "efa-only"):
                 layout = interface_layout(mode, facts.efa_card_indexes)
@@ -121,11 +122,11 @@ def test_image_id_must_be_an_ami_id():
 def test_auto_names_are_names_aws_accepts():
     longest = "s" * 32  # spoke names are at most 32 characters
     for _ in range(20):
-        name = ec2_calls.physical_name(f"{longest}-node-template",
+        name = handlers.physical_name(f"{longest}-node-template",
                                        {"namePrefix": f"{program.LAUNCH_TEMPLATE_PREFIX}{longest}-node-"})
         assert LT_NAME_RE.fullmatch(name), name
     with pytest.raises(ValueError):  # refused before any call, whatever the emulator would accept
-        ec2_calls.LaunchTemplate().create(None, "x", {"name": "a b"})
+        handlers.LaunchTemplate().create(None, "x", {"name": "a b"})
 
 
 # -- on the emulator -----------------------------------------------------------------------------
@@ -215,7 +216,7 @@ def test_launcher_configs_name_what_an_independent_client_finds(ec2):
 
 @pytest.mark.e2e
 def test_a_killed_create_is_found_by_its_tags_and_gone_once_deleted(ec2):
-    handler = ec2_calls.LaunchTemplate()
+    handler = handlers.LaunchTemplate()
     inputs = {"namePrefix": "labnet-x-node-", "instanceType": "m5.large",
               "networkInterfaces": [{"deviceIndex": 0.0, "networkCardIndex": 0.0, "deleteOnTermination": "true"}],
               "tags": {"Name": "kill-x-node-template", "stack": "kill"}}
@@ -228,7 +229,7 @@ def test_a_killed_create_is_found_by_its_tags_and_gone_once_deleted(ec2):
     assert handler.find(ec2, inputs) is None and not handler.find_by_id(ec2, rid, inputs)
     with pytest.raises(Exception) as err:
         handler.delete(ec2, rid, inputs, outputs)
-    assert ec2_calls.is_not_found(err.value)  # a second delete is "already gone"
+    assert handlers.is_not_found(err.value)  # a second delete is "already gone"
 
 
 def test_snippets_for_aws_use_plain_boto3_and_no_endpoint():

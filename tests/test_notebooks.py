@@ -98,11 +98,21 @@ def test_01_size_network(ec2, tmp_path):
 # -- 04: the traffic plan is arithmetic; it creates nothing -----------------------------------------
 def test_04_training_traffic(ec2, tmp_path):
     nb = run("04_training_traffic.ipynb", tmp_path, spokes=2, nodes_per_spoke=4, max_spokes=3, max_sync_every=4,
-             model_params=1e9, steps=100, step_seconds=0.5, plot_path=str(tmp_path / "traffic.png"))
+             max_nodes_per_spoke=8, model_params=1e9, steps=100, step_seconds=0.5,
+             plot_path=str(tmp_path / "traffic.png"))
     html = "\n".join(outputs_of(nb, "text/html"))
-    for column in ("bytes_per_attachment", "binding_limit", "nccl_socket_nthreads", "cost_usd"):
+    for column in ("bytes_per_attachment", "binding_limit", "nccl_socket_nthreads", "cost_usd", "sending_nodes",
+                   "node_gbps", "sync_seconds_burst"):
         assert column in html, column
     text = json.dumps([c.get("outputs") for c in nb.cells])
+    # the comparison: 2 + 2 spokes of 4 g5.xlarge in two Regions, 2 GB gradient: each attachment sends
+    # 2 × 3/4 × 2e9 = 3e9 bytes, 0.75e9 from each node: 0.75e9 × 8 / 2.5 Gbps = 2.4 s at baseline (the nodes
+    # bind), 0.75e9 × 8 / 5 Gbps = 1.2 s at burst (EC2's inter-Region cap), next to the p5s' 0.16 s
+    assert "4 \u00d7 p5.48xlarge, 1 region(s)" in html and "4 \u00d7 g5.xlarge, 2 region(s)" in html
+    assert "node_bandwidth" in html and "inter_region_cap" in html
+    assert "hierarchical: 2.4 s per synchronisation, bound by the nodes: 4 nodes per spoke send 0.75 GB each at " \
+           "2.5 Gbps" in text and "at burst bandwidth (10 Gbps per node) 1.2 s (inter_region_cap)" in text
+    assert "hierarchical: 0.16 s per synchronisation, bound by the attachment" in text
     # 1e9 bf16 parameters over 2 spokes: each attachment sends 2 GB per sync, 0.16 s at 100 Gbps;
     # 100 syncs × 4 GB = 400 GB through the TGW, $8.00
     assert "hierarchical: 100 synchronisations \\u00d7 4.000 GB = 400.000 GB through the TGW, $8.00" in text

@@ -12,6 +12,7 @@ import pytest
 
 import labnet
 from labnet import preflight, sizing
+from labnet.facts import instances
 from labnet.spec import NetworkSpec
 from tests.conftest import ARTIFACTS
 from tests.inspect_ec2 import inventory, total
@@ -143,7 +144,7 @@ def test_compute_az_is_for_efa_clusters_only():
 
 
 def _facts(url: str, region: str, itype: str):
-    return sizing.region_facts(client(url, region), [itype])
+    return instances.region_facts(client(url, region), [itype])
 
 
 def test_preflight_refuses_a_hand_built_spec_with_compute_where_the_type_is_not_offered(ec2, emulator_url):

@@ -253,7 +253,7 @@ def test_the_rehearsal_engine_names_resources_the_way_pulumi_does():
     logical name plus Pulumi's random 7-hex suffix. Never a friendlier name that would hide AWS's rules."""
     import re
 
-    from labnet.engines.ec2_calls import physical_name
+    from labnet.engines.handlers import physical_name
 
     assert physical_name("a-sg", {"name": "exact"}) == "exact"
     named = physical_name("a-sg", {"namePrefix": "labnet-a-training-"})

@@ -16,9 +16,11 @@ import pytest
 from botocore.stub import Stubber
 
 import labnet
-from labnet.analysis import account, declared, quota_report
+from labnet.analysis import declared, quota_report
+from labnet.facts import account
 from labnet.analysis import quotas as analysis
 from labnet.analysis.declared import Resource
+from labnet.declare import declare
 from tests.helpers import plan, record_api_calls
 
 DATA = account.quota_data()
@@ -137,7 +139,7 @@ def test_every_resource_the_program_declares_is_counted_by_some_rule():
     known |= {"aws:ec2/routeTableAssociation:RouteTableAssociation",
               "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation",
               "aws:ec2/launchTemplate:LaunchTemplate"}  # quota-free here: associations, templates
-    types = {r.type for r in declared.declare(spec, "count-test")}
+    types = {r.type for r in declare(spec, "count-test").resources}
     assert types <= known, types - known
 
 
@@ -234,7 +236,7 @@ def test_each_region_is_compared_with_its_own_quotas_and_holdings():
 
 def test_one_region_has_no_peering_rows():
     spec = plan(spokes=3)
-    got = count(declared.declare(spec, "one-region"))
+    got = count(declare(spec, "one-region").resources)
     assert got.peering_attachments_per_transit_gateway == {} and got.peering_attachments_between_transit_gateways == {}
     assert set(got.regions) == {"us-east-1"}
 
@@ -244,7 +246,7 @@ def test_the_program_across_regions_is_counted_per_region():
 
     facts = {r: RegionFacts(r, (f"{r}a", f"{r}b")) for r in ("us-east-1", "us-west-2", "eu-west-1")}
     spec = plan(spokes=None, regions={"us-east-1": 2, "us-west-2": 1, "eu-west-1": 1}, region=facts, azs=1)
-    resources = declared.declare(spec, "three-regions")
+    resources = declare(spec, "three-regions").resources
     assert {r.region for r in resources} == set(facts)
     known = {v for k, v in vars(declared).items() if k.isupper() and isinstance(v, str) and v.startswith("aws:")}
     known |= {"aws:ec2/routeTableAssociation:RouteTableAssociation",
@@ -322,7 +324,7 @@ def test_per_resource_counts_match_what_the_emulator_holds_after_a_deploy(ec2):
     the network exists (prefix lists at their MaxEntries, AWS-managed ones at weight 1)."""
     spec = labnet.size(spokes=4, nodes_per_spoke=4, public_subnets=True)
     lab = labnet.Lab("quota-count", spec, engine="rehearsal")
-    predicted = count(declared.declare(spec, "quota-count"))
+    predicted = count(declare(spec, "quota-count").resources)
     lab.up(check_quotas=False)
     try:
         lists = {p["PrefixListId"]: (p["OwnerId"] == "AWS", p.get("MaxEntries", 1))

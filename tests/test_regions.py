@@ -105,7 +105,7 @@ def test_allocations_across_regions_never_overlap_and_stay_in_their_summary(coun
     ({"regions": TWO, "region": "eu-west-1"}, "region"),
 ])
 def test_bad_region_requests_are_refused_before_any_aws_call(bad, field, monkeypatch):
-    monkeypatch.setattr("labnet.targets.resolve", lambda *a, **k: pytest.fail("reached the target"))
+    monkeypatch.setattr("labnet.emulator.targets.resolve", lambda *a, **k: pytest.fail("reached the target"))
     with pytest.raises(labnet.InvalidSpecError) as err:
         labnet.size(nodes_per_spoke=4, **bad)
     assert err.value.field == field

@@ -14,7 +14,7 @@ import pytest
 
 import labnet
 from labnet import preflight
-from labnet.engines import ec2_calls
+from labnet.engines import handlers
 from tests.inspect_ec2 import (assert_reaches_like_the_full_mesh, counted_inbound_rules, counted_routes, inventory,
                                prefix_list_entries, total)
 
@@ -134,23 +134,23 @@ def test_an_update_interrupted_midway_is_finished_by_the_next_up(ec2, monkeypatc
     three = labnet.size(spokes=3, nodes_per_spoke=2, azs=1)
     labnet.Lab("scale-cut", three, engine="rehearsal").up()
     four = labnet.size(spokes=4, nodes_per_spoke=2, azs=1)
-    real = ec2_calls.ManagedPrefixList._modify
+    real = handlers.ManagedPrefixList._modify
 
     def cut(self, client, pl, add, remove):
         raise KeyboardInterrupt  # after the resize (made first when a list grows), before any entry
 
-    monkeypatch.setattr(ec2_calls.ManagedPrefixList, "_modify", cut)
+    monkeypatch.setattr(handlers.ManagedPrefixList, "_modify", cut)
     with wire() as sent:
         lab = labnet.Lab("scale-cut", four, engine="rehearsal")
         with pytest.raises(labnet.InterruptedOperationError):
             lab.up()
         state = lab._store.load()
         midway = [r for r in state.created if r.updating is not None]
-        assert midway and all(r.type == ec2_calls.ManagedPrefixList.token for r in midway)
+        assert midway and all(r.type == handlers.ManagedPrefixList.token for r in midway)
         for r in midway:  # recorded: the old inputs, and the update it was making
             assert r.updating["entries"] != r.inputs["entries"]
 
-        monkeypatch.setattr(ec2_calls.ManagedPrefixList, "_modify", real)
+        monkeypatch.setattr(handlers.ManagedPrefixList, "_modify", real)
         with pytest.raises(labnet.InterruptedOperationError):
             labnet.Lab("scale-cut", four, engine="rehearsal").up()  # refused without resume=True
         # Even back on the old spec, what was in flight is an update (the list may hold anything).
@@ -180,7 +180,7 @@ def test_any_other_change_is_still_refused_before_any_call(ec2):
 
 # -- the handlers behind it, one by one ---------------------------------------------------------
 def test_prefix_list_handler_updates_entries_size_and_descriptions(ec2):
-    handler = ec2_calls.HANDLERS[ec2_calls.ManagedPrefixList.token]
+    handler = handlers.HANDLERS[handlers.ManagedPrefixList.token]
     many = [f"10.{k // 256}.{k % 256}.0/24" for k in range(230)]  # more than one request's 100 entries
 
     def inputs(cidrs, note="peer"):
@@ -217,13 +217,13 @@ def test_prefix_list_handler_updates_entries_size_and_descriptions(ec2):
 
 
 def test_routes_and_rules_that_reference_a_prefix_list(ec2):
-    handlers = ec2_calls.HANDLERS
+    by_type = handlers.HANDLERS
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
     tgw = ec2.create_transit_gateway()["TransitGateway"]["TransitGatewayId"]
     pl = ec2.create_managed_prefix_list(PrefixListName="t", AddressFamily="IPv4", MaxEntries=1,
                                         Entries=[{"Cidr": "10.8.0.0/16"}])["PrefixList"]["PrefixListId"]
-    route = handlers["aws:ec2/route:Route"]
+    route = by_type["aws:ec2/route:Route"]
     to_list = {"routeTableId": rt, "destinationPrefixListId": pl, "transitGatewayId": tgw}
     to_net = {"routeTableId": rt, "destinationCidrBlock": "10.0.0.0/8", "transitGatewayId": tgw}
     ids = [route.create(ec2, n, i)[0] for n, i in (("l", to_list), ("n", to_net))]
@@ -232,9 +232,9 @@ def test_routes_and_rules_that_reference_a_prefix_list(ec2):
     route.delete(ec2, ids[0], to_list, {})
     assert not route.find_by_id(ec2, ids[0], to_list) and route.find_by_id(ec2, ids[1], to_net)
 
-    sg, _ = handlers["aws:ec2/securityGroup:SecurityGroup"].create(
+    sg, _ = by_type["aws:ec2/securityGroup:SecurityGroup"].create(
         ec2, "t-sg", {"vpcId": vpc, "description": "t", "tags": {"Name": "t-sg"}})
-    ingress = handlers["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]
+    ingress = by_type["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]
     rule = {"securityGroupId": sg, "ipProtocol": "tcp", "fromPort": 0.0, "toPort": 65535.0, "prefixListId": pl,
             "description": "TCP from the other spokes"}
     rid, _ = ingress.create(ec2, "from-peers", rule)

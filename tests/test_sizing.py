@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 import labnet
 from labnet import preflight, sizing
+from labnet.facts import instances
 from tests.helpers import M5, P5, US_EAST_1, plan
 
 
@@ -141,14 +142,30 @@ def test_random_text_supernets_raise_cleanly(cidr):
 
 def test_instance_facts_from_the_emulator(ec2):
     """Real describe_instance_types against a moto server on loopback."""
-    facts = sizing.instance_facts(ec2, "p5.48xlarge")
+    facts = instances.instance_facts(ec2, "p5.48xlarge")
     assert facts.network_cards == 32 and facts.efa_supported and facts.max_efa_interfaces == 32
     assert facts.accelerators == 8
-    region = sizing.region_facts(ec2)
+    region = instances.region_facts(ec2)
     assert region.region == "us-east-1" and "us-east-1a" in region.azs
     with pytest.raises(labnet.InvalidSpecError) as err:
-        sizing.instance_facts(ec2, "p99.mega")
+        instances.instance_facts(ec2, "p99.mega")
     assert err.value.field == "instance_type"
+
+
+def test_bandwidth_facts_from_the_emulator(ec2):
+    """describe_instance_types over the wire carries the cards' baseline and peak, NetworkPerformance
+    and vCPUs (moto serves AWS's own data); the reader parses them exactly as the test helper does."""
+    from labnet.spec import NetworkCard
+    from tests.helpers import ec2_facts
+
+    g5 = instances.instance_facts(ec2, "g5.xlarge")
+    assert (g5.vcpus, g5.network_performance, g5.network_card_bandwidth) == \
+        (4, "Up to 10 Gigabit", (NetworkCard(0, 2.5, 10.0),))
+    p5 = instances.instance_facts(ec2, "p5.48xlarge")
+    assert p5.vcpus == 192 and p5.network_performance == "3200 Gigabit"
+    assert p5.network_card_bandwidth == tuple(NetworkCard(i, 100.0, 100.0) for i in range(32))
+    for facts in (g5, p5, instances.instance_facts(ec2, "m5.large")):
+        assert facts == ec2_facts(facts.instance_type)
 
 
 def test_size_through_the_public_api(ec2):
@@ -156,6 +173,8 @@ def test_size_through_the_public_api(ec2):
     assert spec.spokes[0].subnets_by_role("compute")[0].cidr.endswith("/19")
     types = labnet.instance_types()
     assert types.iloc[0].accelerators > 0  # accelerated types first
+    g5 = types.set_index("instance_type").loc["g5.xlarge"]
+    assert (g5.vcpus, g5.baseline_gbps, g5.peak_gbps) == (4, 2.5, 10.0) and "network_card_bandwidth" not in types
 
 
 def test_unknown_region_is_refused_before_any_call():

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import labnet
-from labnet.spec import NetworkSpec
-from tests.helpers import plan
+from labnet.spec import NetworkCard, NetworkSpec, card_bandwidth
+from tests.helpers import ec2_facts, plan
 
 
 def test_round_trip_through_plain_dicts_and_json():
@@ -19,6 +19,56 @@ def test_round_trip_through_plain_dicts_and_json():
     again = NetworkSpec.from_dict(json.loads(json.dumps(data)))
     assert again == spec
     assert again.to_dict() == data
+
+
+def test_the_nodes_bandwidth_facts_round_trip_and_old_specs_still_load():
+    spec = plan(spokes=2, instance=ec2_facts("g5.xlarge"), interface_mode="ena")
+    wl = spec.workload
+    assert (wl.vcpus, wl.network_performance, wl.network_card_bandwidth) == \
+        (4, "Up to 10 Gigabit", (NetworkCard(0, 2.5, 10.0),))
+    data = json.loads(json.dumps(spec.to_dict()))
+    assert data["workload"]["network_card_bandwidth"] == [{"index": 0, "baseline_gbps": 2.5, "peak_gbps": 10.0}]
+    assert NetworkSpec.from_dict(data) == spec
+    for key in ("vcpus", "network_performance", "network_card_bandwidth"):  # a spec saved before issue 21
+        del data["workload"][key]
+    old = NetworkSpec.from_dict(data).workload
+    assert (old.vcpus, old.network_card_bandwidth, old.node_gbps()) == (0, (), (None, None))
+
+
+def test_card_bandwidth_sums_the_cards_used_and_keeps_to_the_instance_figure():
+    from decimal import Decimal
+
+    p5 = ec2_facts("p5.48xlarge")  # 32 cards of 100 Gbps, "3200 Gigabit"
+    assert card_bandwidth(p5.network_card_bandwidth, p5.network_performance) == (Decimal(3200), Decimal(3200))
+    assert card_bandwidth(p5.network_card_bandwidth, p5.network_performance, (0,)) == (Decimal(100), Decimal(100))
+    # c6in.32xlarge: two cards of 200 Gbps, but EC2 says 200 Gigabit for the instance
+    c6in = ec2_facts("c6in.32xlarge")
+    assert card_bandwidth(c6in.network_card_bandwidth, c6in.network_performance) == (Decimal(200), Decimal(200))
+    # p6-b300.48xlarge: 350 + 16 × 400 = 6,750 over its cards, 6,400 for the instance
+    b300 = ec2_facts("p6-b300.48xlarge")
+    assert card_bandwidth(b300.network_card_bandwidth, b300.network_performance) == (Decimal(6400), Decimal(6400))
+    # "4x 100 Gigabit" and "Up to 12.5 Gigabit" state figures; "Moderate" states none (the cards decide)
+    p4d = ec2_facts("p4d.24xlarge")
+    assert card_bandwidth(p4d.network_card_bandwidth, p4d.network_performance) == (Decimal(400), Decimal(400))
+    assert card_bandwidth((NetworkCard(0, 0.781, 12.5),), "Up to 12.5 Gigabit") == (Decimal("0.781"), Decimal("12.5"))
+    assert card_bandwidth((NetworkCard(0, 0.45, 1.2),), "Moderate") == (Decimal("0.45"), Decimal("1.2"))
+    # a figure EC2 did not give is unknown, not zero
+    assert card_bandwidth((NetworkCard(0, None, 10.0), NetworkCard(1, 5.0, 10.0)), "") == (None, Decimal(20))
+    assert card_bandwidth((), "100 Gigabit") == (None, None)
+
+
+@pytest.mark.parametrize("card, field", [
+    ({"index": 0, "baseline_gbps": -1, "peak_gbps": 10}, "workload.network_card_bandwidth[0].baseline_gbps"),
+    ({"index": 0, "baseline_gbps": 2.5, "peak_gbps": "10"}, "workload.network_card_bandwidth[0].peak_gbps"),
+    ({"baseline_gbps": 2.5}, "workload.network_card_bandwidth[0].index"),
+    ("2.5", "workload.network_card_bandwidth[0]"),
+])
+def test_bad_card_figures_name_their_field(card, field):
+    data = plan(spokes=2, instance=ec2_facts("g5.xlarge"), interface_mode="ena").to_dict()
+    data["workload"]["network_card_bandwidth"] = [card]
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        NetworkSpec.from_dict(data)
+    assert err.value.field == field
 
 
 def test_spec_is_immutable():

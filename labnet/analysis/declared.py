@@ -1,8 +1,8 @@
 """What the program declares, counted the way AWS counts it against its quotas.
 
 The program (labnet/program.py) is the one description of the network, so the quota preflight never
-re-derives its shape by hand: :func:`declare` runs it under the Pulumi SDK's mock monitor (creating
-nothing) and records every resource, and :func:`count` (pure, plain data in and out) counts:
+re-derives its shape by hand: :func:`labnet.declare.declare` runs it under the Pulumi SDK's mock monitor
+(creating nothing) and records every resource, and :func:`count` (pure, plain data in and out) counts:
 
 - per Region: VPCs, internet gateways, Elastic IPs, gateway endpoints, security groups (each new
   VPC brings a default group), transit gateways, customer-managed prefix lists, network interfaces;
@@ -30,10 +30,11 @@ one region's share, so each region is compared with its own quotas and holdings.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, NamedTuple
+from typing import Any, Iterable, Mapping
+
+from ..declare import Resource
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -58,20 +59,6 @@ TGW_ROUTE = "aws:ec2transitgateway/route:Route"
 TGW_PL_REFERENCE = "aws:ec2transitgateway/prefixListReference:PrefixListReference"
 TGW_PEERING = "aws:ec2transitgateway/peeringAttachment:PeeringAttachment"
 TGW_PEERING_ACCEPTER = "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter"
-
-
-class Resource(NamedTuple):
-    """One declared resource: its type token, logical name, id (as the run resolved it) and inputs."""
-
-    type: str
-    name: str
-    id: str
-    inputs: dict[str, Any]
-    region: str = ""  # "" = the network's own region
-
-    @property
-    def urn(self) -> str:
-        return f"{self.type}::{self.name}"  # the rehearsal engine's URN form
 
 
 @dataclass(frozen=True)
@@ -150,9 +137,9 @@ def _service_suffix(service_name: str) -> str:
 
 def count(resources: Iterable[Resource], nau_units: Mapping[str, int], aws_list_weights: Mapping[str, int],
           existing: Iterable[str] = ()) -> Declared:
-    """Count ``resources`` (from :func:`declare`, or an engine's plan) against AWS's quotas.
+    """Count ``resources`` (from :func:`labnet.declare.declare`, or an engine's plan) against AWS's quotas.
 
-    ``nau_units`` and ``aws_list_weights`` are the sourced data of labnet/quotas.json. A reference
+    ``nau_units`` and ``aws_list_weights`` are the sourced data of labnet/facts/quotas.json. A reference
     to a prefix list the program does not declare (an AWS-managed one looked up by id) counts 1.
     """
     resources = list(resources)
@@ -331,36 +318,3 @@ def _vpc_cidrs(vpc: Resource | None) -> int:
     """CIDR blocks a VPC brings to a TGW route table it propagates into (its primary block; labnet
     declares no secondary blocks)."""
     return 1 if vpc is not None else 0
-
-
-_CACHE: dict[tuple, list[Resource]] = {}
-_CACHE_LOCK = threading.Lock()
-
-
-def declare(spec, stack: str = "quotas") -> list[Resource]:
-    """Run the program under the SDK's mock monitor and return every resource it declares, in order.
-
-    Nothing is created and no AWS call is made. Results are cached per (spec, stack): a preview and
-    the up after it run the program once for the quota check.
-    """
-    key = (spec, stack)
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            return list(_CACHE[key])
-    from ..engines.rehearsal import run_program
-
-    rows: list[Resource] = []
-    lock = threading.Lock()
-
-    def hook(typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
-        rid = f"<{typ}::{name}>"
-        with lock:
-            rows.append(Resource(typ, name, rid, inputs, region))
-        return rid, {**inputs, "arn": f"<{name}.arn>"}
-
-    run_program(spec, stack, hook, preview=True)
-    with _CACHE_LOCK:
-        if len(_CACHE) > 16:
-            _CACHE.clear()
-        _CACHE[key] = list(rows)
-    return rows

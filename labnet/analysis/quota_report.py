@@ -7,7 +7,7 @@
 
 :func:`check` puts together the three parts: the program's declared resources, counted AWS's way
 (:mod:`labnet.analysis.declared`), the account's facts read from the target
-(:mod:`labnet.analysis.account`), and the pure comparison (:mod:`labnet.analysis.quotas`).
+(:mod:`labnet.facts.account`), and the pure comparison (:mod:`labnet.analysis.quotas`).
 ``Lab.up()`` calls it before any resource is created: on target ``"aws"`` a deploy that does not fit
 is refused with :class:`~labnet.QuotaExceededError`; on the emulator (which enforces no quota) the
 same rows come back as warnings.
@@ -20,10 +20,13 @@ from typing import Iterable
 
 import pandas as pd
 
-from .. import sizing, targets
+from ..facts import instances
+from ..emulator import targets
 from ..errors import InvalidSpecError, QuotaExceededError, TargetError
 from ..spec import NetworkSpec
-from . import account, declared, quotas as analysis
+from ..declare import declare
+from ..facts import account
+from . import declared, quotas as analysis
 from .declared import Resource
 
 
@@ -33,7 +36,7 @@ def _workload(spec: NetworkSpec, ec2) -> analysis.Workload | None:
         return None
     cards = 0
     if wl.interface_mode == "efa-only":
-        facts = sizing.instance_facts(ec2, wl.instance_type)  # cached; the sizing read it already
+        facts = instances.instance_facts(ec2, wl.instance_type)  # cached; the sizing read it already
         cards = min(facts.network_cards, facts.max_efa_interfaces)
     return analysis.Workload(spokes=len(spec.spokes), nodes_per_spoke=wl.nodes_per_spoke,
                              node=analysis.node_needs(wl.interface_mode, wl.ips_per_node, cards))
@@ -84,7 +87,7 @@ def check(spec: NetworkSpec, target: targets.Target, *, stack: str = "quotas", e
     ``existing`` are URNs the stack already holds (they add nothing); ``resources`` are declared
     resources when the caller already ran the program (an engine's plan), else it is run here.
     """
-    found = list(resources) if resources is not None else declared.declare(spec, stack)
+    found = list(resources) if resources is not None else declare(spec, stack).resources
     return rows(spec, read(spec, target, ec2), found, existing)
 
 
@@ -106,7 +109,7 @@ def quotas(spec: NetworkSpec | dict, target: str = "emulator") -> pd.DataFrame:
 
     Columns: ``quota`` (AWS's name), ``code`` (Service Quotas code), ``scope`` and ``resource`` (the
     Region, AZ, or the fullest route table / group / TGW / VPC), ``applied`` (Service Quotas'
-    applied value, else AWS's default, else the documented default of labnet/quotas.json: ``source``
+    applied value, else AWS's default, else the documented default of labnet/facts/quotas.json: ``source``
     says which), ``in_use`` (what the Region holds now, default VPC included), ``adds`` (what this
     deploy adds), ``needs`` (``in_use + adds``, or the per-resource figure), ``fits``, ``request``
     (the value to ask for when it does not fit), ``needed_for`` (``deploy``: creating the network needs it;

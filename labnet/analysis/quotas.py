@@ -1,7 +1,7 @@
 """Quota reasoning: plain facts in, one row per quota a deploy touches out (no AWS calls).
 
-The facts are the account's applied quota values (:class:`~labnet.analysis.account.Applied`), what
-the Region already holds (:class:`~labnet.analysis.account.Usage`), what the program declares
+The facts are the account's applied quota values (:class:`~labnet.facts.account.Applied`), what
+the Region already holds (:class:`~labnet.facts.account.Usage`), what the program declares
 (:class:`~labnet.analysis.declared.Declared`) and the workload the spec was sized for. :func:`compare`
 turns them into :class:`QuotaRow` s (:func:`compare_regions` for a network across regions: every
 region against its own quotas and holdings, since AWS's quotas are per Region); :func:`warnings` and
@@ -12,7 +12,7 @@ not fit fails part-way, so labnet refuses it up front), ``needed_for="launch"`` 
 workload the spec was sized for needs (Network Address Usage, network interfaces): the network
 deploys, and the launch would fail at ``RunInstances``.
 
-Network Address Usage (NAU), what is counted per VPC (AWS's units, labnet/quotas.json ``nau_units``):
+Network Address Usage (NAU), what is counted per VPC (AWS's units, labnet/facts/quotas.json ``nau_units``):
 6 per TGW attachment, 6 per NAT gateway, 6 per interface endpoint per AZ (gateway endpoints have no
 interface and count nothing), and per node: 1 per private IP and 1 per EFA or EFA-only interface
 (the primary included) or other additional interface. A p5.48xlarge with ``efa`` interfaces is
@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
-from .account import Applied, Usage
+from ..facts.account import Applied, Usage
 from .declared import Declared
 
 COLUMNS = ["quota", "code", "scope", "resource", "applied", "in_use", "adds", "needs", "fits", "request", "needed_for",

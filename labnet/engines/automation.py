@@ -76,16 +76,22 @@ def workspace_env(home: Path, user_env: dict[str, str] | None = None) -> dict[st
     return env
 
 
-def workspace_options(home: Path, backend: str | None = None, user_env: dict[str, str] | None = None):
+def workspace_options(home: Path, backend: str | None = None, user_env: dict[str, str] | None = None,
+                      pulumi_home: Path | None = None):
+    """``pulumi_home``: the emulator target's PULUMI_HOME of labnet's own (:mod:`labnet.engines.plugin`),
+    whose aws plugin is labnet's emulator provider; None keeps the user's."""
     from pulumi import automation as auto
 
     url = backend_url(home, backend)
+    env = workspace_env(home, user_env)
+    if pulumi_home is not None:
+        env["PULUMI_HOME"] = str(pulumi_home)
     return auto.LocalWorkspaceOptions(
         work_dir=str(paths.private_dir(home / "pulumi" / "work")),
         project_settings=auto.ProjectSettings(name=PROJECT, runtime="python",
                                               backend=auto.ProjectBackend(url=url)),
         secrets_provider="passphrase",
-        env_vars=workspace_env(home, user_env),
+        env_vars=env,
     )
 
 
@@ -203,7 +209,7 @@ def plain_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
 
 
 class AutomationEngine:
-    """Runs one stack through the Automation API. ``target`` is a :class:`labnet.targets.Target`.
+    """Runs one stack through the Automation API. ``target`` is a :class:`labnet.emulator.targets.Target`.
 
     After each operation ``managed`` holds how many resources Pulumi's state has (None if unknown),
     for labnet's own bookkeeping (:func:`labnet.stacks`, ``Lab.status()``)."""
@@ -225,13 +231,16 @@ class AutomationEngine:
         from pulumi import automation as auto
 
         from .. import program
+        from . import plugin
 
         program_target = self.target.program_target()
+        # On the emulator the aws plugin is labnet's emulator provider, in a PULUMI_HOME of labnet's own.
+        pulumi_home = plugin.install(self.home) if self.target.kind == "emulator" else None
         try:
             stack = auto.create_or_select_stack(
                 stack_name=self.stack_name, project_name=PROJECT,
                 program=lambda: program.pulumi_program(spec, program_target),
-                opts=workspace_options(self.home, self.backend))
+                opts=workspace_options(self.home, self.backend, pulumi_home=pulumi_home))
             ensure_aws_plugin(stack.workspace)
             stack.remove_all_config(list(STALE_EMULATOR_CONFIG))
             stack.set_all_config(config_values(self.target.pulumi_config()))
@@ -355,19 +364,11 @@ class AutomationEngine:
 
 
 def declared_count(spec: NetworkSpec, stack: str) -> int:
-    """How many resources the program declares for ``spec`` (the program run under the SDK's mock
-    monitor, which makes no call anywhere: about a millisecond per resource)."""
-    from .rehearsal import run_program
+    """How many resources the program declares for ``spec`` (:func:`labnet.declare.declare`: the program
+    under the SDK's mock monitor, which makes no call anywhere; about a millisecond per resource)."""
+    from ..declare import declare
 
-    count = 0
-
-    def hook(typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
-        nonlocal count
-        count += 1
-        return f"<{name}>", dict(inputs)
-
-    run_program(spec, stack, hook, preview=True)
-    return count
+    return len(declare(spec, stack).resources)
 
 
 def resume_advice(stack: str, detail: str) -> str:

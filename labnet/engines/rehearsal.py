@@ -18,10 +18,7 @@ would modify one in a way its handler cannot update (or replace it) stops before
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
-import gc
 import threading
 import time
 from dataclasses import dataclass
@@ -29,21 +26,19 @@ from typing import Any, Callable
 
 from ..errors import (DeployError, InterruptedByUserError, InterruptedOperationError, LabnetError, SpecChangedError,
                       TeardownIncompleteError)
+from ..declare import Resource as DeclaredResource, run, urn_of
 from ..spec import NetworkSpec
-from ..redact import MASK as SECRET
-from .ec2_calls import HANDLERS, is_not_found
+from .handlers import HANDLERS, is_not_found
 from .progress import ProgressCallback, ProgressEvent, ignore
 from .state import Resource, StackState, StackStore
 
-PROJECT = "labnet"
 # moto is not thread-safe (two CreateRoute calls on one route table at once crashed its server with a
 # 500), so against an emulator that does not run one request at a time itself the rehearsal engine
 # makes one EC2 call at a time, process-wide. labnet's own emulator serializes requests in its server
-# (labnet/_emulator_server.py): there the engine keeps several calls in flight, so that botocore's
+# (labnet/emulator/server.py): there the engine keeps several calls in flight, so that botocore's
 # request building and parsing on this side overlap moto's work on the other. The program's
 # dependency graph decides the order either way.
 _EC2_CALL = threading.Lock()
-_PROGRAM_LOCK = threading.Lock()  # the SDK's settings are process-wide: one program run at a time
 
 
 @dataclass(frozen=True)
@@ -62,18 +57,6 @@ class Cancelled(Exception):
     """Raised inside the resource hook once the caller was interrupted."""
 
 
-def _clean(inputs: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in inputs.items() if not k.startswith("__")}
-
-
-def _is_provider(typ: str) -> bool:
-    return typ.startswith("pulumi:providers:")
-
-
-def urn_of(typ: str, name: str) -> str:
-    return f"{typ}::{name}"
-
-
 def _change(rec: Resource, inputs: dict[str, Any]) -> str:
     """What ``up`` does to a created resource the program declares with ``inputs``: ``same``,
     ``update`` (only inputs its handler updates in place differ, or an earlier update of it was
@@ -83,147 +66,6 @@ def _change(rec: Resource, inputs: dict[str, Any]) -> str:
     if rec.inputs == inputs or HANDLERS[rec.type].can_update(rec.inputs, inputs):
         return "update"
     return "replace"
-
-
-def run_program(spec: NetworkSpec, stack: str, hook: Callable[[str, str, dict, str], tuple[str, dict]],
-                preview: bool, cancel: threading.Event | None = None,
-                on_declared: Callable[[int], None] | None = None,
-                target: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run :func:`labnet.program.build` under the SDK's mock monitor in a worker thread with its own
-    event loop (so it also works inside a running Jupyter kernel); return the resolved exports.
-
-    ``on_declared`` gets the number of resources the program declared, before any of them is
-    registered (the SDK constructs every resource synchronously in ``build`` and registers them only
-    once the event loop runs), so a first deploy knows its total without a separate preview pass.
-
-    ``target`` is what the program builds its explicit aws provider from (see
-    :func:`labnet.program.provider`). Providers are not AWS resources: they never reach ``hook`` and
-    are not counted; the rehearsal engine makes its calls through its own EC2 client."""
-    import pulumi
-    from pulumi.runtime import mocks as pmocks
-    from pulumi.runtime import settings as psettings
-    from pulumi.runtime.stack import run_pulumi_func
-
-    from .. import program
-
-    # Each resource's region is its provider's: the program gives every resource the explicit provider
-    # of its region, and the SDK registers a provider before the resources that reference it.
-    provider_regions: dict[str, str] = {}
-
-    class _Mocks(pmocks.Mocks):
-        def new_resource(self, args: pmocks.MockResourceArgs):
-            if _is_provider(args.typ):
-                pid = f"{args.name}-provider"
-                provider_regions[pid] = str(args.inputs.get("region") or spec.region)
-                return pid, {}
-            region = provider_regions.get((args.provider or "").rsplit("::", 1)[-1], spec.region)
-            rid, outputs = hook(args.typ, args.name, _clean(args.inputs), region)
-            return rid, outputs
-
-        def call(self, args: pmocks.MockCallArgs):
-            return {}
-
-    box: dict[str, Any] = {}
-
-    def worker() -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        # The mock monitor runs each resource hook in the loop's default executor. Owning that pool
-        # lets an interrupted run wait for the EC2 calls already in flight (and their journal lines)
-        # before it returns, so the state it leaves names everything those calls created.
-        pool = concurrent.futures.ThreadPoolExecutor(thread_name_prefix=f"labnet-rehearsal-{stack}")
-        loop.set_default_executor(pool)
-        try:
-            # The SDK keeps settings (outputs, RPC manager, root stack) process-wide: start clean.
-            psettings.reset_options(project=PROJECT, stack=stack, preview=preview)
-            pmocks.set_mocks(_Mocks(), project=PROJECT, stack=stack, preview=preview)
-
-            async def main() -> None:
-                declared: list[str] = []
-                if on_declared is not None:
-                    # A stack transformation runs inside each resource's constructor: it only counts.
-                    pulumi.runtime.register_stack_transformation(
-                        lambda args: None if _is_provider(args.type_) else declared.append(args.name))
-                exports = program.build(spec, stack, target)
-                if on_declared is not None:
-                    on_declared(len(declared))
-                # A secret export (pulumi.Output.secret, or a value built from one) is kept as
-                # "[secret]": the rehearsal engine has no encrypted state to hold it in.
-                resolved = {}
-                for key, value in exports.items():
-                    out = pulumi.Output.from_input(value)
-                    resolved[key] = SECRET if await out.is_secret() else await out.future()
-                box["exports"] = resolved
-
-            loop.run_until_complete(run_pulumi_func(main))
-        except BaseException as exc:  # noqa: BLE001 handed to the calling thread
-            box["error"] = exc
-            if cancel is not None and not isinstance(exc, Exception):
-                cancel.set()  # a KeyboardInterrupt inside a hook: start no new EC2 calls
-        finally:
-            try:
-                pool.shutdown(wait=True)
-                _drain(loop)
-                psettings.reset_options()
-            finally:
-                loop.close()
-
-    with _PROGRAM_LOCK, _no_cyclic_gc():
-        t = threading.Thread(target=worker, name=f"labnet-rehearsal-{stack}", daemon=True)
-        t.start()
-        try:
-            while t.is_alive():
-                t.join(0.1)
-        except KeyboardInterrupt:
-            # Let in-flight EC2 calls finish and be journaled; start no new ones.
-            if cancel is not None:
-                cancel.set()
-            t.join()
-            raise
-    if "error" in box:
-        raise box["error"]
-    return box.get("exports") or {}
-
-
-@contextlib.contextmanager
-def _no_cyclic_gc():
-    """Python's cyclic garbage collector off while the program runs (process-wide, so briefly).
-
-    The SDK allocates dozens of Outputs and asyncio callbacks per resource and keeps most of them
-    until the run ends; the collector's passes over that growing heap cost more than half of a
-    100-spoke run (measured: 6.1 s with it, 2.6 s without) and freed almost nothing (peak memory
-    213 MB with it, 217 MB without; bench/planning.py). Reference counting still frees everything
-    that is not in a cycle; the cycles wait for the next collection after the run."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _drain(loop: asyncio.AbstractEventLoop) -> None:
-    """Let what an interrupted program left pending unwind inside its own loop, quietly.
-
-    A KeyboardInterrupt escapes the loop with the program's tasks still pending (asyncio re-raises
-    it from every task it reaches); they are cancelled and run to completion here, so none is left
-    to fail later outside a loop. A program that finished normally has nothing pending.
-    """
-    for _ in range(5):
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        if not pending:
-            break
-        for task in pending:
-            task.cancel()
-        try:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        except BaseException:  # noqa: BLE001 the interruption was already handed to the caller
-            pass
-    try:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    except BaseException:  # noqa: BLE001
-        pass
 
 
 class RehearsalEngine:
@@ -282,7 +124,8 @@ class RehearsalEngine:
         seen: set[str] = set()
         lock = threading.Lock()
 
-        def hook(typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
+        def hook(declared: DeclaredResource) -> tuple[str, dict]:
+            typ, name, inputs, region = declared.type, declared.name, declared.inputs, declared.region
             urn = urn_of(typ, name)
             rec = state.resources.get(urn)
             if typ not in HANDLERS:
@@ -295,7 +138,7 @@ class RehearsalEngine:
                 rows.append(PlannedResource("create", typ, name, inputs, region=region))
                 return f"<{name}>", {**inputs, "arn": f"<{name}.arn>"}
 
-        run_program(spec, self.store.stack, hook, preview=True, target=self.program_target)
+        run(spec, self.store.stack, hook, preview=True, target=self.program_target)
         for rec in reversed(state.created):
             if rec.urn not in seen:
                 rows.append(PlannedResource("delete", rec.type, rec.name, rec.inputs, rec.id, rec.region))
@@ -348,7 +191,7 @@ class RehearsalEngine:
                     rec = state.resources[urn_of(p.type, p.name)]
                     self._delete_one(state, rec, progress, counter, total, "up")
                 hook = self._create_hook(state, progress, counter)  # sets self._cancel for this run
-                exports = run_program(spec, self.store.stack, hook, preview=False, cancel=self._cancel,
+                exports = run(spec, self.store.stack, hook, preview=False, cancel=self._cancel,
                                       on_declared=on_declared if fresh else None, target=self.program_target)
             except KeyboardInterrupt as exc:
                 self.store.save(state)
@@ -381,7 +224,8 @@ class RehearsalEngine:
         self._failures = []
         lock = threading.Lock()
 
-        def hook(typ: str, name: str, inputs: dict, region: str) -> tuple[str, dict]:
+        def hook(declared: DeclaredResource) -> tuple[str, dict]:
+            typ, name, inputs, region = declared.type, declared.name, declared.inputs, declared.region
             rec = state.resources.get(urn_of(typ, name))
             change = _change(rec, inputs) if rec is not None and rec.status == "created" else "create"
             if change == "same":

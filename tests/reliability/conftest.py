@@ -98,7 +98,7 @@ class MotoProcess:
         log = open(self.workdir / "moto.log", "ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "labnet._emulator_server", str(ready), str(self.port), "--warm-before-ready"],
+            [sys.executable, "-m", "labnet.emulator.server", str(ready), str(self.port), "--warm-before-ready"],
             cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env)
         log.close()
         deadline = time.monotonic() + 60

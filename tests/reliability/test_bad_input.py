@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import labnet
-from labnet import preflight, sizing, tables
+from labnet import preflight, request, sizing, tables
+from labnet.facts import instances
 from tests.reliability.util import left_behind
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +45,7 @@ class Checker:
         self.tried = 0
 
     def rejects(self, what: str, fn, field: str, reads: bool = False) -> None:
-        sizing._cache.clear()  # facts cached by an earlier call would hide a call made before rejecting
+        instances._cache.clear()  # facts cached by an earlier call would hide a call made before rejecting
         self.calls.clear()
         self.tried += 1
         self.figures.bad_inputs(self.group)
@@ -202,11 +203,11 @@ BAD_SIZE_VALUES = {
     "spoke names": st.lists(st.text(max_size=40), max_size=3).filter(
         lambda names: not names or len(set(names)) < len(names)
         or not all(preflight.SPOKE_NAME_RE.fullmatch(n) for n in names)),
-    "nodes_per_spoke": _not_in_range(1, sizing.MAX_NODES_PER_SPOKE),
+    "nodes_per_spoke": _not_in_range(1, request.MAX_NODES_PER_SPOKE),
     "supernet": st.one_of(st.text(max_size=30), CIDRISH, st.integers(), st.none()).filter(
         lambda s: not _valid_cidr(s)),
     "region": st.one_of(st.text(max_size=20), st.integers(), st.none()).filter(
-        lambda r: r not in sizing.known_regions()),
+        lambda r: r not in instances.known_regions()),
     "interface_mode": st.one_of(st.text(max_size=10), st.integers(), st.none()).filter(
         lambda m: m not in ("efa", "efa-only", "ena")),
     "headroom": st.one_of(st.floats(), st.integers(), st.text(max_size=5), st.none()).filter(
@@ -228,7 +229,7 @@ def _needs_facts(param: str, value) -> bool:
     """Only EC2 can tell: an AZ count above the region's, a well-formed but unknown instance type."""
     if param == "azs":
         return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
-            and float(value).is_integer() and 6 < value <= sizing.MAX_AZS
+            and float(value).is_integer() and 6 < value <= request.MAX_AZS
     if param == "instance_type":
         return isinstance(value, str) and len(value) <= 64 and bool(INSTANCE_FORMAT.fullmatch(value))
     return False

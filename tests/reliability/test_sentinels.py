@@ -56,7 +56,8 @@ import hashlib, json, os, sys, traceback
 from pathlib import Path
 import labnet
 from labnet import emulator, paths, tables
-from labnet.engines import automation, ec2_calls
+from labnet.emulator import targets
+from labnet.engines import automation, handlers
 from labnet.redact import redact
 
 out_dir = Path(sys.argv[1])
@@ -92,7 +93,7 @@ try:
               automation.workspace_options(home), automation.workspace_env(home)):
         show(x)
     aws_lab = labnet.Lab("sentinel-aws", spec, target="aws", engine="pulumi")
-    show(aws_lab); show(labnet.targets.Target("aws", "us-east-1"))
+    show(aws_lab); show(targets.Target("aws", "us-east-1"))
 
     capture(lambda: labnet.size(spokes=0))
     capture(lambda: labnet.Lab("bad name", spec))
@@ -100,13 +101,13 @@ try:
     capture(lambda: aws_lab.destroy())  # no pulumi CLI here: EngineUnavailableError
     with lab._store.lock("up"):
         capture(lambda: lab.up())
-    real = ec2_calls.VpcEndpoint.create
+    real = handlers.VpcEndpoint.create
     def failing(self, ec2, name, inputs):
         raise RuntimeError("injected failure")
-    ec2_calls.VpcEndpoint.create = failing
+    handlers.VpcEndpoint.create = failing
     failed = labnet.Lab("sentinel-fail", spec, engine="rehearsal")
     capture(lambda: failed.up())
-    ec2_calls.VpcEndpoint.create = real
+    handlers.VpcEndpoint.create = real
     # A Pulumi CLI error that echoes the secrets, as a misconfigured provider might.
     from pulumi.automation.errors import CommandError
     from pulumi.automation._cmd import CommandResult

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 import labnet
-from labnet.engines import ec2_calls
+from labnet.engines import handlers
 from tests.reliability.conftest import python
 from tests.reliability.util import emulator_ids, left_behind, state_ids
 
@@ -74,7 +74,7 @@ def test_one_delete_failing_midway_never_reports_success(ec2, small_spec, monkey
     lab = labnet.Lab("td-inject", small_spec, engine="rehearsal")
     lab.up()
     calls = {"n": 0}
-    real_delete = {cls: cls.delete for cls in {type(h) for h in ec2_calls.HANDLERS.values()}}
+    real_delete = {cls: cls.delete for cls in {type(h) for h in handlers.HANDLERS.values()}}
 
     def failing(cls):
         def delete(self, client, rid, inputs, outputs):

@@ -24,8 +24,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths
-from .errors import EmulatorError
+from .. import paths
+from ..errors import EmulatorError
 
 ENV_URL = "LABNET_EMULATOR_URL"
 TEST_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -35,7 +35,7 @@ START_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
 # Set on every response of an emulator labnet started: its server runs one request at a time
-# (labnet/_emulator_server.py), so clients need not take turns to keep moto safe.
+# (labnet/emulator/server.py), so clients need not take turns to keep moto safe.
 SERIAL_HEADER = "x-labnet-one-request-at-a-time"
 
 
@@ -157,7 +157,7 @@ def start() -> Emulator:
     os.fchmod(fd, 0o600)
     log = os.fdopen(fd, "ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "labnet._emulator_server", str(ready)],
+        [sys.executable, "-m", "labnet.emulator.server", str(ready)],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
         env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
     )

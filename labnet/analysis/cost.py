@@ -23,7 +23,7 @@ each way, 2/3 in all). A ring all-reduce that orders ranks by region crosses muc
 (``labnet.traffic.plan`` says how much: pass its ``inter_region_gb`` as a number, or a
 ``{(from, to): GB}`` mapping for each direction).
 
-Prices are data, never constants in code: ``labnet/prices.json`` holds them per region with their
+Prices are data, never constants in code: ``labnet/analysis/prices.json`` holds them per region with their
 source pages and the date they are as of; pass ``prices=`` for your own (a dict or JSON file of the
 same shape). The table's rows name the region and date used, and ``frame.attrs`` carries the whole
 provenance. Instances, EBS, cross-AZ and internet data transfer are not part of the estimate.
@@ -39,9 +39,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from . import sourced
-from .errors import InvalidSpecError
-from .spec import NetworkSpec
+from .. import sourced
+from ..errors import InvalidSpecError
+from ..spec import NetworkSpec
 
 if TYPE_CHECKING:  # typing only: pandas loads when an estimate is made
     import pandas as pd
@@ -74,7 +74,7 @@ class PriceSet:
         if region not in self.regions:
             raise InvalidSpecError("region", region, f"the price set {self.name!r} has no prices for this region "
                                    f"(it has {', '.join(sorted(self.regions))})",
-                                   "pass prices= with that region's prices (same shape as labnet/prices.json), "
+                                   "pass prices= with that region's prices (same shape as labnet/analysis/prices.json), "
                                    "or estimate a listed region and say so")
         if item not in self.regions[region] or item not in self.items:
             raise InvalidSpecError(f"prices.regions.{region}.{item}", None,
@@ -89,13 +89,13 @@ class PriceSet:
             raise InvalidSpecError(f"prices.region_pairs.{item}.{source}.{destination}", None,
                                    f"the price set {self.name!r} has no price for traffic from {source} to "
                                    f"{destination}", "pass prices= with that pair's price (same shape as "
-                                   "labnet/prices.json)")
+                                   "labnet/analysis/prices.json)")
         return table[source][destination]
 
 
 def load_prices(source: PriceSet | Mapping[str, Any] | str | Path | None = None) -> PriceSet:
     """The price set to estimate with: labnet's own (``None``), a JSON file, or a dict of the same
-    shape as ``labnet/prices.json`` (``name``, ``currency``, ``as_of``, ``items``, ``regions``, and
+    shape as ``labnet/analysis/prices.json`` (``name``, ``currency``, ``as_of``, ``items``, ``regions``, and
     optionally ``region_pairs``)."""
     if isinstance(source, PriceSet):
         return source
@@ -303,7 +303,7 @@ def _q(value: Decimal) -> str:
 
 def _parse_prices(data: Mapping[str, Any]) -> PriceSet:
     def text(key: str, required: bool = True) -> str:
-        return sourced.text(data, key, "prices", required, "see labnet/prices.json for the shape")
+        return sourced.text(data, key, "prices", required, "see labnet/analysis/prices.json for the shape")
 
     def price(where: str, value: object) -> Decimal:
         return sourced.number(where, value, "must be a price of 0 or more")
@@ -313,7 +313,7 @@ def _parse_prices(data: Mapping[str, Any]) -> PriceSet:
     if not isinstance(items, Mapping) or not isinstance(regions, Mapping) or not regions:
         raise InvalidSpecError("prices", sorted(data) if isinstance(data, Mapping) else data,
                                "needs 'items' (label, unit, source per item) and 'regions' (prices per region)",
-                               "see labnet/prices.json for the shape")
+                               "see labnet/analysis/prices.json for the shape")
     parsed_items: dict[str, dict[str, str]] = {}
     for key, info in items.items():
         if not isinstance(info, Mapping) or not all(isinstance(info.get(f), str) and info.get(f)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidSpecError
+from ..errors import InvalidSpecError
 
 KINDS = ("emulator", "aws")
 
@@ -29,7 +29,7 @@ class Target:
         """A boto3 client for ``service`` on this target (the emulator serves every service moto has)."""
         region = region or self.region
         if self.kind == "emulator":
-            from . import emulator
+            from .. import emulator
 
             em = emulator.Emulator(url=self.endpoint) if self.endpoint else emulator.ensure()
             return em.client(service, region)
@@ -59,7 +59,7 @@ class Target:
         provider takes the user's credential chain, as the pulumi CLI would.
         """
         if self.kind == "emulator":
-            from .emulator import TEST_CREDENTIALS
+            from . import TEST_CREDENTIALS
 
             return {"kind": "emulator", "endpoint": self.endpoint,
                     "access_key": TEST_CREDENTIALS["aws_access_key_id"],
@@ -72,7 +72,7 @@ def resolve(kind: str, region: str) -> Target:
     if kind not in KINDS:
         raise InvalidSpecError("target", kind, f"must be one of {list(KINDS)}", "'emulator' needs no AWS account")
     if kind == "emulator":
-        from . import emulator
+        from .. import emulator
 
         return Target("emulator", region, emulator.ensure().url)
     return Target("aws", region)

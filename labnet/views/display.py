@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Callable
 
-from .engines.progress import ProgressEvent
+from ..engines.progress import ProgressEvent
 
 
 def in_notebook() -> bool:

@@ -219,7 +219,7 @@ def refresh(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def check_path(path: str | Path, field: str = "path") -> Path:
     """The path a table can be written to: it must end in ``.csv`` or ``.json`` (checked before any work).
     ``field`` names the parameter in the error (a notebook's ``outputs_csv``, say)."""
-    from .errors import InvalidSpecError
+    from ..errors import InvalidSpecError
 
     if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes) or not str(path).strip():
         raise InvalidSpecError(field, path, "must be a file path ending in .csv or .json", "for example 'outputs.csv'")
@@ -236,7 +236,7 @@ def check_path(path: str | Path, field: str = "path") -> Path:
 def write(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a table to ``.csv`` or ``.json`` (records) by the file's extension."""
     if not isinstance(frame, pd.DataFrame):
-        from .errors import InvalidSpecError
+        from ..errors import InvalidSpecError
 
         raise InvalidSpecError("frame", type(frame).__name__, "must be a pandas DataFrame",
                                "pass a table labnet returned, such as lab.outputs()")

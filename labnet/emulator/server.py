@@ -1,6 +1,6 @@
 """Entry point of the emulator process: moto's server on 127.0.0.1.
 
-    python -m labnet._emulator_server READY_FILE [PORT] [--warm-before-ready]
+    python -m labnet.emulator.server READY_FILE [PORT] [--warm-before-ready]
 
 Started by :func:`labnet.emulator.start` as its own session so it outlives the notebook kernel that
 started it, on a port the OS picks (PORT 0, the default). Tests that stop and restart the emulator

@@ -13,20 +13,18 @@ nothing depends on the session's backend), and matplotlib is imported only when 
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidSpecError
+from ..errors import InvalidSpecError
+from . import figure
 
 if TYPE_CHECKING:  # typing only
     import pandas as pd
     from matplotlib.figure import Figure
 
-FORMATS = (".png", ".svg")
 OK, BLOCKED, NONE = "#16a34a", "#dc2626", "#e5e7eb"
 LABEL_MAX = 16  # above this many spokes the cells are too small for their reason codes
-SAVE_DPI = 150
 NEEDED = ("src_spoke", "dst_spoke", "probe", "reachable", "reason")
 
 
@@ -36,7 +34,7 @@ def draw(frame: "pd.DataFrame", probe: str | None = None) -> "Figure":
     frame = _check(frame, probe)
     if probe is not None:
         frame = frame[frame["probe"] == probe]
-    from .analysis import verify
+    from ..analysis import verify
 
     spokes = verify.spoke_order(frame)
     region_of = verify.regions_of(frame)
@@ -58,12 +56,10 @@ def draw(frame: "pd.DataFrame", probe: str | None = None) -> "Figure":
             if grid[i][j] < 2:
                 labels[i][j] = row.reason
             grid[i][j] = 2
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import ListedColormap
 
     side = min(12.0, max(3.2, 0.5 * n + 2.2))
-    fig = _figure_class()(figsize=(side + 0.6, side))
-    FigureCanvasAgg(fig)
+    fig = figure.new(side + 0.6, side)
     ax = fig.add_axes((0.22, 0.25, 0.70, 0.62))
     ax.imshow(grid, cmap=ListedColormap([NONE, OK, BLOCKED]), vmin=0, vmax=2, aspect="equal")
     font = 8 if n <= 8 else (6 if n <= LABEL_MAX else 5)
@@ -115,13 +111,8 @@ def _groups(spokes: list[str], region_of: dict[str, str]) -> list[tuple[str, int
 
 def save(frame: "pd.DataFrame", path: str | Path, probe: str | None = None) -> Path:
     """Draw the heatmap and write it to ``path`` (PNG or SVG by its extension); returns the path."""
-    p = Path(path)
-    if p.suffix.lower() not in FORMATS:
-        raise InvalidSpecError("path", str(path), "the picture is written as PNG or SVG, chosen by the file's "
-                               "extension", "end the name in .png or .svg, for example 'connectivity.png'")
-    fig = draw(frame, probe)
-    fig.savefig(p, format=p.suffix.lower()[1:], dpi=SAVE_DPI)
-    return p
+    p = figure.check_path(path, "connectivity.png")
+    return figure.save(draw(frame, probe), p)
 
 
 def _check(frame: Any, probe: str | None) -> "pd.DataFrame":
@@ -136,20 +127,3 @@ def _check(frame: Any, probe: str | None) -> "pd.DataFrame":
         raise InvalidSpecError("probe", probe, f"is not one of the frame's probes {sorted(set(frame['probe']))}",
                                "pass one of them, or None for all")
     return frame
-
-
-@functools.cache
-def _figure_class() -> type:
-    import io
-
-    from matplotlib.figure import Figure
-
-    class HeatmapFigure(Figure):
-        """The connectivity picture; shows inline in a notebook as a PNG."""
-
-        def _repr_png_(self) -> bytes:
-            buf = io.BytesIO()
-            self.savefig(buf, format="png")
-            return buf.getvalue()
-
-    return HeatmapFigure

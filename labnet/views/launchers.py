@@ -24,7 +24,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .errors import InvalidSpecError, LabnetError
+from ..errors import InvalidSpecError, LabnetError
 
 SECRET = "[secret]"
 DEFAULT_VERSION = "$Default"  # the template is created with update_default_version: $Default is current

@@ -17,20 +17,19 @@ session's matplotlib backend. matplotlib is imported only when a picture is draw
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from .errors import InvalidSpecError
-from .spec import NetworkSpec, Spoke
+from ..errors import InvalidSpecError
+from ..spec import NetworkSpec, Spoke
+from . import figure
 
 if TYPE_CHECKING:  # typing only: matplotlib loads when a picture is drawn
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-FORMATS = (".png", ".svg")
 MAX_SPOKES = 64  # past this a picture stops being readable; the tables say it better
 SECRET = "[secret]"  # how labnet.tables shows a secret output; the picture says the same
 
@@ -38,7 +37,6 @@ SECRET = "[secret]"  # how labnet.tables shows a secret output; the picture says
 FONT_PT = 8.0  # font size of a picture labnet sizes itself
 MIN_FONT_PT = 6.0  # below this, grow the picture instead of shrinking the text
 MAX_WIDTH_IN = 22.0  # widest picture worth shrinking the font for
-SAVE_DPI = 150
 MONO = "DejaVu Sans Mono"  # ships with matplotlib, so text widths below are exact everywhere
 CHAR_W = 0.602  # advance of one DejaVu Sans Mono character, in em
 LINE_H = 1.3  # line pitch, in em
@@ -94,11 +92,8 @@ def draw(spec: NetworkSpec, exports: Mapping[str, Any] | None = None, ax: "Axes 
     spec, exports = _check_spec(spec), _check_exports(exports)
     layout = (_RegionsLayout if spec.multi_region else _Layout).of(spec, exports)
     if ax is None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
         font = max(MIN_FONT_PT, min(FONT_PT, MAX_WIDTH_IN * 72 / layout.width))
-        fig = _figure_class()(figsize=(layout.width * font / 72, layout.height * font / 72))
-        FigureCanvasAgg(fig)  # render (and measure text) with Agg whatever the session's backend is
+        fig = figure.new(layout.width * font / 72, layout.height * font / 72)
         ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     else:
         fig = ax.figure
@@ -115,42 +110,8 @@ def save(spec: NetworkSpec, path: str | Path, exports: Mapping[str, Any] | None 
 
     >>> save(spec, "docs/topology.svg", exports=lab.exports())
     """
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in FORMATS:
-        raise InvalidSpecError("path", str(path), "the picture is written as PNG or SVG, chosen by the "
-                               "file's extension", "end the name in .png or .svg, for example 'topology.png'")
-    import matplotlib
-
-    fig = draw(spec, exports)
-    # Text as <text> elements, not glyph outlines; no timestamp, so the same network gives the same file.
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "labnet"}):
-        fig.savefig(p, format=suffix[1:], dpi=SAVE_DPI, metadata={"Date": None} if suffix == ".svg" else None)
-    return p
-
-
-# -- figure class --------------------------------------------------------------------------------
-@functools.cache
-def _figure_class() -> type:
-    """A Figure that renders itself as PNG for IPython.
-
-    IPython only knows how to show a plain Figure once pyplot's inline backend has registered its
-    formatter, which never happens if nobody imported pyplot; ``_repr_png_`` makes the picture show
-    either way. Built on first use so matplotlib is not imported with labnet.
-    """
-    import io
-
-    from matplotlib.figure import Figure
-
-    class TopologyFigure(Figure):
-        """The hub-and-spoke picture; shows inline in a notebook as a PNG."""
-
-        def _repr_png_(self) -> bytes:
-            buf = io.BytesIO()
-            self.savefig(buf, format="png")
-            return buf.getvalue()
-
-    return TopologyFigure
+    p = figure.check_path(path, "topology.png")
+    return figure.save(draw(spec, exports), p)
 
 
 # -- input checks --------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Reading only (AWS calls, no reasoning): :func:`applied_quotas` asks Service Quotas for each quota's
 applied value (``get_service_quota``), falls back to AWS's default (``get_aws_default_service_quota``)
-and, where Service Quotas has no answer, to the documented default in labnet/quotas.json, saying
+and, where Service Quotas has no answer, to the documented default in labnet/facts/quotas.json, saying
 which in ``source``. :func:`usage` counts what the Region already holds with paginated describe
 calls (the default VPC counts). The comparison lives in :mod:`labnet.analysis.quotas`.
 """
@@ -17,12 +17,12 @@ from typing import Any
 
 from ..errors import FactsError
 
-QUOTAS_FILE = Path(__file__).resolve().parent.parent / "quotas.json"
+QUOTAS_FILE = Path(__file__).resolve().with_name("quotas.json")
 
 
 @lru_cache(maxsize=1)
 def quota_data() -> dict[str, Any]:
-    """labnet/quotas.json: the documented defaults, NAU units and AWS-managed prefix-list weights."""
+    """labnet/facts/quotas.json: the documented defaults, NAU units and AWS-managed prefix-list weights."""
     return json.loads(QUOTAS_FILE.read_text(encoding="utf-8"))
 
 
