@@ -559,15 +559,38 @@ class Lab:
                 "refresh", engine, self.spec, shown)))
         return tables.refresh(self._run("refresh", lambda shown: engine.refresh(shown)))
 
-    def destroy(self) -> pd.DataFrame:
-        """Delete everything the stack owns, nothing else; returns what was removed."""
+    def destroy(self, delete_logs: bool = False) -> pd.DataFrame:
+        """Delete everything the stack owns, nothing else; one row per resource: ``removed``, or
+        ``kept`` for the flow-log bucket (and its settings) that the program retains on delete: logs
+        are audit data, and a later ``up`` of the same stack reuses the bucket. ``delete_logs=True``
+        deletes the kept buckets too, logs and all (every object version)."""
+        if not isinstance(delete_logs, bool):
+            raise InvalidSpecError("delete_logs", delete_logs, "must be true or false",
+                                   "destroy() keeps the flow-log bucket; destroy(delete_logs=True) deletes it")
         engine = self._engine()
         if self.engine_name == "pulumi":
             removed = self._run("destroy", lambda shown: self._pulumi_operation(
                 "destroy", engine, self.spec, shown))
         else:
             removed = self._run("destroy", lambda shown: engine.destroy(shown))
-        return pd.DataFrame({"removed": removed})
+        kept = list(getattr(engine, "kept", []) or [])
+        rows = [{"resource": name, "outcome": "removed", "id": "", "note": ""} for name in removed]
+        from .engines.handlers import HANDLERS, Bucket
+
+        buckets = [k for k in kept if k["type"] == Bucket.token]
+        for k in kept:
+            note = ("flow logs are audit data: kept; a later up() of this stack reuses the bucket; "
+                    "destroy(delete_logs=True) deletes it")
+            outcome = "kept"
+            if delete_logs:
+                outcome, note = "removed", "deleted with the flow logs (delete_logs=True)"
+            rows.append({"resource": k["name"], "outcome": outcome, "id": k.get("id", ""), "note": note})
+        if delete_logs:
+            for k in buckets:
+                # The one translation of the program's bucket into calls (the handler), after the engine
+                # let go of it: a versioned bucket is emptied, every version, then deleted.
+                HANDLERS[Bucket.token].delete(self._ec2_in(k.get("region") or self.spec.region), k["id"], {}, {})
+        return pd.DataFrame(rows, columns=["resource", "outcome", "id", "note"])
 
     def status(self) -> str:
         """One word for the stack's state: empty, deployed, destroyed, interrupted …, busy …"""

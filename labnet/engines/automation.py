@@ -320,15 +320,24 @@ class AutomationEngine:
     def outputs(self, spec: NetworkSpec) -> dict[str, Any]:
         return plain_outputs(self._stack(spec).outputs())
 
+    kept: list[dict[str, Any]] = []  # what the last destroy left on the target (retain_on_delete)
+
     def destroy(self, spec: NetworkSpec, progress: ProgressCallback = ignore) -> list[str]:
         stack = self._stack(spec)
         translator = EventTranslator("destroy", 0, progress)
         removed: list[str] = []
+        # Pulumi deletes a retain_on_delete resource from its state only; the engine still reports the
+        # step. Read which ones those are first, so the result says they were kept, not removed.
+        retained = {r["urn"]: r for r in stack.export_stack().deployment.get("resources", [])
+                    if r.get("retainOnDelete") and not _is_stack_or_provider(r.get("type", ""))}
+        self.kept = [{"name": _name(urn), "type": r.get("type", ""), "id": r.get("id", ""),
+                      "region": (r.get("outputs") or {}).get("region", "")} for urn, r in retained.items()]
 
         def on_event(event) -> None:
             translator(event)
             out = getattr(event, "res_outputs_event", None)
-            if out is not None and not _is_stack_or_provider(out.metadata.type):
+            if (out is not None and not _is_stack_or_provider(out.metadata.type)
+                    and out.metadata.urn not in retained):
                 removed.append(_name(out.metadata.urn))
 
         try:

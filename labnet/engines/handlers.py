@@ -22,6 +22,8 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
+from ..clients import sibling
+
 NOT_FOUND = ("NotFound", "InvalidVpcID", "InvalidSubnetID", "InvalidRouteTableID", "InvalidGroup",
              "InvalidAssociationID", "InvalidRoute", "InvalidTransitGateway", "InvalidVpcEndpoint",
              "InvalidInternetGatewayID", "InvalidAllocationID", "InvalidNatGatewayID",
@@ -1032,29 +1034,6 @@ class LaunchTemplate(Handler):
 
 
 # -- issue 19: flow logs, their bucket, and the VPC's defaults locked down -------------------------
-_SIBLINGS: dict[tuple[int, str], Any] = {}
-
-
-def sibling(ec2, service: str):
-    """A client for ``service`` beside ``ec2``: the same endpoint, Region, credentials and settings.
-    Handlers are given the EC2 client of their Region (both callers build one); the flow-log bucket is
-    S3's. The credentials come from the EC2 client itself (botocore keeps no public accessor): the
-    emulator's test keys or whatever the caller built the client with, never looked up anew."""
-    key = (id(ec2), service)
-    client = _SIBLINGS.get(key)
-    if client is None:
-        import boto3
-
-        creds = ec2._get_credentials()  # noqa: SLF001 see above
-        client = boto3.session.Session().client(
-            service, region_name=ec2.meta.region_name, endpoint_url=ec2.meta.endpoint_url,
-            aws_access_key_id=creds.access_key if creds else None,
-            aws_secret_access_key=creds.secret_key if creds else None,
-            aws_session_token=creds.token if creds else None, config=ec2.meta.config)
-        _SIBLINGS[key] = client
-    return client
-
-
 def _s3_missing(exc: BaseException, *codes: str) -> bool:
     if not isinstance(exc, ClientError):
         return False

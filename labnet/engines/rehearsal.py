@@ -237,7 +237,7 @@ class RehearsalEngine:
                 raise Cancelled(f"cancelled before {'updating' if change == 'update' else 'creating'} {name}")
             try:
                 return (update(typ, name, inputs, rec) if change == "update"
-                        else make(typ, name, inputs, rec, region))
+                        else make(typ, name, inputs, rec, region, declared.retain))
             except BaseException as exc:
                 # Like Pulumi's engine: after the first failure start no new creates (the ones in
                 # flight finish), so an endpoint that stopped answering costs one timeout, not one per
@@ -247,7 +247,8 @@ class RehearsalEngine:
                 self._cancel.set()
                 raise
 
-        def make(typ: str, name: str, inputs: dict, rec: Resource | None, region: str) -> tuple[str, dict]:
+        def make(typ: str, name: str, inputs: dict, rec: Resource | None, region: str,
+                 retain: bool = False) -> tuple[str, dict]:
             urn = urn_of(typ, name)
             handler = HANDLERS[typ]
             ec2 = self.client(region)
@@ -264,7 +265,7 @@ class RehearsalEngine:
                                               "seq": seq})
                     return found, {**inputs, **outputs, "id": found}
             self.store.record(state, {"event": "pending", "urn": urn, "type": typ, "name": name, "inputs": inputs,
-                                      "region": region})
+                                      "region": region, "retain": retain})
             with lock:
                 done, total = counter["done"], counter["total"]
             progress(ProgressEvent("up", "create", name, typ, done, total, "started"))
@@ -306,11 +307,20 @@ class RehearsalEngine:
         return hook
 
     # -- destroy ---------------------------------------------------------------------------------
+    kept: list[dict[str, Any]]  # what the last destroy left on the target (retain_on_delete), with its id
+
     def destroy(self, progress: ProgressCallback = ignore) -> list[str]:
-        """Delete everything the state owns, newest first; nothing else. Returns what was removed."""
+        """Delete everything the state owns, newest first; nothing else. Returns what was removed;
+        :attr:`kept` lists what the program retains on delete (forgotten, left on the target)."""
+        self.kept = []
         with self.store.lock("destroy"):
             state = self._claimed()
             todo = list(state.pending) + list(reversed(state.created))
+            for rec in [r for r in todo if r.retain and r.status == "created"]:
+                # Pulumi's retain_on_delete: out of the state, still on the target.
+                todo.remove(rec)
+                self.kept.append({"name": rec.name, "type": rec.type, "id": rec.id, "region": rec.region})
+                self.store.record(state, {"event": "deleted", "urn": rec.urn})
             self.store.record(state, {"event": "operation", "operation": {
                 "kind": "destroy", "started": time.time(), "planned": len(todo)}})
             removed: list[str] = []
