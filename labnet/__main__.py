@@ -9,6 +9,8 @@
     python -m labnet unlock STACK
     python -m labnet live-check [--aws REGION --yes]   # the Automation API engine end to end (needs the CLI)
     python -m labnet verify STACK [--probe tcp:29500 ...]   # exit 0: all reachable, 1: any blocked
+    python -m labnet posture STACK      # the security posture table; exit 1 on any failed control
+    python -m labnet audit STACK [--prowler PATH]   # Prowler against the stack; exit 1 on a failure
 """
 
 from __future__ import annotations
@@ -187,6 +189,32 @@ def verify_cmd(args: argparse.Namespace) -> int:
     return 0 if bad.empty else 1
 
 
+def posture_cmd(args: argparse.Namespace) -> int:
+    """The posture table of a deployed stack; exit 1 when a control fails."""
+    import labnet
+    from labnet.analysis import posture
+
+    lab = labnet.Lab(args.stack)
+    rows = posture.check(lab.snapshot(), flow_logs=lab.spec.security.flow_logs)
+    print(f"== posture of {args.stack}: {posture.summary(rows)}")
+    _print_all(posture.frame(rows))
+    return 1 if any(r.status == "fail" for r in rows) else 0
+
+
+def audit_cmd(args: argparse.Namespace) -> int:
+    """Prowler's EC2, VPC and S3 checks against a deployed stack; exit 1 on a failure not by design."""
+    import labnet
+    from labnet import audit
+
+    result = audit.run(labnet.Lab(args.stack), out_dir=args.output, prowler=args.prowler)
+    print(f"== {result.summary()}")
+    _print_all(result.counts())
+    if result.failures:
+        print("\n== failures")
+        _print_all(result.frame().query("verdict == 'fail'")[["check", "resource_id", "role", "message"]])
+    return 1 if result.failures else 0
+
+
 def _print_all(frame: pd.DataFrame) -> None:
     with pd.option_context("display.max_rows", None, "display.max_columns", 20, "display.width", 200):
         print(frame.to_string(index=False))
@@ -264,6 +292,15 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--save-snapshot", metavar="PATH", help="also write what was read to a JSON file (0600)")
     v.add_argument("--snapshot", metavar="PATH", help="analyse a saved snapshot instead of reading the target")
     v.set_defaults(fn=verify_cmd)
+    po = sub.add_parser("posture", help="security posture of a deployed stack (exit 1: a control fails)")
+    po.add_argument("stack")
+    po.set_defaults(fn=posture_cmd)
+    au = sub.add_parser("audit", help="Prowler's EC2/VPC/S3 checks against a deployed stack (exit 1: a failure "
+                        "not by design; needs make audit-venv)")
+    au.add_argument("stack")
+    au.add_argument("--prowler", default=None, help="the prowler executable (default: .venv-audit/bin/prowler)")
+    au.add_argument("--output", default=None, help="keep Prowler's OCSF report in this folder")
+    au.set_defaults(fn=audit_cmd)
     args = parser.parse_args(argv)
     from labnet.errors import LabnetError
 

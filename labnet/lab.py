@@ -541,6 +541,14 @@ class Lab:
 
         return verify.exposure(reachability.exposure(self._snapshot_or(snapshot)))
 
+    def posture(self, snapshot=None) -> pd.DataFrame:
+        """The security posture table (issue 19): one row per control per resource (control, resource
+        id, spoke, region, status pass / fail / by design / off, evidence, AWS or CIS reference), read
+        from the same snapshot as :meth:`connectivity` (pass one to skip the read), failures first."""
+        from .analysis import posture
+
+        return posture.frame(posture.check(self._snapshot_or(snapshot), flow_logs=self.spec.security.flow_logs))
+
     def _snapshot_or(self, snapshot):
         from .analysis.snapshot import Snapshot
 
