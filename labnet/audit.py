@@ -296,6 +296,8 @@ def run(lab: Any, out_dir: str | Path | None = None, prowler: str | None = None,
     target = lab._resolve().describe()
     try:
         argv, env = command(target, lab.spec.regions, folder, prowler, services)
+        # Prowler appends to a report it finds: a kept folder run twice would hold two reports in one file.
+        (folder / "labnet.ocsf.json").unlink(missing_ok=True)
         started = time.monotonic()
         proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, check=False)
