@@ -138,9 +138,8 @@ def test_nacl_rules_stay_within_twenty_and_preflight_enforces_the_quota():
 def test_bad_input_is_refused_before_any_aws_call(fresh_emulator, monkeypatch):
     calls: list[str] = []
     record_api_calls(monkeypatch, calls)
-    lab = labnet.Lab("sec-bad", with_security(plan(), flow_log_expiry_days=0))
     with pytest.raises(InvalidSpecError):
-        lab.up()
+        labnet.Lab("sec-bad", with_security(plan(), flow_log_expiry_days=0)).up()
     assert calls == []
 
 
@@ -266,7 +265,7 @@ def test_one_region_end_to_end_flow_logs_defaults_endpoints_references_and_a_ret
         assert referenced == set(groups)  # itself (EFA) and both same-Region peers
         assert not any(perm.get("PrefixListIds") for perm in g["IpPermissions"])
     frame = lab.connectivity()
-    assert frame.reachable.dropna().all() and len(frame.dropna(subset=["reachable"])) == 9 * 2
+    assert frame.reachable.dropna().all() and len(frame.dropna(subset=["reachable"])) == 9 * 2 + 3  # and EFA within each
     assert lab.exposure().empty
     posture = lab.posture()
     assert not (posture.status == "fail").any()
@@ -285,7 +284,13 @@ def test_one_region_end_to_end_flow_logs_defaults_endpoints_references_and_a_ret
     assert [x["Name"] for x in s3.list_buckets()["Buckets"]] == [bucket]
     assert len(ec2.describe_flow_logs()["FlowLogs"]) == len(spec.spokes) + 1
     # asked to, destroy deletes the logs as well
-    s3.put_object(Bucket=bucket, Key=f"AWSLogs/{ACCOUNT}/x.log.gz", Body=b"log")
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError):  # the policy refuses a request without TLS (the emulator enforces it)
+        s3.put_object(Bucket=bucket, Key=f"AWSLogs/{ACCOUNT}/x.log.gz", Body=b"log")
+    s3.delete_bucket_policy(Bucket=bucket)  # (only so this test can write over plain HTTP: two versions)
+    for body in (b"log", b"log again"):
+        s3.put_object(Bucket=bucket, Key=f"AWSLogs/{ACCOUNT}/x.log.gz", Body=body)
     gone = lab.destroy(delete_logs=True)
     assert set(gone.outcome) == {"removed"} and s3.list_buckets()["Buckets"] == []
 
