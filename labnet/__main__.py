@@ -64,8 +64,8 @@ def _demo(args: argparse.Namespace, labnet, t0: float) -> int:
         print(f"\n== diagram written to {args.diagram}")
     if not args.keep:
         print("\n== destroy")
-        removed = lab.destroy()
-        print(f"removed {len(removed)} resources; stack state: {lab.status()}")
+        removed = lab.destroy(delete_logs=True)  # a demo leaves nothing, its flow logs included
+        print(f"removed {len(removed)} resources (the flow-log bucket too); stack state: {lab.status()}")
     print(f"\n== done in {time.monotonic() - t0:.1f}s")
     return 0
 
@@ -120,8 +120,12 @@ def destroy_cmd(args: argparse.Namespace) -> int:
     import labnet
 
     lab = labnet.Lab(args.stack, target=args.target)
-    removed = lab.destroy()
-    print(f"removed {len(removed)} resources; stack {args.stack!r} is {lab.status()}")
+    result = lab.destroy(delete_logs=args.delete_logs)
+    kept = result[result.outcome == "kept"]
+    print(f"removed {int((result.outcome == 'removed').sum())} resources; stack {args.stack!r} is {lab.status()}")
+    if len(kept):
+        print(f"kept {len(kept)}: the flow-log bucket(s) and their settings ({', '.join(kept.id.unique())}): "
+              "audit data, reused by the next up of this stack; --delete-logs deletes them")
     return 0
 
 
@@ -269,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     x = sub.add_parser("destroy", help="destroy a stack (everything its state owns, nothing else)")
     x.add_argument("stack")
     x.add_argument("--target", default="emulator", choices=["emulator", "aws"])
+    x.add_argument("--delete-logs", action="store_true", help="delete the flow-log bucket(s) too (kept by default)")
     x.set_defaults(fn=destroy_cmd)
     u = sub.add_parser("unlock", help="break a stale stack lock (explicit request only)")
     u.add_argument("stack")
