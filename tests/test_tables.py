@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from labnet import tables
-from labnet.engines.rehearsal import PlannedResource
+from labnet.engines.contract import PlannedResource
 
 SECRET = tables.SECRET
 
