@@ -24,6 +24,7 @@ from .engines import contract
 from .engines.progress import ProgressEvent
 from .engines.state import StackStore, list_stacks
 from .errors import InvalidSpecError, LabnetError, StateCorruptError, TargetError
+from .outputs import StackOutputs
 from .redact import redact
 from .spec import NetworkSpec, Tags, card_bandwidth
 
@@ -301,7 +302,11 @@ class Lab:
 
     def outputs(self) -> pd.DataFrame:
         """The outputs table: TGW, route tables, and per spoke its VPC, subnets, attachment, SG, endpoint."""
-        return tables.outputs(self.exports())
+        return tables.outputs(self.stack_outputs())
+
+    def stack_outputs(self) -> StackOutputs:
+        """The stack's outputs parsed (:class:`labnet.outputs.StackOutputs`): what every view reads."""
+        return StackOutputs.parse(self.exports())
 
     def exports(self) -> dict[str, Any]:
         """The raw stack outputs (nested dict; secrets shown as ``[secret]``): what the last up here
@@ -315,12 +320,12 @@ class Lab:
 
         >>> print(lab.launch_template("spoke-01"))
         """
-        return launchers.node_launch(self.exports(), spoke, self._endpoint())
+        return launchers.node_launch(self.stack_outputs(), spoke, self._endpoint())
 
     def launcher_configs(self, spoke: str) -> dict[str, Any]:
         """Per spoke, what the launchers people use take: SageMaker's ``VpcConfig``, an AWS
         ParallelCluster queue (YAML), the torchrun/NCCL environment, and the launch template snippets."""
-        return launchers.configs(self.exports(), spoke, self._endpoint())
+        return launchers.configs(self.stack_outputs(), spoke, self._endpoint())
 
     def _endpoint(self) -> str:
         """The emulator URL the stack was deployed to ("" for AWS), from its state: no call made."""
@@ -334,7 +339,7 @@ class Lab:
         (:class:`labnet.analysis.snapshot.Snapshot`)."""
         from .analysis import snapshot
 
-        exports = self.exports()
+        exports = self.stack_outputs()
         snapshot.spokes_from_exports(exports)  # a stack with no outputs stops here, before any call
         efa = self.spec.workload.efa if self.spec.workload else None
         return snapshot.read(self._ec2_in, exports, stack=self.stack_name, efa=efa,

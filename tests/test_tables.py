@@ -9,7 +9,7 @@ import pytest
 from labnet import tables
 from labnet.engines.contract import PlannedResource
 
-SECRET = tables.SECRET
+from labnet.outputs import SECRET  # noqa: E402 the one marker
 
 
 def one_region() -> dict:

@@ -22,6 +22,7 @@ from typing import Any, Callable
 from .. import paths
 from ..errors import (DeployError, EngineUnavailableError, InterruptedByUserError, InterruptedOperationError,
                       LabnetError, StackLockedError, StateError, TargetError, TeardownIncompleteError)
+from ..outputs import SECRET
 from ..redact import redact
 from ..spec import NetworkSpec
 from .contract import DestroyResult, Plan, PlannedResource, RefreshResult, UpResult
@@ -31,7 +32,6 @@ from .state import StackStore
 PROJECT = "labnet"
 PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
 PASSPHRASE_FILE_ENV = "PULUMI_CONFIG_PASSPHRASE_FILE"
-SECRET = "[secret]"
 
 OP_ACTION = {"create": "create", "same": "same", "update": "update", "replace": "replace",
              "create-replacement": "replace", "delete-replaced": "replace", "delete": "delete",
