@@ -216,7 +216,7 @@ class Lab:
         resource already created) needs no quota and makes no AWS call, unless ``always``.
         ``facts``/``existing``: the account's side and the stack's holdings, read before an up whose
         resources are counted after it."""
-        from .analysis import quota_report
+        from .analysis import quota_report, quotas
         from .declare import declare
 
         self.quota_rows, self.quota_warnings = [], []
@@ -230,7 +230,7 @@ class Lab:
         if facts is None:
             facts = quota_report.read(self.spec, self._resolve(), self._ec2())
         self.quota_rows = quota_report.rows(self.spec, facts, resources, existing)
-        self.quota_warnings = quota_report.warnings(self.quota_rows, self.target_kind)
+        self.quota_warnings = quotas.warnings(self.quota_rows, self.target_kind)
         if refuse and self.target_kind == "aws":
             quota_report.refuse_if_exceeded(self.stack_name, self.quota_rows)
         if show:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import weakref
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import InvalidSpecError
 from .facts.account import quota_data
@@ -91,7 +92,35 @@ class RegionFacts:
         return ", ".join(self.label(az) for az in offered) or "no AZ"
 
 
+# Specs that passed, with their warnings per facts they were checked against: preflight is a pure
+# function of (spec, facts), and one deploy meets the same spec three times (size(), Lab(), up()), so
+# each operation checks it once and the rest is a look-up. Weak: a spec nobody holds is forgotten.
+_passed: "weakref.WeakKeyDictionary[NetworkSpec, dict[Any, tuple[str, ...]]]" = weakref.WeakKeyDictionary()
+
+
+def _facts_key(facts: RegionFacts | Mapping[str, RegionFacts] | None) -> Any:
+    if facts is None or isinstance(facts, RegionFacts):
+        return facts
+    return tuple(sorted(facts.items()))
+
+
 def check(spec: NetworkSpec, facts: RegionFacts | Mapping[str, RegionFacts] | None = None) -> list[str]:
+    """Raise :class:`InvalidSpecError` for the first broken AWS rule; return warnings otherwise
+    (see :func:`_check`). A spec that passed with these facts (or, asked without facts, with any:
+    the facts only add rules) is not checked again."""
+    try:
+        key = _facts_key(facts)
+        seen = _passed.get(spec)
+    except TypeError:  # unhashable parts in a hand-built spec: just check it
+        return _check(spec, facts)
+    if seen is not None and (key in seen or (key is None and seen)):
+        return list(seen[key] if key in seen else next(iter(seen.values())))
+    warnings = _check(spec, facts)
+    _passed.setdefault(spec, {})[key] = tuple(warnings)
+    return warnings
+
+
+def _check(spec: NetworkSpec, facts: RegionFacts | Mapping[str, RegionFacts] | None = None) -> list[str]:
     """Raise :class:`InvalidSpecError` for the first broken AWS rule; return warnings otherwise.
 
     ``facts`` (the region's AZs as EC2 reports them) lets preflight reject unknown AZ names and more

@@ -153,11 +153,6 @@ def quotas(spec: NetworkSpec | dict, target: str = "emulator") -> pd.DataFrame:
     return analysis.table(check(spec, targets.resolve(target, spec.region)))
 
 
-def warnings(rows: list[analysis.QuotaRow], target_kind: str) -> list[str]:
-    """What the rows mean, one sentence per problem (see :func:`labnet.analysis.quotas.warnings`)."""
-    return analysis.warnings(rows, target_kind)
-
-
 def refuse_if_exceeded(stack: str, rows: list[analysis.QuotaRow]) -> None:
     """Raise :class:`~labnet.QuotaExceededError` when a deploy row does not fit."""
     bad = analysis.refusal(rows)
