@@ -88,27 +88,31 @@ BY_DESIGN: tuple[ByDesign, ...] = (
 
 
 # -- which resources are the stack's ----------------------------------------------------------------
-def owned(snapshot: Any, exports: Mapping[str, Any]) -> dict[str, str]:
+def owned(snapshot: Any, outputs: Any) -> dict[str, str]:
     """{resource id: role} of everything the stack owns, from the snapshot verify reads and the stack's
-    outputs (no call of its own). Roles: ``vpc``, ``subnet:<role>``, ``route-table``, ``training-sg``,
-    ``default-sg``, ``default-nacl``, ``public-nacl``, ``nacl``, ``tgw``, ``tgw-attachment``,
-    ``tgw-route-table``, ``prefix-list``, ``s3-endpoint``, ``launch-template``, ``flow-log``,
-    ``log-bucket``."""
+    parsed outputs (:class:`labnet.outputs.StackOutputs`; no call of its own). Roles: ``vpc``,
+    ``subnet:<role>``, ``route-table``, ``training-sg``, ``default-sg``, ``default-nacl``,
+    ``public-nacl``, ``nacl``, ``tgw``, ``tgw-attachment``, ``tgw-route-table``, ``prefix-list``,
+    ``s3-endpoint``, ``launch-template``, ``flow-log``, ``log-bucket``."""
+    from .outputs import StackOutputs, is_secret
+
+    outputs = StackOutputs.of(outputs)
     roles: dict[str, str] = {}
     vpcs = {sp.vpc_id for sp in snapshot.spokes}
     for v in snapshot.vpcs:
         roles[v.id] = "vpc"
     subnet_role: dict[str, str] = {}
-    for sp in (exports.get("spokes") or {}).values():
-        if not isinstance(sp, Mapping):
+    for sp in () if is_secret(outputs.spokes) else outputs.spokes.values():
+        if sp.secret:
             continue
-        for sn in sp.get("subnets") or ():
-            if isinstance(sn, Mapping) and sn.get("id"):
-                subnet_role[str(sn["id"])] = str(sn.get("role", ""))
+        for sn in () if is_secret(sp.subnets) else sp.subnets:
+            if sn.id and not is_secret(sn.id):
+                subnet_role[sn.id] = sn.role
         for key, role in (("s3_endpoint_id", "s3-endpoint"), ("launch_template_id", "launch-template"),
                           ("flow_log_id", "flow-log")):
-            if sp.get(key):
-                roles[str(sp[key])] = role
+            value = sp.raw.get(key)
+            if value and not is_secret(value):
+                roles[str(value)] = role
     for s in snapshot.subnets:
         roles[s.id] = f"subnet:{subnet_role.get(s.id, '')}".rstrip(":")
     for t in snapshot.route_tables:
@@ -136,9 +140,8 @@ def owned(snapshot: Any, exports: Mapping[str, Any]) -> dict[str, str]:
     for b in getattr(snapshot, "log_buckets", ()):
         if b.owned:
             roles[b.name] = "log-bucket"
-    for region_logs in (exports.get("flow_logs") or {}).values():
-        if isinstance(region_logs, Mapping) and region_logs.get("bucket") and region_logs.get("owned"):
-            roles[str(region_logs["bucket"])] = "log-bucket"
+    for bucket in outputs.log_buckets().values():
+        roles[bucket] = "log-bucket"
     return roles
 
 
@@ -287,8 +290,7 @@ def run(lab: Any, out_dir: str | Path | None = None, prowler: str | None = None,
     """Run Prowler against ``lab``'s deployed stack (its target, its Regions) and classify every finding.
     ``out_dir`` keeps Prowler's output (a temporary folder by default, removed afterwards)."""
     snap = lab.snapshot()  # what verify reads: the stack's resources, each with its role
-    exports = lab.exports()
-    roles = owned(snap, exports)
+    roles = owned(snap, lab.stack_outputs())
     prowler = prowler or prowler_path()
     keep = out_dir is not None
     folder = Path(out_dir) if keep else Path(tempfile.mkdtemp(prefix="labnet-audit-"))
