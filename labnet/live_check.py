@@ -130,7 +130,7 @@ def _run(aws_region: str | None, yes: bool, out, ask, target_text: str) -> int:
         return REFUSED
     report.step("size", True, time.monotonic() - t, spec.summary())
     if kind == "aws":
-        est = labnet.cost.estimate(spec, cross_vpc_gb_per_month=0, hours_per_month=1)
+        est = labnet.cost.estimate(spec, cross_vpc_gb_per_month=0, hours_per_month=1, flow_log_gb_per_month=0)
         hourly = float(est[est.item == "total"].per_hour_usd.iloc[0])
         out(f"The live check creates {SPOKES} small spokes (VPCs, subnets, one Transit Gateway, attachments) in "
             f"your AWS account, region {region}, as stack {stack!r}, and destroys them again (about 10-15 minutes). "
@@ -169,7 +169,7 @@ def _run(aws_region: str | None, yes: bool, out, ask, target_text: str) -> int:
         if tried_up:
             t = time.monotonic()
             try:
-                removed = lab.destroy()
+                removed = lab.destroy(delete_logs=True)  # a check leaves nothing, its flow-log bucket included
                 left = _left(ec2, stack)
                 report.step("destroy", not left, time.monotonic() - t,
                             f"{len(removed)} removed; left on the target: {left or 'nothing'}")

@@ -56,7 +56,7 @@ def _ids(lab) -> dict[str, str]:
 
 
 def test_sixty_spokes_fit_the_default_route_and_rule_quotas_counted_awss_way(ec2):
-    spec = labnet.size(spokes=60, nodes_per_spoke=2, azs=1)
+    spec = by_cidr(labnet.size(spokes=60, nodes_per_spoke=2, azs=1))
     lab = labnet.Lab("scale-60", spec, engine="rehearsal")
     lab.up()
     assert not [w for w in lab.quota_warnings if "routes" in w or "inbound rules" in w.lower()]

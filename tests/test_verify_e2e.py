@@ -440,10 +440,19 @@ def test_snapshot_round_trips_through_json_and_analyses_offline(net, tmp_path):
 
 
 def test_exposure_lists_rules_open_to_outside_and_nothing_else(net):
-    frame = net.lab.exposure()
-    # The default network ACLs admit everything (rule 100, 0.0.0.0/0); the groups admit only spokes.
-    assert set(frame.resource) == {"network_acl"} and set(frame.source) == {"0.0.0.0/0"}
-    assert len(frame) == len(SPOKES)
+    # Issue 19: the ACLs admit only the network, replies and ICMP 3/4; the groups only spokes.
+    assert net.lab.exposure().empty
+    (acl,) = net.ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [net.sp[B]["vpc_id"]]},
+                                                    {"Name": "default", "Values": ["true"]}])["NetworkAcls"]
+    net.ec2.create_network_acl_entry(NetworkAclId=acl["NetworkAclId"], RuleNumber=150, Protocol="6",
+                                     RuleAction="allow", Egress=False, CidrBlock="0.0.0.0/0",
+                                     PortRange={"From": 22, "To": 22})
+    try:
+        frame = net.lab.exposure()
+        assert list(frame.resource) == ["network_acl"] and list(frame.rule) == ["150"]
+        assert list(frame.ports) == ["22"] and list(frame.spoke) == [B]
+    finally:
+        net.ec2.delete_network_acl_entry(NetworkAclId=acl["NetworkAclId"], RuleNumber=150, Egress=False)
     net.ec2.authorize_security_group_ingress(GroupId=net.sg(B), IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "203.0.113.0/24"}]},
         {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}])
@@ -458,7 +467,7 @@ def test_exposure_lists_rules_open_to_outside_and_nothing_else(net):
     finally:
         net.ec2.revoke_security_group_ingress(GroupId=net.sg(B), SecurityGroupRuleIds=[
             r["SecurityGroupRuleId"] for r in added])
-    assert len(net.lab.exposure()) == len(SPOKES)
+    assert net.lab.exposure().empty
 
 
 def _count(ec2, lab, exports):
@@ -470,7 +479,7 @@ def _count(ec2, lab, exports):
 
 def test_read_calls_do_not_grow_with_the_number_of_spokes(net, emulator_url, tmp_path):
     """A 2-spoke stack beside the 4-spoke one: the same calls, counted by an independent botocore hook."""
-    spec = labnet.size(spokes=2, nodes_per_spoke=4, azs=2, supernet="10.1.0.0/16")
+    spec = by_cidr(labnet.size(spokes=2, nodes_per_spoke=4, azs=2, supernet="10.1.0.0/16"))
     small = labnet.Lab("verify-small", spec, engine="rehearsal", progress=lambda e: None)
     small.up()
     big_calls, big = _count(_client(emulator_url), net.lab, net.lab.exports())

@@ -189,11 +189,12 @@ def test_read_calls_grow_with_the_regions_not_the_spokes(net):
 
 
 def test_exposure_spans_both_regions(net):
-    frame = net.lab.exposure()
-    # the default network ACLs admit everything (rule 100, 0.0.0.0/0): one per VPC, in its region
-    assert set(frame.resource) == {"network_acl"} and len(frame) == 4
-    assert sorted(frame.region) == [EAST, EAST, WEST, WEST]
-    assert dict(zip(frame.spoke, frame.region)) == net.region
+    # Issue 19: nothing admitted from outside, in either region (the ACLs admit every region's block)
+    assert net.lab.exposure().empty
+    snap = net.lab.snapshot()
+    assert {a.region for a in snap.network_acls} == {EAST, WEST}
+    assert all(e.cidr in snap.network_cidrs for a in snap.network_acls for e in a.entries
+               if e.allow and e.protocol == "-1")
 
 
 # -- faults -------------------------------------------------------------------------------------------

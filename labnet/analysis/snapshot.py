@@ -432,7 +432,7 @@ def read(ec2: Any | Callable[[str], Any], exports: "StackOutputs | Mapping[str, 
             reader = _Reader(client, region, parts, emulator)
             reader.read(vpc_ids, tgw_ids, peerings.get(region, []))
             if region in logs:
-                reader.read_log_bucket(logs[region], calls)
+                reader.read_log_bucket(logs[region])
         finally:
             client.meta.events.unregister("before-call.ec2", counter)
     network = exports.network_cidrs()
@@ -441,11 +441,11 @@ def read(ec2: Any | Callable[[str], Any], exports: "StackOutputs | Mapping[str, 
                     read_seconds=round(time.perf_counter() - started, 4))
 
 
-def _count_calls(client: Any, calls: list[int], service: str = "ec2") -> Callable[..., None]:
+def _count_calls(client: Any, calls: list[int]) -> Callable[..., None]:
     def counter(**_kw: Any) -> None:
         calls[0] += 1
 
-    client.meta.events.register(f"before-call.{service}", counter)
+    client.meta.events.register("before-call.ec2", counter)
     return counter
 
 
@@ -546,7 +546,7 @@ class _Reader:
             p["endpoints"].append(Endpoint(e["VpcEndpointId"], r, e.get("VpcId", ""), e.get("ServiceName", ""),
                                            str(e.get("VpcEndpointType", "")), e.get("PolicyDocument", "")))
 
-    def read_log_bucket(self, logs: "FlowLogOutput", calls: list[int]) -> None:
+    def read_log_bucket(self, logs: "FlowLogOutput") -> None:
         """The Region's flow-log bucket as S3 reports it (labnet's own, or the user's as far as the
         caller may read it): encryption, public access block, policy, lifecycle expiry, versioning, tags."""
         from ..clients import sibling
@@ -556,12 +556,8 @@ class _Reader:
         name = logs.bucket or (logs.destination or "").split(":::", 1)[-1].split("/", 1)[0]
         if not name or is_secret(name):
             return
-        s3 = sibling(self.ec2, "s3")
-        counter = _count_calls(s3, calls, "s3")
-        try:
-            self.parts["log_buckets"].append(_log_bucket(s3, name, self.region, logs.owned))
-        finally:
-            s3.meta.events.unregister("before-call.s3", counter)
+        # S3's calls (seven: the bucket and its six settings) are not in ``read_calls``, which counts EC2's.
+        self.parts["log_buckets"].append(_log_bucket(sibling(self.ec2, "s3"), name, self.region, logs.owned))
 
     def _read_tgws(self, tgw_ids: list[str], expected_peerings: list[str]) -> None:
         r, p = self.region, self.parts

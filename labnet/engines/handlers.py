@@ -1352,14 +1352,31 @@ def _nacl_entry_args(rule: dict[str, Any], egress: bool) -> dict[str, Any]:
 
 
 def _sync_nacl(ec2, acl_id: str, inputs: dict[str, Any]) -> None:
-    """Make the ACL's entries exactly the ``ingress``/``egress`` blocks (the final * entries stay)."""
+    """Make the ACL's entries exactly the ``ingress``/``egress`` blocks (the final * entries stay): an
+    entry whose rule number exists is replaced in place (ReplaceNetworkAclEntry: AWS's allow-all rule 100
+    of a new VPC becomes labnet's rule 100 with no moment of deny-all between), new numbers are created,
+    and only numbers no block names are deleted."""
     (acl,) = ec2.describe_network_acls(NetworkAclIds=[acl_id])["NetworkAcls"]
-    for e in acl.get("Entries", []):
-        if int(e["RuleNumber"]) < 32767:
-            ec2.delete_network_acl_entry(NetworkAclId=acl_id, RuleNumber=int(e["RuleNumber"]), Egress=bool(e["Egress"]))
+    have = {(int(e["RuleNumber"]), bool(e["Egress"])) for e in acl.get("Entries", []) if int(e["RuleNumber"]) < 32767}
+    want: set[tuple[int, bool]] = set()
     for key, egress in (("ingress", False), ("egress", True)):
         for rule in inputs.get(key) or []:
-            ec2.create_network_acl_entry(NetworkAclId=acl_id, **_nacl_entry_args(rule, egress))
+            args = _nacl_entry_args(rule, egress)
+            want.add((args["RuleNumber"], egress))
+            call = ec2.replace_network_acl_entry if (args["RuleNumber"], egress) in have else ec2.create_network_acl_entry
+            call(NetworkAclId=acl_id, **args)
+    for number, egress in sorted(have - want):
+        ec2.delete_network_acl_entry(NetworkAclId=acl_id, RuleNumber=number, Egress=egress)
+
+
+def _acl_exists(ec2, rid: str) -> bool:
+    # By id, not by the network-acl-id filter (the emulator answers that filter with a 500).
+    try:
+        return bool(ec2.describe_network_acls(NetworkAclIds=[rid])["NetworkAcls"])
+    except ClientError as exc:
+        if is_not_found(exc):
+            return False
+        raise
 
 
 class DefaultNetworkAcl(Handler):
@@ -1389,7 +1406,7 @@ class DefaultNetworkAcl(Handler):
         return None
 
     def find_by_id(self, ec2, rid, inputs):
-        return bool(ec2.describe_network_acls(Filters=[{"Name": "network-acl-id", "Values": [rid]}])["NetworkAcls"])
+        return _acl_exists(ec2, rid)
 
 
 class NetworkAcl(Handler):
@@ -1436,7 +1453,7 @@ class NetworkAcl(Handler):
                             [{"Name": "vpc-id", "Values": [inputs["vpcId"]]}])
 
     def find_by_id(self, ec2, rid, inputs):
-        return bool(ec2.describe_network_acls(Filters=[{"Name": "network-acl-id", "Values": [rid]}])["NetworkAcls"])
+        return _acl_exists(ec2, rid)
 
 
 HANDLERS: dict[str, Handler] = {h.token: h for h in (

@@ -19,7 +19,7 @@ import pytest
 
 import labnet
 from labnet.spec import Security
-from tests.helpers import declared, plan
+from tests.helpers import by_cidr, declared, plan
 from tests.inspect_ec2 import inventory
 from tests.reliability.util import default_tgw_route_tables, emulator_ids, left_behind, state_ids
 
@@ -38,10 +38,11 @@ def _addresses(cidrs):
 
 @pytest.mark.parametrize("variant", ["default", "public-subnets", "narrow-ports", "ten-spokes"])
 def test_declared_security_groups_are_closed(variant):
-    spec = {"default": lambda: plan(spokes=3, azs=2),
-            "public-subnets": lambda: plan(spokes=2, azs=2, public_subnets=True),
-            "narrow-ports": lambda: dataclasses.replace(plan(spokes=3), security=Security((29500, 29600))),
-            "ten-spokes": lambda: plan(spokes=10, azs=1)}[variant]()
+    # Admission by CIDR, what this test walks (references across the TGW: tests/test_security.py).
+    spec = by_cidr({"default": lambda: plan(spokes=3, azs=2),
+                    "public-subnets": lambda: plan(spokes=2, azs=2, public_subnets=True),
+                    "narrow-ports": lambda: dataclasses.replace(plan(spokes=3), security=Security((29500, 29600))),
+                    "ten-spokes": lambda: plan(spokes=10, azs=1)}[variant]())
     rows, _ = declared(spec, stack="sg")
     groups = {name: inputs for t, name, inputs in rows if t == SG}
     assert set(groups) == {f"{s.name}-training-sg" for s in spec.spokes}
@@ -84,7 +85,7 @@ def _permissions_from(perms):
 
 @pytest.mark.e2e
 def test_security_groups_on_the_emulator_are_closed(ec2):
-    spec = labnet.size(spokes=3, nodes_per_spoke=4, azs=1)
+    spec = by_cidr(labnet.size(spokes=3, nodes_per_spoke=4, azs=1))
     lab = labnet.Lab("sg-live", spec, engine="rehearsal")
     lab.up()
     spokes = lab.exports()["spokes"]

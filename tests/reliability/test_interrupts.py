@@ -184,7 +184,7 @@ def test_sigkill_with_a_create_in_flight_destroy_removes_the_unrecorded_resource
     _stale_lock_is_reported_then_broken(lab, pid)
     _refused_up_names_interruption(lab)
     removed = lab.destroy()
-    assert name in list(removed.removed)
+    assert name in list(removed.resource)
     assert vpc_id not in {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
     figures.fault("test_sigkill_with_a_create_in_flight", "SIGKILL between a VPC's create call and its journal line",
                   left_behind(ec2))
