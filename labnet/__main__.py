@@ -42,6 +42,8 @@ def demo(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace, labnet, t0: float) -> int:
     spec = _size(args, labnet)
     print(f"== sizing: {spec.summary()}")
+    for warning in labnet.spec_warnings(spec):
+        print(f"warning: {warning}")
     _print(spec.table())
     est = labnet.cost.estimate(spec)
     print("\n== cost estimate")
@@ -75,6 +77,8 @@ def spec_cmd(args: argparse.Namespace) -> int:
     import labnet
 
     spec = _size(args, labnet)
+    for warning in labnet.spec_warnings(spec):
+        print(f"warning: {warning}", file=sys.stderr)
     print(json.dumps(spec.to_dict()))
     return 0
 
@@ -114,10 +118,23 @@ def stacks_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def destroy_cmd(args: argparse.Namespace) -> int:
+def _open(stack: str, target: str):
+    """The Lab of a stack that exists on this machine; a name labnet does not know is refused with
+    the stacks there are (the Python API would take it for a new stack that needs a spec)."""
     import labnet
+    from labnet import preflight
+    from labnet.engines.state import list_stacks
+    from labnet.errors import StackNotFoundError
 
-    lab = labnet.Lab(args.stack, target=args.target)
+    name = preflight.check_stack_name(stack)
+    if name not in list_stacks():
+        known = labnet.stacks()
+        raise StackNotFoundError(name, list(zip(known.stack_name, known.state)))
+    return labnet.Lab(name, target=target)
+
+
+def destroy_cmd(args: argparse.Namespace) -> int:
+    lab = _open(args.stack, args.target)
     removed = lab.destroy()
     print(f"removed {len(removed)} resources; stack {args.stack!r} is {lab.status()}")
     return 0
@@ -160,9 +177,14 @@ def verify_cmd(args: argparse.Namespace) -> int:
             raise InvalidSpecError("--snapshot", args.snapshot, f"cannot be read ({exc.strerror})",
                                    "name a file written by --save-snapshot") from None
     else:
-        import labnet
+        from labnet.errors import StateError
 
-        snap = labnet.Lab(args.stack, target=args.target).snapshot()
+        lab = _open(args.stack, args.target)
+        if not lab.exports():
+            raise StateError(f"stack {args.stack!r} is {lab.status()}: it has no deployed network to verify. "
+                             f"Deploy it again (labnet.Lab({args.stack!r}).up()), or pick a deployed stack from "
+                             "`python -m labnet stacks`")
+        snap = lab.snapshot()
     if args.save_snapshot:
         from labnet import paths
 

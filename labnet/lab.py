@@ -506,7 +506,7 @@ class Lab:
         from .analysis import snapshot
 
         exports = self.exports()
-        snapshot.spokes_from_exports(exports)  # a stack with no outputs stops here, before any call
+        snapshot.spokes_from_exports(exports, stack=self.stack_name)  # no outputs: stops here, before any call
         efa = self.spec.workload.efa if self.spec.workload else None
         return snapshot.read(self._ec2_in, exports, stack=self.stack_name, efa=efa,
                              emulator=self.target_kind == "emulator")

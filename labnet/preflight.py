@@ -28,6 +28,9 @@ DEFAULT_INBOUND_RULES_PER_SG = 60  # adjustable quota; a warning, not an error
 DEFAULT_PREFIX_LISTS_PER_REGION = 100  # customer-managed prefix lists; adjustable; a warning
 MAX_PREFIX_LIST_ENTRIES = 1000  # a referenced list counts as this many rules: no group could take more
 PRIVATE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
+# Private address space: RFC 1918, and RFC 6598's shared address space, which AWS also accepts for VPCs.
+PRIVATE_RANGES = (("10.0.0.0/8", "RFC 1918"), ("172.16.0.0/12", "RFC 1918"), ("192.168.0.0/16", "RFC 1918"),
+                  ("100.64.0.0/10", "RFC 6598"))
 
 # Patterns are matched with fullmatch: "$" would also accept a trailing newline ("ml-net\n").
 # Stack names follow Pulumi's rule and must also be safe as a folder name under $LABNET_HOME/stacks,
@@ -104,6 +107,7 @@ def check(spec: NetworkSpec, facts: RegionFacts | Mapping[str, RegionFacts] | No
             check_region(spoke.region, f"spokes[{i}].region")
     facts_of = _facts_lookup(facts)
     supernet = parse_cidr("supernet", spec.supernet, (8, 28))
+    warnings += _check_private(supernet)
     _check_tgw(spec)
     _check_tags(spec)
     _check_security(spec)
@@ -153,6 +157,17 @@ def check(spec: NetworkSpec, facts: RegionFacts | Mapping[str, RegionFacts] | No
                                f"the TGW would hold more than {MAX_TGW_ROUTES} propagated routes",
                                "use fewer spokes or fewer TGW route tables")
     return warnings
+
+
+def _check_private(supernet: ipaddress.IPv4Network) -> list[str]:
+    """AWS lets a VPC use any block, but a public one belongs to someone on the internet: the spokes
+    could no longer reach those addresses there, which is rarely what a training network wants."""
+    if any(supernet.subnet_of(ipaddress.ip_network(block)) for block, _ in PRIVATE_RANGES):
+        return []
+    ranges = ", ".join(f"{block} ({rfc})" for block, rfc in PRIVATE_RANGES)
+    return [f"supernet {supernet} is not private address space ({ranges}): AWS accepts it, but the spokes could "
+            "not reach the internet hosts that own those addresses; choose a supernet inside one of those "
+            "ranges (10.0.0.0/8 is the default) unless your organisation owns this block"]
 
 
 def routes_per_route_table(spec: NetworkSpec) -> int:

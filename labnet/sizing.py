@@ -236,9 +236,14 @@ def _does_not_fit(count: int, vpc_prefix: int, net: ipaddress.IPv4Network, super
                f"{ipaddress.ip_network((int(net.network_address) & ~((1 << (32 - wanted)) - 1), wanted))}"
                if wanted >= 8 else "fewer nodes per spoke")
     per = " (each region's spokes in one aligned block)" if regions else ""
+    if fits == 0:  # not even one spoke: fewer spokes is no way out, so it is not offered
+        raise SizingError("supernet", supernet,
+                          f"one spoke needs a /{vpc_prefix} and {supernet} is a /{net.prefixlen}: no spoke fits",
+                          f"the nearest layout that fits is {nearest}")
+    fewer = "fewer spokes per region" if regions else f"{fits} spoke(s)"
     raise SizingError("supernet", supernet,
                       f"{count} spoke(s) of /{vpc_prefix}{per} do not fit: {supernet} holds {fits}",
-                      f"the nearest layout that fits is {nearest}, or {fits} spoke(s)")
+                      f"the nearest layout that fits is {nearest}, or {fewer}")
 
 
 def _region_asn(home: int, k: int) -> int:

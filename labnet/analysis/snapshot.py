@@ -303,10 +303,11 @@ def _value(hint: Any, value: Any) -> Any:
 
 
 # -- reading -------------------------------------------------------------------------------------
-def spokes_from_exports(exports: Mapping[str, Any], efa: bool | None = None) -> tuple[Spoke, ...]:
+def spokes_from_exports(exports: Mapping[str, Any], efa: bool | None = None, stack: str = "") -> tuple[Spoke, ...]:
     """The spokes a stack's outputs describe (``Lab.exports()``); raises if there are none."""
     if not isinstance(exports, Mapping) or not isinstance(exports.get("spokes"), Mapping) or not exports["spokes"]:
-        raise StateError("the stack has no outputs to verify: deploy it first (lab.up())")
+        which = f"stack {stack!r}" if stack else "the stack"
+        raise StateError(f"{which} has no outputs to verify: deploy it first (lab.up())")
     region = str(exports.get("region", ""))
     tgws = tgws_from_exports(exports)
     out = []
