@@ -20,9 +20,23 @@ import time
 import pandas as pd
 
 
-def _print(frame: pd.DataFrame) -> None:
-    with pd.option_context("display.max_rows", 200, "display.max_columns", 20, "display.width", 160):
-        print(frame.to_string(index=False))
+def _print(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> None:
+    """A table that fits a terminal (160 columns; the API's frames keep every column and digit)."""
+    from labnet.views import formats
+
+    one_region = "region" in frame.columns and frame["region"].nunique(dropna=False) <= 1
+    print(formats.fit(formats.readable(frame), drop=(*drop, *(["region"] if one_region else []))))
+
+
+def _print_cost(est: pd.DataFrame) -> None:
+    """The cost estimate: the figures as a table, then what each row counts and where its price is from
+    (sentences and addresses, too long for a column)."""
+    import textwrap
+
+    _print(est, drop=("basis", "source"))
+    for row in est.itertuples(index=False):
+        print(textwrap.fill(f"- {row.item}: {row.basis} (source: {row.source})", 160, subsequent_indent="  ",
+                            break_on_hyphens=False, break_long_words=False))
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -47,7 +61,7 @@ def _demo(args: argparse.Namespace, labnet, t0: float) -> int:
     _print(spec.table())
     est = labnet.cost.estimate(spec)
     print("\n== cost estimate")
-    _print(est)
+    _print_cost(est)
     lab = labnet.Lab(args.stack, spec, engine=args.engine)
     print(f"\n== preview: {lab!r}")
     plan = lab.preview()
@@ -89,7 +103,7 @@ def quotas_cmd(args: argparse.Namespace) -> int:
 
     spec = _size(args, labnet, target=args.target)
     frame = labnet.quotas(spec, target=args.target)
-    _print(frame.drop(columns=["source"] + ([] if len(spec.regions) > 1 else ["region"])))
+    _print(frame, drop=("source",))
     bad = frame[~frame.fits & (frame.needed_for == "deploy")]
     for row in bad.itertuples():
         print(f"does not fit: {row.quota} ({row.code or 'no Service Quotas code'}): applied {row.applied}, "
@@ -198,20 +212,15 @@ def verify_cmd(args: argparse.Namespace) -> int:
         hidden += ["src_region", "dst_region"]  # one region: the columns say nothing
     table = shown.drop(columns=hidden).astype(object).fillna("n/a")
     if len(table):
-        _print_all(table)
+        _print(table)
     bad = verify.blocked(frame)
     for row in bad.itertuples(index=False):
         print(f"- {row.src_spoke} -> {row.dst_spoke} {row.probe} [{row.reason}, {row.path}]: {row.detail}")
     findings = verify.exposure(reachability.exposure(snap))
     print(f"\n== exposure: {len(findings)} rule(s) admit traffic from outside the stack's spokes")
     if args.exposure and len(findings):
-        _print_all(findings)
+        _print(findings)
     return 0 if bad.empty else 1
-
-
-def _print_all(frame: pd.DataFrame) -> None:
-    with pd.option_context("display.max_rows", None, "display.max_columns", 20, "display.width", 200):
-        print(frame.to_string(index=False))
 
 
 def _size(args: argparse.Namespace, labnet, **extra):

@@ -36,14 +36,47 @@ def _warm() -> None:
 
 
 def fix_moto() -> None:
-    """Where moto 5.2.5 answers differently from EC2 in a way labnet's reader depends on, correct it
-    in labnet's own emulator (the fixes are in the emulator, never in labnet's reader or analysis):
+    """Where moto 5.2.5 answers differently from AWS in a way labnet depends on, correct it in
+    labnet's own emulator (the fixes are in the emulator, never in labnet's reader or analysis):
 
     - A static TGW route to an attachment is stored with its attachment as a dict where EC2's shape
       (and moto's own serializer) expects a list, so ``create_transit_gateway_route`` and
       ``search_transit_gateway_routes`` answer the route with no attachment at all. Inter-region
       routes via a peering attachment then look like routes to nowhere.
+    - Service Quotas' ``GetAWSDefaultServiceQuota`` is not implemented: every call answered a 500 and
+      left a traceback in the emulator's log. It is served from the defaults moto ships (those
+      ``ListAWSDefaultServiceQuotas`` serves); a quota moto has no default for answers
+      ``NoSuchResourceException``, as AWS answers a code it does not know, so the log keeps only real
+      problems.
     """
+    _fix_tgw_route_attachments()
+    _serve_default_service_quota()
+
+
+def _serve_default_service_quota() -> None:
+    from moto.core.exceptions import JsonRESTError
+    from moto.servicequotas import responses
+
+    if hasattr(responses.ServiceQuotasResponse, "get_aws_default_service_quota"):
+        return  # served already (by this fix, or by a moto that implements it)
+
+    def get_aws_default_service_quota(self) -> str:
+        params = json.loads(self.body)
+        service, code = str(params.get("ServiceCode")), str(params.get("QuotaCode"))
+        try:
+            defaults = self.backend.list_aws_default_service_quotas(service)
+        except JsonRESTError:
+            defaults = []
+        for quota in defaults:
+            if quota.get("QuotaCode") == code:
+                return json.dumps({"Quota": quota})
+        raise JsonRESTError("NoSuchResourceException",
+                            f"the emulator has no AWS default for quota {code} of service {service}")
+
+    responses.ServiceQuotasResponse.get_aws_default_service_quota = get_aws_default_service_quota
+
+
+def _fix_tgw_route_attachments() -> None:
     from moto.ec2.models import transit_gateway_route_tables as tgw_rt
 
     real = tgw_rt.TransitGatewayRouteTableBackend.create_transit_gateway_route
