@@ -27,7 +27,7 @@ _LAZY = {
     "widgets": "widgets",
     "traffic": "analysis.traffic",
     "quotas": "analysis.quota_report", "request_quota_increases": "analysis.quota_report",
-    "heatmap": "views.heatmap", "Probe": "analysis.reachability",
+    "heatmap": "views.heatmap", "Probe": "analysis.reachability", "formats": "views.formats",
 }
 
 __all__ = ["Lab", "size", "stacks", "instance_types", "spec_warnings", "offerings", "NetworkSpec", "Spoke", "Subnet",

@@ -3,7 +3,7 @@
     python -m labnet demo [--spokes 3 --nodes-per-spoke 16 --instance-type p5.48xlarge --azs 2]
     python -m labnet spec [--spokes 3 ...]      # the sized spec as JSON
     python -m labnet quotas [--spokes 8 ... --target emulator|aws]   # the quota preflight table
-    python -m labnet emulator start|status|stop
+    python -m labnet emulator start|status|stop|url
     python -m labnet stacks
     python -m labnet destroy STACK
     python -m labnet unlock STACK
@@ -28,15 +28,22 @@ def _print(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> None:
     print(formats.fit(formats.readable(frame), drop=(*drop, *(["region"] if one_region else []))))
 
 
+def _say(text: str) -> None:
+    """A sentence, wrapped to the terminal's 160 columns (addresses are never broken)."""
+    import textwrap
+
+    from labnet.views.formats import TERMINAL_WIDTH
+
+    print(textwrap.fill(text, TERMINAL_WIDTH, subsequent_indent="  ", break_on_hyphens=False,
+                        break_long_words=False))
+
+
 def _print_cost(est: pd.DataFrame) -> None:
     """The cost estimate: the figures as a table, then what each row counts and where its price is from
     (sentences and addresses, too long for a column)."""
-    import textwrap
-
     _print(est, drop=("basis", "source"))
     for row in est.itertuples(index=False):
-        print(textwrap.fill(f"- {row.item}: {row.basis} (source: {row.source})", 160, subsequent_indent="  ",
-                            break_on_hyphens=False, break_long_words=False))
+        _say(f"- {row.item}: {row.basis} (source: {row.source})")
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -103,11 +110,20 @@ def quotas_cmd(args: argparse.Namespace) -> int:
 
     spec = _size(args, labnet, target=args.target)
     frame = labnet.quotas(spec, target=args.target)
-    _print(frame, drop=("source",))
+    _print(frame, drop=("scope", "source", "note"))
+    _say("(in_use and adds are blank for a quota per resource: needs is the fullest route table, group, TGW "
+         "or VPC's own count; request is blank where the quota fits)")
     bad = frame[~frame.fits & (frame.needed_for == "deploy")]
     for row in bad.itertuples():
-        print(f"does not fit: {row.quota} ({row.code or 'no Service Quotas code'}): applied {row.applied}, "
-              f"needs {row.needs}; source: {row.source}")
+        _say(f"does not fit: {row.quota} ({row.code or 'no Service Quotas code'}): applied {row.applied}, "
+             f"needs {row.needs}; source: {row.source}")
+    if args.request:
+        print("\n== quota increase requests filed in Service Quotas")
+        _print(labnet.request_quota_increases(spec, target=args.target))
+    elif (~frame.fits).any():
+        _say("to file the increases in Service Quotas: run this command again with --target aws --request "
+             "(or labnet.request_quota_increases(spec, target='aws')); a quota without a code is raised by "
+             "AWS Support")
     return 1 if len(bad) else 0
 
 
@@ -119,6 +135,12 @@ def emulator_cmd(args: argparse.Namespace) -> int:
         print(f"emulator running at {em.url}" + (f" (pid {em.pid})" if em.pid else " (external)"))
     elif args.action == "stop":
         print("emulator stopped" if emulator.stop() else "no emulator of labnet's was running")
+    elif args.action == "url":  # for shell snippets: aws --endpoint-url "$(python -m labnet emulator url)"
+        st = emulator.status()
+        if not st["running"]:
+            print("the emulator is not running: `python -m labnet emulator start`", file=sys.stderr)
+            return 1
+        print(st["url"])
     else:
         st = emulator.status()
         print(f"running at {st['url']} (pid {st['pid']})" if st["running"] else "not running")
@@ -262,10 +284,15 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=spec_cmd)
     q = sub.add_parser("quotas", help="size a network and check it against the account's AWS quotas")
     _sizing_args(q)
-    q.add_argument("--target", default="emulator", choices=["emulator", "aws"])
+    q.add_argument("--target", default="emulator", choices=["emulator", "aws"],
+                   help="whose quotas: the emulator's (AWS's defaults) or your AWS account's")
+    q.add_argument("--request", action="store_true",
+                   help="with --target aws: file an increase in Service Quotas for every quota that does not fit")
     q.set_defaults(fn=quotas_cmd)
     e = sub.add_parser("emulator", help="start, stop or show the embedded AWS emulator")
-    e.add_argument("action", choices=["start", "status", "stop"])
+    e.add_argument("action", choices=["start", "status", "stop", "url"],
+                   help="start it (if not running), show its status, stop it, or print its URL alone "
+                        "(for --endpoint-url in shell commands)")
     e.set_defaults(fn=emulator_cmd)
     s = sub.add_parser("stacks", help="list the stacks labnet knows and their state")
     s.set_defaults(fn=stacks_cmd)

@@ -126,3 +126,64 @@ def test_a_progress_line_is_one_write_whatever_the_threads():
     shown.finish("done")
     assert len(stream.calls) == 2 and all(c.endswith("\n") and c.count("\n") == 1 for c in stream.calls), stream.calls
     assert stream.calls[0] == "up demo [1/2] create Vpc spoke-01-vpc: done\n"
+
+
+# -- item 5: the quota command names the way to file increases ---------------------------------------
+def test_quotas_that_do_not_fit_name_how_to_file_the_increases(ec2, capsys):
+    code, out, _ = run(capsys, "quotas", "--spokes", "8", "--nodes-per-spoke", "4")
+    assert code == 1
+    assert "does not fit: VPCs per Region (L-F678F1CE)" in out
+    assert "--target aws --request" in out and "labnet.request_quota_increases(spec, target='aws')" in out
+    assert "<NA>" not in out and "in_use and adds are blank for a quota per resource" in out
+    assert max(len(line) for line in out.splitlines()) <= TERMINAL
+    code, _, err = run(capsys, "quotas", "--spokes", "8", "--nodes-per-spoke", "4", "--request")
+    assert code == 2 and "TargetError" in err and "emulator enforces no quota" in err  # files nothing there
+    code, out, _ = run(capsys, "quotas", "--spokes", "2", "--nodes-per-spoke", "4")
+    assert code == 0 and "--request" not in out  # everything fits: nothing to file
+
+
+def test_quota_table_says_why_a_cell_is_blank(ec2):
+    frame = labnet.quotas(labnet.size(spokes=2, nodes_per_spoke=4, supernet="10.0.0.0/16"))
+    per_resource = frame[frame.in_use.isna()]
+    assert len(per_resource) and all("in_use/adds blank: a quota per" in n for n in per_resource.note)
+    assert all("request blank: it fits" in n for n in frame[frame.request.isna()].note)
+    shown = labnet.formats.readable(frame)
+    assert not shown.isin(["<NA>", "nan"]).any().any() and (shown.in_use == "").sum() == len(per_resource)
+
+
+# -- item 6: the AWS CLI snippet asks for the emulator's address when it runs ------------------------
+def test_the_aws_cli_snippet_finds_the_emulator_when_the_shell_runs_it(ec2, capsys, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from labnet import emulator
+
+    code, out, _ = run(capsys, "emulator", "url")
+    assert code == 0 and out.strip() == os.environ[emulator.ENV_URL]
+    launch = labnet.launchers.NodeLaunch(
+        spoke="a", region="us-east-1", template_id="lt-1", version="$Default", instance_type="p5.48xlarge",
+        interface_mode="efa", nodes=2, subnet_id="subnet-1", compute_subnet_ids=("subnet-1",), az="us-east-1a",
+        az_id="use1-az6", security_group_id="sg-1", interfaces=((0, 0, "efa"),), endpoint="http://127.0.0.1:1")
+    assert "127.0.0.1" not in launch.aws_cli  # no port written into the snippet
+    # the shell expands the snippet's arguments; printf stands in for the aws CLI
+    args = subprocess.run(["bash", "-c", "printf '%s\\n' " + launch.aws_cli.removeprefix("aws ")],
+                          capture_output=True, text=True, timeout=60, check=True, cwd=tmp_path,
+                          env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+                          ).stdout.splitlines()
+    assert args[args.index("--endpoint-url") + 1] == os.environ[emulator.ENV_URL]
+    assert "LaunchTemplateId=lt-1,Version=$Default" in args
+
+
+def test_the_interface_layout_is_one_short_line():
+    cards = ((0, 0, "efa"), *((c, 1, "efa") for c in range(1, 32)))
+    launch = labnet.launchers.NodeLaunch(
+        spoke="a", region="us-east-1", template_id="lt-1", version="$Default", instance_type="p5.48xlarge",
+        interface_mode="efa", nodes=2, subnet_id="subnet-1", compute_subnet_ids=("subnet-1",), az="us-east-1a",
+        az_id="use1-az6", security_group_id="sg-1", interfaces=cards)
+    assert launch.layout == "card 0, device 0: efa; cards 1-31, device 1: efa"
+    assert "32 interfaces per node (efa): card 0, device 0: efa; cards 1-31, device 1: efa" in str(launch)
+    gap = ((0, 0, "interface"), (1, 1, "efa"), (2, 1, "efa"), (4, 1, "efa"))  # card 3 takes no EFA
+    assert labnet.launchers.NodeLaunch(**{**launch.__dict__, "interfaces": gap}).layout == \
+        "card 0, device 0: interface; cards 1-2, device 1: efa; card 4, device 1: efa"
