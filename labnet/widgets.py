@@ -160,7 +160,8 @@ def _instance_options(target: str, region: str, all_types: bool) -> list[tuple[s
         if row.accelerators:
             bits.append(f"{row.accelerators}× {row.accelerator_name}".strip())
         if row.efa_supported:
-            bits.append(f"EFA, {row.network_cards} network cards")
+            cards = int(row.network_cards)
+            bits.append(f"EFA, {cards} network card{'s' if cards != 1 else ''}")
         options.append((f"{row.instance_type}" + (f" · {' · '.join(bits)}" if bits else ""), row.instance_type))
     return options
 
@@ -193,8 +194,11 @@ class SizingForm(W.VBox):
         self.nodes_per_spoke = _classed(W.IntSlider(value=nodes_per_spoke, min=0, max=max(max_nodes, nodes_per_spoke),
                                                     description="Nodes/spoke", continuous_update=False, style=style,
                                                     layout=layout), "labnet-nodes-per-spoke")
+        # Wider than the sliders: its labels run to ~70 characters ("g7e.48xlarge · 8× NVIDIA RTX PRO Server
+        # 6000 · EFA, 4 network cards"); tests/test_browser.py measures that the longest fits.
         self.instance_type = _classed(W.Dropdown(options=options, value=instance_type, description="Instance",
-                                                 style=style, layout=layout), "labnet-instance-type")
+                                                 style=style, layout=W.Layout(width="640px")),
+                                      "labnet-instance-type")
         self.azs = _classed(W.IntSlider(value=azs, min=1, max=max(6, azs), description="AZs",
                                         continuous_update=False, style=style, layout=layout), "labnet-azs")
         # Where an EFA cluster's nodes go: "auto" (sizing's rule) or one of the AZs that offer the type,
@@ -305,7 +309,8 @@ class SizingForm(W.VBox):
             _set_picture(self.picture, b"")
             notes.append(f"picture: {exc}")
         try:
-            self.cost.value = _table_html(labnet.cost.estimate(spec, cross_vpc_gb_per_month=self.cross_vpc_gb_per_month))
+            estimate = labnet.cost.estimate(spec, cross_vpc_gb_per_month=self.cross_vpc_gb_per_month)
+            self.cost.value = _table_html(labnet.formats.readable(estimate))  # 2,190 and 0.15, not 2190.0, 0.150000
         except LabnetError as exc:
             self.cost.value = ""
             notes.append(f"cost: {exc}")
@@ -340,8 +345,9 @@ class DeployForm(W.VBox):
                                        "labnet-preview-button")
         self.deploy_button = _classed(W.Button(description="Deploy", icon="play", button_style="primary",
                                                tooltip="create the network"), "labnet-deploy-button")
+        # Wide enough for its placeholder (tests/test_browser.py measures it).
         self.confirm = _classed(W.Text(description="Confirm", placeholder="type the stack name to destroy",
-                                       style=style), "labnet-destroy-confirm")
+                                       style=style, layout=W.Layout(width="400px")), "labnet-destroy-confirm")
         self.destroy_button = _classed(W.Button(description="Destroy", icon="trash", button_style="danger",
                                                 tooltip="delete everything the stack owns"), "labnet-destroy-button")
         self.progress = _classed(W.IntProgress(value=0, min=0, max=1, description="", bar_style="info"),
