@@ -2,7 +2,7 @@
 
     python -m labnet demo [--spokes 3 --nodes-per-spoke 16 --instance-type p5.48xlarge --azs 2]
     python -m labnet spec [--spokes 3 ...]      # the sized spec as JSON
-    python -m labnet quotas [--spokes 8 ... --target emulator|aws]   # the quota preflight table
+    python -m labnet quotas [--spokes 8 ... --target emulator|aws --request]   # the quota preflight table
     python -m labnet emulator start|status|stop|url
     python -m labnet stacks
     python -m labnet destroy STACK
@@ -257,25 +257,33 @@ def _size(args: argparse.Namespace, labnet, **extra):
 
 
 def _sizing_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--spokes", type=int, default=3)
+    p.add_argument("--spokes", type=int, default=3, help="number of VPCs behind the Transit Gateway (default 3)")
     p.add_argument("--regions", default="", help="a network across regions: REGION:SPOKES,... "
                    "(us-east-1:2,us-west-2:2); --spokes and --region are then not used")
-    p.add_argument("--nodes-per-spoke", type=int, default=16)
-    p.add_argument("--instance-type", default="p5.48xlarge")
+    p.add_argument("--nodes-per-spoke", type=int, default=16,
+                   help="training nodes in each spoke, which sizes its compute subnet (default 16)")
+    p.add_argument("--instance-type", default="p5.48xlarge",
+                   help="EC2 instance type of the nodes; its network facts come from EC2 (default p5.48xlarge)")
     p.add_argument("--azs", type=_azs, default=2,
                    help="a number of AZs, or AZ names / AZ IDs separated by commas (use1-az5,use1-az2)")
     p.add_argument("--compute-az", default=None, help="an EFA cluster's compute AZ, by name or AZ ID")
-    p.add_argument("--supernet", default="10.0.0.0/8")
-    p.add_argument("--region", default="us-east-1")
+    p.add_argument("--supernet", default="10.0.0.0/8",
+                   help="the block every spoke's VPC CIDR is cut from, private address space (default 10.0.0.0/8)")
+    p.add_argument("--region", default="us-east-1", help="AWS region of a one-region network (default us-east-1)")
 
 
-def main(argv: list[str] | None = None) -> int:
+TARGET_HELP = "where the stack was deployed: the embedded emulator (default) or your AWS account"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per entry of the module docstring, every argument with help."""
     parser = argparse.ArgumentParser(prog="python -m labnet", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="size, preview, deploy to the emulator, print outputs, tear down")
-    d.add_argument("--stack", default="labnet-demo")
+    d.add_argument("--stack", default="labnet-demo", help="stack name (default labnet-demo)")
     _sizing_args(d)
-    d.add_argument("--engine", default="rehearsal", choices=["auto", "pulumi", "rehearsal"])
+    d.add_argument("--engine", default="rehearsal", choices=["auto", "pulumi", "rehearsal"],
+                   help="rehearsal (no CLI needed, the default), pulumi (the Automation API), or auto")
     d.add_argument("--diagram", default="", help="also write the hub-and-spoke picture (.png/.svg)")
     d.add_argument("--keep", action="store_true", help="leave the network deployed")
     d.set_defaults(fn=demo)
@@ -297,11 +305,11 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("stacks", help="list the stacks labnet knows and their state")
     s.set_defaults(fn=stacks_cmd)
     x = sub.add_parser("destroy", help="destroy a stack (everything its state owns, nothing else)")
-    x.add_argument("stack")
-    x.add_argument("--target", default="emulator", choices=["emulator", "aws"])
+    x.add_argument("stack", help="the stack's name, as `python -m labnet stacks` lists it")
+    x.add_argument("--target", default="emulator", choices=["emulator", "aws"], help=TARGET_HELP)
     x.set_defaults(fn=destroy_cmd)
     u = sub.add_parser("unlock", help="break a stale stack lock (explicit request only)")
-    u.add_argument("stack")
+    u.add_argument("stack", help="the stack's name, as `python -m labnet stacks` lists it")
     u.add_argument("--force", action="store_true",
                    help="also break the lock of a process that is still running (two operations may then collide)")
     u.set_defaults(fn=unlock_cmd)
@@ -313,8 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     lc.add_argument("--yes", action="store_true", help="with --aws: do not ask for confirmation")
     lc.set_defaults(fn=live_check_cmd)
     v = sub.add_parser("verify", help="connectivity matrix of a deployed stack (exit 0: all reachable, 1: any blocked)")
-    v.add_argument("stack")
-    v.add_argument("--target", default="emulator", choices=["emulator", "aws"])
+    v.add_argument("stack", help="the deployed stack to read back, as `python -m labnet stacks` lists it "
+                   "(with --snapshot: the name shown for the saved snapshot)")
+    v.add_argument("--target", default="emulator", choices=["emulator", "aws"], help=TARGET_HELP)
     v.add_argument("--probe", action="append", metavar="PROBE",
                    help="tcp:PORT, udp:PORT or efa; repeat for several (default: tcp:29500, tcp:50000, efa)")
     v.add_argument("--blocked", action="store_true", help="print only the blocked rows")
@@ -322,7 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--save-snapshot", metavar="PATH", help="also write what was read to a JSON file (0600)")
     v.add_argument("--snapshot", metavar="PATH", help="analyse a saved snapshot instead of reading the target")
     v.set_defaults(fn=verify_cmd)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     from labnet.errors import LabnetError
 
     try:

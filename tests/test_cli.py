@@ -187,3 +187,23 @@ def test_the_interface_layout_is_one_short_line():
     gap = ((0, 0, "interface"), (1, 1, "efa"), (2, 1, "efa"), (4, 1, "efa"))  # card 3 takes no EFA
     assert labnet.launchers.NodeLaunch(**{**launch.__dict__, "interfaces": gap}).layout == \
         "card 0, device 0: interface; cards 1-2, device 1: efa; card 4, device 1: efa"
+
+
+# -- item 9: every command and argument explains itself, and the README lists every command -----------
+def test_every_argument_has_help_and_the_readme_lists_every_command():
+    import argparse
+    from pathlib import Path
+
+    from labnet.__main__ import parser
+
+    top = parser()
+    (sub,) = [a for a in top._actions if isinstance(a, argparse._SubParsersAction)]
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    listed = readme[readme.index("- `python -m labnet --help`"):readme.index("**The deploy form as a web page.**")]
+    for name, command in sub.choices.items():
+        assert f"`{name}" in listed or f"`{name} " in listed or f", `{name}" in listed, f"README misses {name}"
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"`python -m labnet {name} --help` has no help for {action.dest}"
+    assert {a.dest for a in sub.choices["verify"]._actions} >= {"stack", "target", "probe"}
