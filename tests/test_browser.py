@@ -226,9 +226,9 @@ def test_deploy_form_in_browser(browser_page, ec2, artifacts):
     assert progress[-1].endswith("|100%") and (n, n) in done_total, progress[-5:]
     assert any(0 < d < n for d, _ in done_total), f"no intermediate progress seen: {progress}"
     assert n == len(preview), f"deploy counted {n} resources, the preview listed {len(preview)}"
-    # Not asserted: that the bar's "done/total" label ends at n/n. The rehearsal engine reports from
-    # several threads and DeployForm.on_progress writes whatever event lands last, so the label can
-    # end at e.g. "35/36" under a full bar (seen here; reported to the widgets' owner).
+    # The rehearsal engine reports from several threads, each step under the lock that numbered it, so
+    # the label ends at n/n (it once ended at "35/36" under a full bar, the last two reports swapped).
+    assert done_total[-1] == (n, n), progress[-5:]
     outputs = table(page, "labnet-outputs-table")
     step("05-deployed")
 
