@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -33,13 +32,10 @@ from _common import ROOT, emulator, fresh_home, loadavg, machine, quiet, reset, 
 
 
 def find_cli() -> Path | None:
-    """The CLI on PATH, else the one `make pulumi` built for this checkout."""
-    found = shutil.which("pulumi")
-    if found:
-        return Path(found)
-    m = re.search(r"github\.com/pulumi/pulumi/pkg/v3 (v[0-9.]+)", (ROOT / "tools/pulumi/go.mod").read_text())
-    built = ROOT / ".tools" / f"pulumi-{m.group(1)}" / "pulumi" if m else None
-    return built if built is not None and os.access(built, os.X_OK) else None
+    """The CLI on PATH, else the one `make pulumi` built for this checkout (labnet's own lookup)."""
+    from labnet.engines import automation
+
+    return automation.cli_path()
 
 
 def provider_start(reps: int = 5) -> dict[str, float]:

@@ -170,11 +170,15 @@ class Lab:
     """One stack of one network on one target. See the module docstring for the workflow."""
 
     def __init__(self, stack_name: str, spec: NetworkSpec | dict | None = None, *, target: str = "emulator",
-                 engine: str = "auto", backend: str | None = None,
+                 engine: str = "auto", backend: str | None = None, secrets_provider: str | None = None,
                  progress: Callable[[ProgressEvent], None] | None = None) -> None:
         self.stack_name = preflight.check_stack_name(stack_name)
         self._store = StackStore(stack_name)
         state = self._store.load()  # a damaged state file stops here, before anything else
+        if (spec is None and not state.spec and target in targets.KINDS and isinstance(backend, (str, type(None)))
+                and (engine == "pulumi" or (engine == "auto" and automation.cli_on_path()))):
+            # No record here: the stack itself may carry its spec (a teammate's, on a shared backend).
+            spec = automation.shared_spec(stack_name, self._store.root, backend, target, secrets_provider)
         if spec is None:
             if not state.spec:
                 raise InvalidSpecError("spec", None, f"stack {stack_name!r} is new, so it needs a spec",
@@ -198,7 +202,7 @@ class Lab:
         self.target_kind = target
         if engine == "auto":
             engine = binding[1] if binding is not None and binding[1] in ENGINES else (
-                "pulumi" if automation.engine_available() else "rehearsal")
+                "pulumi" if automation.cli_on_path() else "rehearsal")
         elif binding is not None and binding[1] != engine:
             raise _mismatch(stack_name, binding, (target, engine))
         if progress is not None and not callable(progress):
@@ -207,11 +211,18 @@ class Lab:
         if backend is not None and not isinstance(backend, str):
             raise InvalidSpecError("backend", backend, "must be a backend URL string or None",
                                    "for example 's3://my-bucket/labnet'")
+        if engine == "rehearsal" and (backend is not None or secrets_provider is not None):
+            raise InvalidSpecError("backend" if backend is not None else "secrets_provider",
+                                   backend if backend is not None else secrets_provider,
+                                   "only the Pulumi engine keeps its state in a backend",
+                                   "use engine='pulumi' (or 'auto' with the pulumi CLI on PATH)")
         if engine == "rehearsal" and target == "aws":
             raise TargetError("the rehearsal engine never touches a real AWS account: use engine='pulumi' "
                               "(needs the pulumi CLI) for target='aws', or target='emulator'")
         self.engine_name = engine
-        self.backend = backend
+        # The backend actually used (PULUMI_BACKEND_URL honoured), named in the repr and in errors.
+        self.backend = automation.backend_url(self._store.root, backend) if engine == "pulumi" else None
+        self.secrets_provider = secrets_provider
         self._progress = progress
         self._target: targets.Target | None = None
         self._client = None
@@ -245,7 +256,8 @@ class Lab:
             return RehearsalEngine(self._store, self._ec2(), target.describe(), target.program_target(),
                                    claim=self._claim, one_call_at_a_time=not alone, ec2_for=target.ec2)
         return automation.AutomationEngine(self.stack_name, target, self._store.root, self.backend,
-                                           redact=lambda s: redact(s, self._store.root))
+                                           redact=lambda s: redact(s, self._store.root),
+                                           secrets_provider=self.secrets_provider)
 
     def _claim(self, state: StackState, record: bool = True) -> bool:
         """Bind the stack to this Lab's target and engine before the first operation of either engine,
@@ -584,4 +596,5 @@ class Lab:
         except LabnetError:
             state = "unreadable"
         return (f"Lab(stack={self.stack_name!r}, spokes={len(self.spec.spokes)}, region={self.spec.region!r}, "
-                f"target={self.target_kind!r}, engine={self.engine_name!r}, state={state!r})")
+                f"target={self.target_kind!r}, engine={self.engine_name!r}, state={state!r}"
+                + (f", backend={self.backend!r})" if self.backend else ")"))

@@ -414,9 +414,12 @@ def _node_template(spec: NetworkSpec, spoke: Spoke, subnets: dict[int, aws.ec2.S
 
 
 def pulumi_program(spec: NetworkSpec, target: dict[str, Any] | None = None) -> None:
-    """The inline program: declare everything and export the outputs."""
+    """The inline program: declare everything and export the outputs, and the spec itself: the spec
+    travels with the stack, so a teammate sharing its backend opens it by name alone
+    (:func:`labnet.engines.automation.shared_spec`); a file backend keeps stack config on one machine."""
     for key, value in build(spec, target=target).items():
         pulumi.export(key, value)
+    pulumi.export("spec", spec.to_dict())
 
 
 def spec_from_config() -> NetworkSpec:

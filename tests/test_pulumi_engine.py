@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import urllib.request
@@ -23,23 +22,16 @@ import pytest
 
 import labnet
 from labnet.engines import plugin, provider
+from labnet.engines import automation
 from labnet.engines.automation import aws_plugin_version
 from tests.inspect_ec2 import inventory, total
 
 ROOT = Path(__file__).resolve().parent.parent
-GO_MOD = ROOT / "tools" / "pulumi" / "go.mod"
-
-
-def built_cli() -> Path | None:
-    """The CLI `make pulumi` built for this checkout (.tools/pulumi-<version>/pulumi), if it is there."""
-    m = re.search(r"github\.com/pulumi/pulumi/pkg/v3 (v[0-9.]+)", GO_MOD.read_text())
-    path = ROOT / ".tools" / f"pulumi-{m.group(1)}" / "pulumi" if m else None
-    return path if path is not None and os.access(path, os.X_OK) else None
 
 
 def find_cli() -> Path | None:
-    found = shutil.which("pulumi")
-    return Path(found) if found else built_cli()
+    """The CLI labnet's engine drives: on PATH, else the one `make pulumi` built into .tools/."""
+    return automation.cli_path()
 
 
 @pytest.fixture

@@ -252,6 +252,7 @@ def test_live_check_without_the_cli_says_so_with_a_distinct_exit_code(tmp_path):
 
     env = {k: v for k, v in __import__("os").environ.items() if k != "PATH"}
     env["PATH"] = str(tmp_path)  # no pulumi here, whatever the machine has
+    env["LABNET_TOOLS_DIR"] = str(tmp_path)  # nor the one `make pulumi` built
     for args in ([], ["--aws", "us-east-1", "--yes"]):
         proc = subprocess.run([sys.executable, "-m", "labnet", "live-check", *args], capture_output=True,
                               text=True, timeout=120, env=env)

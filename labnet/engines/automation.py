@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import paths
-from ..errors import (DeployError, EngineUnavailableError, InterruptedByUserError, LabnetError, StackLockedError,
-                      StateError, TargetError, TeardownIncompleteError)
+from ..errors import (DeployError, EngineUnavailableError, InterruptedByUserError, InvalidSpecError, LabnetError,
+                      StackLockedError, StateError, TargetError, TeardownIncompleteError)
 from ..spec import NetworkSpec
 from .progress import ProgressCallback, ProgressEvent, ignore
 from .rehearsal import PlannedResource
@@ -28,6 +28,7 @@ from .rehearsal import PlannedResource
 PROJECT = "labnet"
 PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
 PASSPHRASE_FILE_ENV = "PULUMI_CONFIG_PASSPHRASE_FILE"
+BACKEND_ENV = "PULUMI_BACKEND_URL"
 SECRET = "[secret]"
 
 OP_ACTION = {"create": "create", "same": "same", "update": "update", "replace": "replace",
@@ -35,13 +36,61 @@ OP_ACTION = {"create": "create", "same": "same", "update": "update", "replace": 
              "read": "read", "refresh": "read", "discard": "delete"}
 
 
+def built_cli(root: Path | None = None) -> Path | None:
+    """The CLI `make pulumi` built into this checkout (``.tools/pulumi-<version>/bin/pulumi``, the version
+    ``tools/pulumi/go.mod`` pins; ``$LABNET_TOOLS_DIR`` instead of ``.tools`` as for the build), if it is
+    there. ``root``: the checkout (default: labnet's own)."""
+    import re
+
+    root = root or Path(__file__).resolve().parent.parent.parent
+    try:
+        found = re.search(r"github\.com/pulumi/pulumi/pkg/v3 (v[0-9][0-9.]*)", (root / GO_MOD).read_text())
+    except OSError:
+        return None  # an installed labnet, not a checkout
+    tools = Path(os.environ.get("LABNET_TOOLS_DIR") or root / ".tools")  # where build.sh puts it too
+    path = tools / f"pulumi-{found.group(1)}" / "bin" / "pulumi" if found else None
+    return path if path is not None and os.access(path, os.X_OK) else None
+
+
+GO_MOD = Path("tools") / "pulumi" / "go.mod"
+
+
+def cli_on_path() -> Path | None:
+    """The user's own ``pulumi`` (on PATH), which ``engine="auto"`` goes by."""
+    found = shutil.which("pulumi")
+    return Path(found) if found else None
+
+
+def cli_path() -> Path | None:
+    """The ``pulumi`` CLI the engine drives: the one on PATH, else the one `make pulumi` built here."""
+    return cli_on_path() or built_cli()
+
+
 def engine_available() -> bool:
-    return shutil.which("pulumi") is not None
+    return cli_path() is not None
 
 
 def unavailable_reason() -> str:
-    return ("the `pulumi` CLI is not on PATH (the Automation API drives it); install it from "
-            "pulumi.com, or use engine='rehearsal' on the emulator")
+    return ("the `pulumi` CLI is not on PATH (the Automation API drives it) and `make pulumi` has not built "
+            "one in this checkout's .tools/; run `make pulumi` or install it from pulumi.com, or use "
+            "engine='rehearsal' on the emulator")
+
+
+_COMMANDS: dict[str, Any] = {}
+
+
+def pulumi_command():
+    """The Automation API's handle on :func:`cli_path` (it runs ``pulumi version`` once, so cached)."""
+    from pulumi import automation as auto
+
+    cli = cli_path()
+    if cli is None:
+        raise EngineUnavailableError(unavailable_reason())
+    if str(cli) not in _COMMANDS:
+        # PulumiCommand(root) runs root/bin/pulumi, which is how `make pulumi` lays its build out.
+        _COMMANDS[str(cli)] = auto.PulumiCommand(root=str(cli.parent.parent)) if cli.parent.name == "bin" \
+            else auto.PulumiCommand()
+    return _COMMANDS[str(cli)]
 
 
 def passphrase_file(home: Path) -> Path:
@@ -54,43 +103,105 @@ def passphrase_file(home: Path) -> Path:
     return path
 
 
-def backend_url(home: Path, url: str | None = None) -> str:
-    """``file://`` in labnet's state folder (0700) unless a URL (``s3://…``, ``file://…``) is given."""
+def backend_url(home: Path, url: str | None = None, user_env: dict[str, str] | None = None) -> str:
+    """The backend an operation uses, named so a person can see it: the ``backend`` a Lab was given;
+    else ``PULUMI_BACKEND_URL`` (the user's Pulumi setting, which the CLI would otherwise apply behind
+    labnet's back); else ``file://`` in labnet's state folder (0700, made by :func:`workspace_options`)."""
+    source = user_env if user_env is not None else os.environ
     if url:
         return url
-    folder = paths.private_dir(home / "pulumi" / "backend")
-    return f"file://{folder}"
+    if source.get(BACKEND_ENV):
+        return source[BACKEND_ENV]
+    return f"file://{home / 'pulumi' / 'backend'}"
 
 
-def workspace_env(home: Path, user_env: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for the Pulumi CLI: the secrets passphrase source, no update checks.
+def is_local(url: str) -> bool:
+    """A file backend: one machine's folder (labnet's generated passphrase can serve it)."""
+    return url.startswith("file://")
+
+
+def passphrase_is_set(user_env: dict[str, str] | None = None) -> bool:
+    """Whether the user brings the passphrase. An empty ``PULUMI_CONFIG_PASSPHRASE`` is set: the CLI
+    uses it (an empty passphrase), so labnet must not put its own file beside it."""
+    source = user_env if user_env is not None else os.environ
+    return PASSPHRASE_ENV in source or bool(source.get(PASSPHRASE_FILE_ENV))
+
+
+def check_shared_secrets(home: Path, url: str, secrets_provider: str | None = None,
+                         user_env: dict[str, str] | None = None) -> None:
+    """A backend other people open (``s3://…``, Pulumi Cloud, …) needs a secrets provider they share:
+    a passphrase everyone sets (``PULUMI_CONFIG_PASSPHRASE(_FILE)``) or a key service (``awskms://…``).
+    labnet's generated passphrase exists on one machine only, so a teammate's CLI would fail later
+    with "incorrect passphrase"; it is refused here, before anything runs."""
+    if is_local(url) or (secrets_provider and secrets_provider != "passphrase"):
+        return
+    source = user_env if user_env is not None else os.environ
+    mine = str(home / "pulumi" / "passphrase")
+    if passphrase_is_set(source) and source.get(PASSPHRASE_FILE_ENV, "") != mine:
+        return
+    raise InvalidSpecError(
+        "backend", url, "a shared backend needs a secrets provider the whole team shares, and labnet's generated "
+        "passphrase exists on this machine only (a teammate would meet 'incorrect passphrase')",
+        f"set {PASSPHRASE_ENV} (or {PASSPHRASE_FILE_ENV}) to the team's passphrase on every machine, or pass "
+        "secrets_provider='awskms://alias/…' (any provider Pulumi accepts), or use the local backend (backend=None)")
+
+
+def backend_env(url: str, emulator_url: str | None = None) -> dict[str, str]:
+    """Environment the CLI needs to reach the backend itself. A state bucket on the emulator's own S3
+    (``s3://…?endpoint=<the emulator>``) takes the emulator's fixed test credentials, never the
+    user's; every other backend uses the user's own credential chain, as the CLI would."""
+    if not emulator_url or not url.startswith("s3://"):
+        return {}
+    from urllib.parse import parse_qs, urlsplit
+
+    endpoint = (parse_qs(urlsplit(url).query).get("endpoint") or [""])[0].rstrip("/")
+    if not endpoint or endpoint != emulator_url.rstrip("/"):
+        return {}
+    from ..emulator import TEST_CREDENTIALS
+
+    return {"AWS_ACCESS_KEY_ID": TEST_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": TEST_CREDENTIALS["aws_secret_access_key"]}
+
+
+def workspace_env(home: Path, user_env: dict[str, str] | None = None, url: str | None = None,
+                  secrets_provider: str | None = None) -> dict[str, str]:
+    """Environment for the Pulumi CLI: the backend (``PULUMI_BACKEND_URL`` set to the one labnet
+    names, so the CLI cannot pick another), the secrets passphrase source, no update checks.
 
     ``PULUMI_HOME`` is left as the user has it (their own, or Pulumi's default ``~/.pulumi``): that
     is where the plugins they already have live, and their Pulumi Cloud login. A private one would
     hide both and download the large aws plugin again for every state folder, failing offline or
     behind a proxy."""
-    env = {"PULUMI_SKIP_UPDATE_CHECK": "true"}
     source = user_env if user_env is not None else os.environ
-    if not source.get(PASSPHRASE_ENV) and not source.get(PASSPHRASE_FILE_ENV):
+    url = url or backend_url(home, None, source)
+    check_shared_secrets(home, url, secrets_provider, source)
+    env = {"PULUMI_SKIP_UPDATE_CHECK": "true", BACKEND_ENV: url}
+    if not passphrase_is_set(source) and (secrets_provider or "passphrase") == "passphrase":
         env[PASSPHRASE_FILE_ENV] = str(passphrase_file(home))
     return env
 
 
 def workspace_options(home: Path, backend: str | None = None, user_env: dict[str, str] | None = None,
-                      pulumi_home: Path | None = None):
+                      pulumi_home: Path | None = None, secrets_provider: str | None = None,
+                      emulator_url: str | None = None):
     """``pulumi_home``: the emulator target's PULUMI_HOME of labnet's own (:mod:`labnet.engines.plugin`),
-    whose aws plugin is labnet's emulator provider; None keeps the user's."""
+    whose aws plugin is labnet's emulator provider; None keeps the user's. ``secrets_provider``:
+    ``passphrase`` (default) or a key service URL (``awskms://…``) for a new stack. ``emulator_url``:
+    the emulator the stack's target is, if it is one (:func:`backend_env`)."""
     from pulumi import automation as auto
 
-    url = backend_url(home, backend)
-    env = workspace_env(home, user_env)
+    url = backend_url(home, backend, user_env)
+    if is_local(url) and url == backend_url(home):
+        paths.private_dir(home / "pulumi" / "backend")
+    env = {**workspace_env(home, user_env, url, secrets_provider), **backend_env(url, emulator_url)}
     if pulumi_home is not None:
         env["PULUMI_HOME"] = str(pulumi_home)
     return auto.LocalWorkspaceOptions(
         work_dir=str(paths.private_dir(home / "pulumi" / "work")),
+        pulumi_command=pulumi_command() if cli_path() is not None else None,
         project_settings=auto.ProjectSettings(name=PROJECT, runtime="python",
                                               backend=auto.ProjectBackend(url=url)),
-        secrets_provider="passphrase",
+        secrets_provider=secrets_provider or "passphrase",
         env_vars=env,
     )
 
@@ -183,8 +294,10 @@ def _name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
 
-def map_error(exc: BaseException, stack: str, operation: str, redact: Callable[[str], str]) -> LabnetError:
-    """A Pulumi error as the labnet error a caller can act on (the caller chains it ``from exc``)."""
+def map_error(exc: BaseException, stack: str, operation: str, redact: Callable[[str], str],
+              backend: str = "") -> LabnetError:
+    """A Pulumi error as the labnet error a caller can act on (the caller chains it ``from exc``);
+    ``backend`` (the URL the stack is in) is named in it."""
     from pulumi.automation import errors as perr
 
     text = redact(getattr(exc, "args", [""])[0] if getattr(exc, "args", None) else str(exc))
@@ -193,12 +306,13 @@ def map_error(exc: BaseException, stack: str, operation: str, redact: Callable[[
         return StackLockedError(stack, {"operation": "another Pulumi update (or one that was killed: `pulumi "
                                         "cancel` on Pulumi Cloud; on a file or s3 backend remove its lock under "
                                         ".pulumi/locks once you are sure nothing runs)", "pid": "?",
-                                        "host": "the backend", "detail": tail})
+                                        "host": f"backend {backend}" if backend else "the backend", "detail": tail})
     if operation == "destroy":
         return TeardownIncompleteError(stack, ["(see `pulumi stack --show-urns`)"], tail,
                                        "destroy() to finish; the Pulumi state is kept")
     if isinstance(exc, perr.CommandError):
-        return DeployError(f"{operation} of stack {stack!r} failed: {tail}. Pulumi's state records what was "
+        where = f" (backend {backend})" if backend else ""
+        return DeployError(f"{operation} of stack {stack!r}{where} failed: {tail}. Pulumi's state records what was "
                            "created; fix the cause and run up() again, or destroy() to remove it")
     return DeployError(f"{operation} of stack {stack!r} failed: {type(exc).__name__}: {redact(str(exc))[:300]}")
 
@@ -217,11 +331,13 @@ class AutomationEngine:
     name = "pulumi"
 
     def __init__(self, stack: str, target, home: Path, backend: str | None = None,
-                 redact: Callable[[str], str] = lambda s: s) -> None:
+                 redact: Callable[[str], str] = lambda s: s, secrets_provider: str | None = None) -> None:
         self.stack_name = stack
         self.target = target
         self.home = home
         self.backend = backend
+        self.backend_url = backend_url(home, backend)  # the one actually used, named in messages
+        self.secrets_provider = secrets_provider
         self.redact = redact
         self.managed: int | None = None
 
@@ -240,7 +356,9 @@ class AutomationEngine:
             stack = auto.create_or_select_stack(
                 stack_name=self.stack_name, project_name=PROJECT,
                 program=lambda: program.pulumi_program(spec, program_target),
-                opts=workspace_options(self.home, self.backend, pulumi_home=pulumi_home))
+                opts=workspace_options(self.home, self.backend_url, pulumi_home=pulumi_home,
+                                       secrets_provider=self.secrets_provider,
+                                       emulator_url=self.target.endpoint if self.target.kind == "emulator" else None))
             ensure_aws_plugin(stack.workspace)
             stack.remove_all_config(list(STALE_EMULATOR_CONFIG))
             stack.set_all_config(config_values(self.target.pulumi_config()))
@@ -248,12 +366,12 @@ class AutomationEngine:
         except LabnetError:
             raise
         except Exception as exc:  # noqa: BLE001 re-raised as a labnet error
-            raise map_error(exc, self.stack_name, "select", self.redact) from exc
+            raise map_error(exc, self.stack_name, "select", self.redact, self.backend_url) from exc
         # The stack's own outputs say where its resources are: a Lab on another machine, sharing the
         # backend but not labnet's local state, is refused too.
         kind = getattr(recorded, "value", None)
         if kind and kind != self.target.kind:
-            raise TargetError(f"stack {self.stack_name!r} in backend {workspace_options(self.home, self.backend).project_settings.backend.url} "
+            raise TargetError(f"stack {self.stack_name!r} in backend {self.backend_url} "
                               f"holds resources on target {kind!r}, not {self.target.kind!r}; open it with "
                               f"target={kind!r}, or choose another stack name")
         return stack
@@ -287,7 +405,7 @@ class AutomationEngine:
         except KeyboardInterrupt as exc:
             raise self._interrupted("preview", exc) from exc
         except Exception as exc:  # noqa: BLE001
-            raise map_error(exc, self.stack_name, "preview", self.redact) from exc
+            raise map_error(exc, self.stack_name, "preview", self.redact, self.backend_url) from exc
         return rows
 
     def up(self, spec: NetworkSpec, progress: ProgressCallback = ignore, resume: bool = False) -> dict[str, Any]:
@@ -313,7 +431,7 @@ class AutomationEngine:
             raise self._interrupted("up", exc) from exc
         except Exception as exc:  # noqa: BLE001
             self._count(stack)
-            raise map_error(exc, self.stack_name, "up", self.redact) from exc
+            raise map_error(exc, self.stack_name, "up", self.redact, self.backend_url) from exc
         self._count(stack)
         return plain_outputs(result.outputs)
 
@@ -338,7 +456,7 @@ class AutomationEngine:
             raise self._interrupted("destroy", exc) from exc
         except Exception as exc:  # noqa: BLE001
             self._count(stack)
-            raise map_error(exc, self.stack_name, "destroy", self.redact) from exc
+            raise map_error(exc, self.stack_name, "destroy", self.redact, self.backend_url) from exc
         left = [r for r in stack.export_stack().deployment.get("resources", [])
                 if not _is_stack_or_provider(r.get("type", ""))]
         self.managed = len(left)
@@ -355,12 +473,45 @@ class AutomationEngine:
         except KeyboardInterrupt as exc:
             raise self._interrupted("refresh", exc) from exc
         except Exception as exc:  # noqa: BLE001
-            raise map_error(exc, self.stack_name, "refresh", self.redact) from exc
+            raise map_error(exc, self.stack_name, "refresh", self.redact, self.backend_url) from exc
         rows = [{"name": _name(r["urn"]), "type": r["type"], "id": r.get("id", ""), "status": "present"}
                 for r in stack.export_stack().deployment.get("resources", [])
                 if not _is_stack_or_provider(r.get("type", ""))]
         self.managed = len(rows)
         return rows
+
+
+def shared_spec(stack: str, home: Path, backend: str | None, target_kind: str,
+                secrets_provider: str | None = None) -> dict[str, Any] | None:
+    """The spec a stack was last deployed with, read from the stack itself (its ``spec`` output: the
+    spec travels with the stack), for a Lab opened by name alone on a machine that has no record of
+    it, such as a teammate's on a shared ``s3://`` backend. None when the backend has no such stack.
+
+    The stack's ``target`` output must be ``target_kind``: a stack on AWS is never opened against the
+    emulator."""
+    if not engine_available():
+        return None
+    from pulumi import automation as auto
+
+    emulator_url = None
+    if target_kind == "emulator":
+        from .. import emulator
+
+        emulator_url = emulator.ensure().url
+    url = backend_url(home, backend)
+    opts = workspace_options(home, url, secrets_provider=secrets_provider, emulator_url=emulator_url)
+    try:
+        outputs = auto.select_stack(stack_name=stack, project_name=PROJECT, program=lambda: None, opts=opts).outputs()
+    except auto.StackNotFoundError:
+        return None
+    except Exception as exc:  # noqa: BLE001 re-raised as a labnet error
+        raise map_error(exc, stack, "open", lambda t: t, url) from exc
+    kind = getattr(outputs.get("target"), "value", None)
+    if kind and kind != target_kind:
+        raise TargetError(f"stack {stack!r} in backend {url} holds resources on target {kind!r}, not "
+                          f"{target_kind!r}; open it with target={kind!r}")
+    found = getattr(outputs.get("spec"), "value", None)
+    return found if isinstance(found, dict) else None
 
 
 def declared_count(spec: NetworkSpec, stack: str) -> int:
