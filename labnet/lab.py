@@ -175,10 +175,15 @@ class Lab:
         self.stack_name = preflight.check_stack_name(stack_name)
         self._store = StackStore(stack_name)
         state = self._store.load()  # a damaged state file stops here, before anything else
-        if (spec is None and not state.spec and target in targets.KINDS and isinstance(backend, (str, type(None)))
+        self._shared_outputs: dict[str, Any] = {}
+        if (spec is None and target in targets.KINDS and isinstance(backend, (str, type(None)))
+                and (not state.spec or not automation.is_local(automation.backend_url(self._store.root, backend)))
                 and (engine == "pulumi" or (engine == "auto" and automation.cli_on_path()))):
-            # No record here: the stack itself may carry its spec (a teammate's, on a shared backend).
-            spec = automation.shared_spec(stack_name, self._store.root, backend, target, secrets_provider)
+            # No record here, or a shared backend (where a teammate may have changed the stack since):
+            # the stack itself carries its spec and outputs.
+            shared = automation.shared_spec(stack_name, self._store.root, backend, target, secrets_provider)
+            if shared is not None:
+                spec, self._shared_outputs = NetworkSpec.from_dict(shared[0]), shared[1]
         if spec is None:
             if not state.spec:
                 raise InvalidSpecError("spec", None, f"stack {stack_name!r} is new, so it needs a spec",
@@ -421,6 +426,7 @@ class Lab:
         return analysis.table(self.quota_rows)
 
     def _run(self, title: str, fn):
+        self._shared_outputs = {}  # what the stack said when opened; after an operation, the record here
         shown = display.make(f"{title} {self.stack_name}", self._progress)
         try:
             result = fn(shown)
@@ -486,11 +492,12 @@ class Lab:
 
     def outputs(self) -> pd.DataFrame:
         """The outputs table: TGW, route tables, and per spoke its VPC, subnets, attachment, SG, endpoint."""
-        return tables.outputs(self._store.load().outputs)
+        return tables.outputs(self.exports())
 
     def exports(self) -> dict[str, Any]:
-        """The raw stack outputs (nested dict; secrets shown as ``[secret]``)."""
-        return dict(self._store.load().outputs)
+        """The raw stack outputs (nested dict; secrets shown as ``[secret]``); for a stack opened by name
+        from a shared backend, before any operation here, the stack's own."""
+        return dict(self._shared_outputs or self._store.load().outputs)
 
     def launch_template(self, spoke: str) -> launchers.NodeLaunch:
         """The spoke's node launch template (id, subnet, group, interface layout) and how to start

@@ -479,3 +479,86 @@ def test_make_pulumi_without_go_says_how_to_install_the_cli(tmp_path):
                               "LABNET_TOOLS_DIR": str(tmp_path / "tools")}, timeout=60)
     assert run.returncode == 1
     assert "get.pulumi.com" in run.stderr and "install Go" in run.stderr
+
+
+# -- a team on one stack (issue 23 item 4) --------------------------------------------------------
+@pytest.mark.pulumi_cli
+@pytest.mark.e2e
+def test_a_team_shares_one_stack_on_the_emulators_s3(pulumi_cli, ec2, fresh_emulator, tmp_path, monkeypatch,
+                                                       user_home):
+    """Alice deploys into an s3:// backend on the emulator's own S3; Bob, with another LABNET_HOME and
+    no record of the stack, opens it by name alone (the spec travels with the stack), reads its
+    outputs, adds a spoke; Alice, opening it by name again, sees Bob's spoke and destroys it all."""
+    import boto3
+
+    from labnet import emulator
+
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=fresh_emulator, aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
+        monkeypatch.delenv(var, raising=False)  # the CLI reaches the emulator's S3 with labnet's test keys
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "the-team-shares-this")
+    url = emulator.s3_backend("team-state")
+    alice, bob = tmp_path / "alice", tmp_path / "bob"
+    two = labnet.size(spokes=2, nodes_per_spoke=4, azs=1)
+    three = labnet.size(spokes=3, nodes_per_spoke=4, azs=1)
+
+    monkeypatch.setenv("LABNET_HOME", str(alice))
+    lab = labnet.Lab("team-net", two, engine="pulumi", backend=url, progress=lambda e: None)
+    assert lab.backend == url and f"backend={url!r}" in repr(lab)
+    lab.up()
+    first = inventory(ec2)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="team-state").get("Contents", [])]
+    assert any(k.endswith("team-net.json") for k in keys), keys  # the state is in the bucket
+    assert not (alice / "pulumi" / "backend").exists()  # and not in a local file backend
+
+    monkeypatch.setenv("LABNET_HOME", str(bob))
+    assert labnet.stacks().empty  # Bob's machine knows nothing of it
+    theirs = labnet.Lab("team-net", engine="pulumi", backend=url, progress=lambda e: None)
+    assert theirs.spec == two
+    out = theirs.outputs()
+    assert set(out[out.resource == "vpc"].id) == set(first["vpcs"])
+    grown = labnet.Lab("team-net", three, engine="pulumi", backend=url, progress=lambda e: None)
+    grown.up()
+    after = inventory(ec2)
+    assert len(after["vpcs"]) == 3 and set(first["vpcs"]) <= set(after["vpcs"])
+
+    monkeypatch.setenv("LABNET_HOME", str(alice))  # Alice's record says two spokes; the stack says three
+    again = labnet.Lab("team-net", engine="pulumi", backend=url, progress=lambda e: None)
+    assert again.spec == three and len(again.exports()["spokes"]) == 3
+    again.destroy()
+    assert total(inventory(ec2)) == 0
+
+
+def test_a_shared_backend_refuses_labnets_per_machine_passphrase(labnet_home):
+    """Before any CLI runs: a teammate could never decrypt with a passphrase generated on this machine."""
+    from labnet.engines.automation import workspace_env
+
+    url = "s3://team-state?region=us-east-1"
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        workspace_env(labnet_home, user_env={}, url=url)
+    assert "backend=" in str(err.value) and "PULUMI_CONFIG_PASSPHRASE" in str(err.value)
+    own = str(labnet_home / "pulumi" / "passphrase")
+    with pytest.raises(labnet.InvalidSpecError):
+        workspace_env(labnet_home, user_env={"PULUMI_CONFIG_PASSPHRASE_FILE": own}, url=url)
+    # The team's passphrase (even an empty one: the CLI uses it), or a key service, is accepted.
+    assert "PULUMI_CONFIG_PASSPHRASE_FILE" not in workspace_env(labnet_home, {"PULUMI_CONFIG_PASSPHRASE": ""}, url)
+    workspace_env(labnet_home, {}, url, secrets_provider="awskms://alias/team")
+    # A local file backend keeps the generated passphrase.
+    local = workspace_env(labnet_home, {})
+    assert local["PULUMI_CONFIG_PASSPHRASE_FILE"] == own
+
+
+def test_pulumi_backend_url_is_honoured_and_named(labnet_home, monkeypatch):
+    from labnet.engines.automation import backend_url, workspace_env
+
+    env = {"PULUMI_BACKEND_URL": "file:///srv/team-state", "PULUMI_CONFIG_PASSPHRASE": "x"}
+    assert backend_url(labnet_home, None, env) == "file:///srv/team-state"
+    assert backend_url(labnet_home, "s3://given", env) == "s3://given"  # Lab(backend=) wins
+    assert workspace_env(labnet_home, env)["PULUMI_BACKEND_URL"] == "file:///srv/team-state"
+    assert workspace_env(labnet_home, {})["PULUMI_BACKEND_URL"] == f"file://{labnet_home / 'pulumi' / 'backend'}"
+    monkeypatch.setenv("PULUMI_BACKEND_URL", "file:///srv/team-state")
+    from tests.helpers import plan
+
+    lab = labnet.Lab("named", plan(), engine="pulumi")
+    assert lab.backend == "file:///srv/team-state" and "backend='file:///srv/team-state'" in repr(lab)

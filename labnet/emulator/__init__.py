@@ -203,6 +203,22 @@ def stop() -> bool:
     return stopped
 
 
+def s3_backend(bucket: str = "labnet-state", region: str = "us-east-1") -> str:
+    """A Pulumi state backend on the emulator's own S3, for a team sharing one stack without an AWS
+    account: the bucket is created if it is not there, and the URL uses Pulumi's S3 backend options
+    (``endpoint``, ``s3ForcePathStyle``, ``region``). Pass it as ``Lab(..., backend=url)``; labnet gives
+    the CLI the emulator's test credentials for it (never the user's).
+
+    >>> url = labnet.emulator.s3_backend("team-state")
+    >>> labnet.Lab("team-net", spec, engine="pulumi", backend=url).up()
+    """
+    em = ensure()
+    s3 = em.client("s3", region)
+    if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=bucket)
+    return f"s3://{bucket}?endpoint={em.url}&s3ForcePathStyle=true&region={region}"
+
+
 def status() -> dict:
     """Where the emulator is and whether it answers (safe to print: no credentials)."""
     em = find()

@@ -482,10 +482,11 @@ class AutomationEngine:
 
 
 def shared_spec(stack: str, home: Path, backend: str | None, target_kind: str,
-                secrets_provider: str | None = None) -> dict[str, Any] | None:
+                secrets_provider: str | None = None) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The spec a stack was last deployed with, read from the stack itself (its ``spec`` output: the
     spec travels with the stack), for a Lab opened by name alone on a machine that has no record of
-    it, such as a teammate's on a shared ``s3://`` backend. None when the backend has no such stack.
+    it, such as a teammate's on a shared ``s3://`` backend, and its outputs (``[secret]`` for secrets).
+    None when the backend has no such stack, or it carries no spec.
 
     The stack's ``target`` output must be ``target_kind``: a stack on AWS is never opened against the
     emulator."""
@@ -511,7 +512,7 @@ def shared_spec(stack: str, home: Path, backend: str | None, target_kind: str,
         raise TargetError(f"stack {stack!r} in backend {url} holds resources on target {kind!r}, not "
                           f"{target_kind!r}; open it with target={kind!r}")
     found = getattr(outputs.get("spec"), "value", None)
-    return found if isinstance(found, dict) else None
+    return (found, plain_outputs(outputs)) if isinstance(found, dict) else None
 
 
 def declared_count(spec: NetworkSpec, stack: str) -> int:
