@@ -562,3 +562,135 @@ def test_pulumi_backend_url_is_honoured_and_named(labnet_home, monkeypatch):
 
     lab = labnet.Lab("named", plan(), engine="pulumi")
     assert lab.backend == "file:///srv/team-state" and "backend='file:///srv/team-state'" in repr(lab)
+
+
+# -- Ctrl-C and the lock through the real engine (issue 23 item 3) --------------------------------
+HOLD_HOOK = '''
+# Loaded by every Python started with this folder on PYTHONPATH (the emulator provider plugin too):
+# the provider's security-group creates wait, with the group's VPC made, until the engine cancels
+# (Cancel reaches the provider after Ctrl-C) or the test writes RELEASE. A test device only.
+import os, sys, time
+HOLD = os.environ.get("LABNET_TEST_HOLD")
+if HOLD:
+    try:
+        from labnet.engines import handlers
+    except Exception:
+        handlers = None
+    if handlers is not None:
+        handler = handlers.HANDLERS["aws:ec2/securityGroup:SecurityGroup"]
+        real = handler.create
+
+        def create(ec2, name, inputs):
+            provider = sys._getframe(1).f_locals.get("self")  # EmulatorProvider.create calls us
+            cancelled = getattr(provider, "cancelled", None)
+            with open(os.path.join(HOLD, "reached"), "a") as fh:
+                fh.write(name + "\\n")
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and not os.path.exists(os.path.join(HOLD, "release")) \\
+                    and not (cancelled is not None and cancelled.is_set()):
+                time.sleep(0.05)
+            return real(ec2, name, inputs)
+
+        handler.create = create
+'''
+
+
+def _held_up(tmp_path, stack: str, spec, home: Path, backend: str | None = None):
+    """A process running ``Lab(stack).up()`` through the real engine whose provider holds at the first
+    security group; returns (process, hold folder)."""
+    import sys
+
+    from tests.reliability.util import spec_json
+
+    hold = tmp_path / f"hold-{stack}"
+    hold.mkdir()
+    hook = tmp_path / f"hook-{stack}"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(HOLD_HOOK)
+    code = (f"import json, labnet\n"
+            f"spec = labnet.NetworkSpec.from_dict(json.loads({spec_json(spec)!r}))\n"
+            f"labnet.Lab({stack!r}, spec, engine='pulumi', backend={backend!r}, progress=lambda e: None).up()\n"
+            f"print('finished')\n")
+    env = {**os.environ, "LABNET_HOME": str(home), "LABNET_TEST_HOLD": str(hold),
+           "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])}
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    return proc, hold
+
+
+def _wait_reached(proc, hold: Path) -> None:
+    from tests.reliability.conftest import wait_for
+
+    wait_for(lambda: (hold / "reached").exists(), timeout=300, what="the provider to reach a security group",
+             proc=proc)
+
+
+@pytest.mark.pulumi_cli
+@pytest.mark.e2e
+def test_ctrl_c_during_a_real_up_then_resume_finishes_it(pulumi_cli, ec2, tmp_path, labnet_home, user_home):
+    """SIGINT to the Python process alone (a notebook's interrupt button; the CLI is not signalled): labnet
+    has the CLI cancel, waits for it (operations in flight finish, checkpoint written, lock released),
+    and records the up as interrupted; the next up asks for resume=True, which completes the network."""
+    import signal
+
+    spec = labnet.size(spokes=2, nodes_per_spoke=4, azs=1)
+    proc, hold = _held_up(tmp_path, "real-ctrl-c", spec, labnet_home)
+    try:
+        _wait_reached(proc, hold)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            (hold / "release").touch()
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0 and "InterruptedByUserError" in stderr, stderr[-2000:]
+    assert not (hold / "release").exists()  # the engine's Cancel, not the test, let the held create go
+    # Cancelled where it was held: the groups' creates finished, nothing that needs a group started.
+    groups = {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"}
+    assert groups and not [r for r in ec2.describe_security_group_rules()["SecurityGroupRules"]
+                           if r["GroupId"] in groups]
+    locks = labnet_home / "pulumi" / "backend" / ".pulumi" / "locks"
+    assert not [p for p in locks.rglob("*.json")]  # the CLI ended cleanly and released its lock
+
+    lab = labnet.Lab("real-ctrl-c", spec, engine="pulumi", progress=lambda e: None)
+    assert lab.status().startswith("interrupted")
+    with pytest.raises(labnet.InterruptedOperationError) as err:
+        lab.up()
+    assert "resume=True" in str(err.value)
+    lab.up(resume=True)
+    assert lab.status() == "deployed"
+    full = inventory(ec2)
+    assert len(full["vpcs"]) == 2 and len(full["attachments"]) == 2
+    groups = [g for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"]
+    assert len(groups) == 2  # the held creates finished once; resume made none twice
+    lab.destroy()
+    assert total(inventory(ec2)) == 0
+
+
+@pytest.mark.pulumi_cli
+@pytest.mark.e2e
+def test_a_second_process_meets_the_pulumi_lock(pulumi_cli, ec2, tmp_path, monkeypatch, user_home):
+    """Two machines (two LABNET_HOMEs, no shared labnet lock) on one backend: while one's up runs, the
+    other's up meets Pulumi's own stack lock as labnet.StackLockedError naming the backend, and changes
+    nothing; once the first finishes, the second operates normally."""
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "shared")
+    backend = f"file://{tmp_path / 'shared-backend'}"
+    (tmp_path / "shared-backend").mkdir()
+    spec = labnet.size(spokes=2, nodes_per_spoke=4, azs=1)
+    proc, hold = _held_up(tmp_path, "real-lock", spec, tmp_path / "first", backend)
+    try:
+        _wait_reached(proc, hold)
+        monkeypatch.setenv("LABNET_HOME", str(tmp_path / "second"))
+        other = labnet.Lab("real-lock", spec, engine="pulumi", backend=backend, progress=lambda e: None)
+        with pytest.raises(labnet.StackLockedError) as err:
+            other.up()
+        assert backend in str(err.value) and "is locked by another Pulumi update" in str(err.value)
+        assert other.status() == "up failed"
+    finally:
+        (hold / "release").touch()
+        out, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and "finished" in out, stderr[-2000:]
+    other = labnet.Lab("real-lock", spec, engine="pulumi", backend=backend, progress=lambda e: None)
+    other.destroy()
+    assert total(inventory(ec2)) == 0

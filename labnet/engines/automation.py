@@ -401,7 +401,7 @@ class AutomationEngine:
                 rows.append(PlannedResource(OP_ACTION.get(md.op.value, md.op.value), md.type, _name(md.urn), inputs))
 
         try:
-            stack.preview(on_event=on_event)
+            cli_call(stack.preview, on_event=on_event)
         except KeyboardInterrupt as exc:
             raise self._interrupted("preview", exc) from exc
         except Exception as exc:  # noqa: BLE001
@@ -416,7 +416,7 @@ class AutomationEngine:
         stack = self._stack(spec)
         if resume:
             try:
-                stack.refresh(on_event=EventTranslator("refresh", 0, progress))
+                cli_call(stack.refresh, on_event=EventTranslator("refresh", 0, progress))
             except KeyboardInterrupt as exc:
                 raise self._interrupted("refresh before resuming up", exc) from exc
             except Exception as exc:  # noqa: BLE001
@@ -425,7 +425,7 @@ class AutomationEngine:
         # AWS would double the time of every up.
         translator = EventTranslator("up", declared_count(spec, self.stack_name), progress)
         try:
-            result = stack.up(on_event=translator, show_secrets=False)
+            result = cli_call(stack.up, on_event=translator, show_secrets=False)
         except KeyboardInterrupt as exc:
             self._count(stack)
             raise self._interrupted("up", exc) from exc
@@ -450,7 +450,7 @@ class AutomationEngine:
                 removed.append(_name(out.metadata.urn))
 
         try:
-            stack.destroy(on_event=on_event)
+            cli_call(stack.destroy, on_event=on_event)
         except KeyboardInterrupt as exc:
             self._count(stack)
             raise self._interrupted("destroy", exc) from exc
@@ -469,7 +469,7 @@ class AutomationEngine:
     def refresh(self, spec: NetworkSpec, progress: ProgressCallback = ignore) -> list[dict[str, Any]]:
         stack = self._stack(spec)
         try:
-            stack.refresh(on_event=EventTranslator("refresh", 0, progress))
+            cli_call(stack.refresh, on_event=EventTranslator("refresh", 0, progress))
         except KeyboardInterrupt as exc:
             raise self._interrupted("refresh", exc) from exc
         except Exception as exc:  # noqa: BLE001
@@ -513,6 +513,76 @@ def shared_spec(stack: str, home: Path, backend: str | None, target_kind: str,
                           f"{target_kind!r}; open it with target={kind!r}")
     found = getattr(outputs.get("spec"), "value", None)
     return (found, plain_outputs(outputs)) if isinstance(found, dict) else None
+
+
+def cli_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one Automation API call (``stack.up`` …) so that Ctrl-C cancels the CLI cleanly.
+
+    Interrupted in the SDK's own code, Python leaves the CLI running and closes its pipes, and the CLI
+    dies at its next line of output, mid-update, leaving the stack locked and operations pending. So
+    the call runs in a worker thread; a first Ctrl-C (which only this main thread sees) is passed on
+    to the CLI as the SIGINT a terminal sends (:func:`signal_cli`), and labnet waits while the CLI
+    finishes the resource operations in flight, writes its checkpoint and releases the lock; then
+    KeyboardInterrupt is raised. A second Ctrl-C stops at once (and so does the CLI)."""
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 handed to the calling thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="labnet-pulumi-cli", daemon=True)
+    worker.start()
+    interrupted = False
+    while worker.is_alive():
+        try:
+            worker.join(0.2)
+        except KeyboardInterrupt:
+            signal_cli()
+            if interrupted:
+                raise
+            interrupted = True
+    if interrupted:
+        raise KeyboardInterrupt
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
+def signal_cli() -> list[int]:
+    """Send the ``pulumi`` CLIs this process started the SIGINT a terminal's Ctrl-C would: the CLI
+    cancels gracefully (a second one makes it stop at once). Not when this process runs in the
+    foreground of a terminal, whose Ctrl-C reached the CLI already (one process group); a notebook's
+    interrupt button reaches the kernel only. Returns the pids signalled."""
+    import signal
+    import sys
+
+    import psutil
+
+    try:
+        from_terminal = sys.stdin is not None and sys.stdin.isatty() and \
+            os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (OSError, ValueError):
+        from_terminal = False
+    sent = []
+    for proc in psutil.Process().children():
+        if _is_cli(proc) and not from_terminal:
+            try:
+                proc.send_signal(signal.SIGINT)
+                sent.append(proc.pid)
+            except psutil.NoSuchProcess:
+                pass
+    return sent
+
+
+def _is_cli(proc) -> bool:
+    try:
+        return proc.name() == "pulumi" and proc.status() != "zombie"
+    except Exception:  # noqa: BLE001 gone or not ours to read
+        return False
 
 
 def declared_count(spec: NetworkSpec, stack: str) -> int:
