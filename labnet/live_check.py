@@ -165,6 +165,8 @@ def _run(aws_region: str | None, yes: bool, out, ask, target_text: str) -> int:
                 out("labnet live-check: not confirmed; nothing was created (pass --yes to skip the question).")
                 return REFUSED
     lab = labnet.Lab(stack, spec, target=kind, engine="pulumi", progress=lambda e: None)
+    report.lines.append(f"      stack {stack!r} in backend {lab.backend}; aws provider: "
+                        + ("labnet's emulator provider" if kind == "emulator" else "pulumi-aws"))
     ec2 = lab._ec2()
     tried_up = False
     try:
