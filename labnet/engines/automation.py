@@ -1,10 +1,13 @@
 """The Pulumi Automation API engine: the production path, and the real engine on the emulator.
 
-Inline program through ``create_or_select_stack``; a local file backend in labnet's state folder by
-default (0700; ``s3://…`` and other backend URLs accepted); the passphrase secrets provider with a
-generated passphrase file (0600) unless the user brings one; aws provider config for the target;
-``on_event`` turned into :class:`ProgressEvent`; Pulumi's errors re-raised as labnet errors chained
-``from`` the original. Needs the ``pulumi`` CLI on PATH (``engine_available()``).
+Inline program through ``create_or_select_stack``; the backend named explicitly (``backend=``, else
+``PULUMI_BACKEND_URL``, else a file backend in labnet's state folder, 0700; ``s3://…`` shared by a
+team, who then need a secrets provider they share); the passphrase secrets provider with a generated
+passphrase file (0600) for a local backend unless the user brings one; aws provider config for the
+target; the spec exported with the stack, so a teammate opens it by name (:func:`shared_spec`);
+``on_event`` turned into :class:`ProgressEvent`; each CLI call interruptible cleanly (:func:`cli_call`);
+Pulumi's errors re-raised as labnet errors chained ``from`` the original. Needs the ``pulumi`` CLI:
+on PATH, or built by `make pulumi` into the checkout (:func:`cli_path`).
 
 Everything that does not need the CLI (workspace options, config, event translation, error mapping)
 is plain code that the test suite runs everywhere.
