@@ -1,7 +1,7 @@
 """labnet's command line, a thin caller of the Python API.
 
     python -m labnet demo [--spokes 3 --nodes-per-spoke 16 --instance-type p5.48xlarge --azs 2]
-    python -m labnet spec [--spokes 3 ...]      # the sized spec as JSON
+    python -m labnet spec [--spokes 3 ... --target emulator|aws --region R]   # the sized spec as JSON
     python -m labnet quotas [--spokes 8 ... --target emulator|aws --request]   # the quota preflight table
     python -m labnet emulator start|status|stop|url
     python -m labnet stacks
@@ -97,7 +97,8 @@ def spec_cmd(args: argparse.Namespace) -> int:
 
     import labnet
 
-    spec = _size(args, labnet)
+    # Sized against the target it will be deployed to: its AZs, their IDs and its offerings.
+    spec = _size(args, labnet, target=args.target)
     for warning in labnet.spec_warnings(spec):
         print(f"warning: {warning}", file=sys.stderr)
     print(json.dumps(spec.to_dict()))
@@ -289,6 +290,8 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(fn=demo)
     p = sub.add_parser("spec", help="size a network and print its spec as JSON")
     _sizing_args(p)
+    p.add_argument("--target", default="emulator", choices=["emulator", "aws"],
+                   help="size against this target's facts (aws: for `pulumi up` with your credentials)")
     p.set_defaults(fn=spec_cmd)
     q = sub.add_parser("quotas", help="size a network and check it against the account's AWS quotas")
     _sizing_args(q)

@@ -134,11 +134,22 @@ class Lab:
     """One stack of one network on one target. See the module docstring for the workflow."""
 
     def __init__(self, stack_name: str, spec: NetworkSpec | dict | None = None, *, target: str = "emulator",
-                 engine: str = "auto", backend: str | None = None,
+                 engine: str = "auto", backend: str | None = None, secrets_provider: str | None = None,
                  progress: Callable[[ProgressEvent], None] | None = None) -> None:
         self.stack_name = preflight.check_stack_name(stack_name)
         self._store = StackStore(stack_name)
         state = self._store.load()  # a damaged state file stops here, before anything else
+        from .engines import automation  # the Pulumi engine's backend: shared specs, the URL named
+
+        self._shared_outputs: dict[str, Any] = {}
+        if (spec is None and target in targets.KINDS and isinstance(backend, (str, type(None)))
+                and (not state.spec or not automation.is_local(automation.backend_url(self._store.root, backend)))
+                and (engine == "pulumi" or (engine == "auto" and automation.cli_on_path()))):
+            # No record here, or a shared backend (where a teammate may have changed the stack since):
+            # the stack itself carries its spec and outputs.
+            shared = automation.shared_spec(stack_name, self._store.root, backend, target, secrets_provider)
+            if shared is not None:
+                spec, self._shared_outputs = NetworkSpec.from_dict(shared[0]), shared[1]
         if spec is None:
             if not state.spec:
                 raise InvalidSpecError("spec", None, f"stack {stack_name!r} is new, so it needs a spec",
@@ -165,11 +176,18 @@ class Lab:
         if backend is not None and not isinstance(backend, str):
             raise InvalidSpecError("backend", backend, "must be a backend URL string or None",
                                    "for example 's3://my-bucket/labnet'")
+        if engine == "rehearsal" and (backend is not None or secrets_provider is not None):
+            raise InvalidSpecError("backend" if backend is not None else "secrets_provider",
+                                   backend if backend is not None else secrets_provider,
+                                   "only the Pulumi engine keeps its state in a backend",
+                                   "use engine='pulumi' (or 'auto' with the pulumi CLI on PATH)")
         if engine == "rehearsal" and target == "aws":
             raise TargetError(contract.unavailable(engine, target))
         self.target_kind = target
         self.engine_name = engine
-        self.backend = backend
+        # The backend actually used (PULUMI_BACKEND_URL honoured), named in the repr and in errors.
+        self.backend = automation.backend_url(self._store.root, backend) if engine == "pulumi" else None
+        self.secrets_provider = secrets_provider
         self._progress = progress
         self._target: targets.Target | None = None
         self._client = None
@@ -195,7 +213,8 @@ class Lab:
         if self._engine_obj is None:
             self._store.load().check_binding(self.target_kind, self.engine_name)  # before any work
             self._engine_obj = contract.open_engine(self.engine_name, self._store, self._resolve(),
-                                                    backend=self.backend)
+                                                    backend=self.backend,
+                                                    secrets_provider=self.secrets_provider)
         return self._engine_obj
 
     def _preflight_facts(self) -> None:
@@ -245,6 +264,7 @@ class Lab:
         return analysis.table(self.quota_rows)
 
     def _run(self, title: str, fn):
+        self._shared_outputs = {}  # what the stack said when opened; after an operation, the record here
         shown = display.make(f"{title} {self.stack_name}", self._progress)
         try:
             result = fn(shown)
@@ -311,6 +331,8 @@ class Lab:
     def exports(self) -> dict[str, Any]:
         """The raw stack outputs (nested dict; secrets shown as ``[secret]``): what the last up here
         recorded, else (a stack shared through a backend) what the engine's backend holds."""
+        if self._shared_outputs:  # read from a shared backend when this Lab opened the stack by name
+            return dict(self._shared_outputs)
         recorded = self._store.load().outputs
         return dict(recorded) if recorded else self._engine().outputs(self.spec)
 
@@ -414,4 +436,5 @@ class Lab:
         except LabnetError:
             state = "unreadable"
         return (f"Lab(stack={self.stack_name!r}, spokes={len(self.spec.spokes)}, region={self.spec.region!r}, "
-                f"target={self.target_kind!r}, engine={self.engine_name!r}, state={state!r})")
+                f"target={self.target_kind!r}, engine={self.engine_name!r}, state={state!r}"
+                + (f", backend={self.backend!r})" if self.backend else ")"))

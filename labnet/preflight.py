@@ -184,6 +184,7 @@ def _check(spec: NetworkSpec, facts: RegionFacts | Mapping[str, RegionFacts] | N
             "choose another supernet or fewer spokes")
 
     _check_prefix_list_entries(spec)
+    _check_logical_names(spec)
     if len(spec.spokes) * len(spec.transit_gateway.route_tables) > MAX_TGW_ROUTES:
         raise InvalidSpecError("spokes", len(spec.spokes),
                                f"the TGW would hold more than {MAX_TGW_ROUTES} propagated routes",
@@ -200,6 +201,42 @@ def _check_private(supernet: ipaddress.IPv4Network) -> list[str]:
     return [f"supernet {supernet} is not private address space ({ranges}): AWS accepts it, but the spokes could "
             "not reach the internet hosts that own those addresses; choose a supernet inside one of those "
             "ranges (10.0.0.0/8 is the default) unless your organisation owns this block"]
+
+
+def _check_logical_names(spec: NetworkSpec) -> None:
+    """Two resources of one type under one logical name: the real engine stops on the duplicate URN
+    half-way through an up, and the rehearsal state would keep only one of them. The program builds
+    names from spoke, route-table and region names (:mod:`labnet.program`), so two families can meet:
+
+    - with public subnets, spoke ``a`` declares route table ``a-public-rt``, which is also the private
+      route table of a spoke called ``a-public``;
+    - across regions, TGW route table ``x`` in region ``r`` is ``tgw-rt-x-r``, which is also route
+      table ``x-r`` of the spec's own region.
+
+    (The program refuses any other duplicate too, under the mock monitor, before an engine runs.)"""
+    names = {sp.name for sp in spec.spokes}
+    if spec.public_subnets:
+        for i, sp in enumerate(spec.spokes):
+            if sp.name.endswith("-public") and sp.name[:-len("-public")] in names:
+                base = sp.name[:-len("-public")]
+                raise InvalidSpecError(
+                    f"spokes[{i}].name", sp.name,
+                    f"with public subnets, spoke {base!r} declares route table '{base}-public-rt', the same logical "
+                    f"name as the route table of spoke {sp.name!r} (Pulumi stops on the duplicate)",
+                    f"rename spoke {sp.name!r}, for example to '{base}-pub'")
+    seen: dict[str, tuple[str, str]] = {}
+    for region in spec.regions:
+        suffix = "" if region == spec.region else f"-{region}"  # program._suffix
+        for table in spec.transit_gateway.route_tables:
+            key = f"tgw-rt-{table}{suffix}"
+            if key in seen:
+                other_table, other_region = seen[key]
+                raise InvalidSpecError(
+                    "transit_gateway.route_tables", table,
+                    f"TGW route table {table!r} in {region} and {other_table!r} in {other_region} both get the "
+                    f"logical name {key!r} (tables outside the spec's region {spec.region} add their region's name)",
+                    "rename one of them so that no table name is another's plus '-<region>'")
+            seen[key] = (table, region)
 
 
 def _facts_lookup(facts):

@@ -132,6 +132,25 @@ class _Regions:
             args.opts, pulumi.ResourceOptions(provider=self.providers[self.current])))
 
 
+class _Unique:
+    """Refuses a second resource of one type under one logical name, inside its constructor (before
+    it is registered): the real engine would stop half-way on the duplicate URN, and the rehearsal
+    state would keep only one of them. Preflight refuses the known ways to get there first."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str]] = set()
+
+    def transform(self, args: pulumi.ResourceTransformationArgs):
+        key = (args.type_, args.name)
+        if key in self.seen:
+            from .errors import InvalidSpecError
+
+            raise InvalidSpecError("spec", args.name, f"declares two {args.type_} resources named {args.name!r}",
+                                   "rename the spoke or route table whose name produces it")
+        self.seen.add(key)
+        return None
+
+
 def _suffix(spec: NetworkSpec, region: str) -> str:
     """Logical names of per-region resources: the spec's own region keeps the names of a network in
     one region (saved stacks still match), any other region adds its name."""
@@ -149,6 +168,7 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
     stack = stack or pulumi.get_stack()
     regions = _Regions({r: provider(r, target) for r in spec.regions}, spec.region)
     pulumi.runtime.register_stack_transformation(regions.transform)
+    pulumi.runtime.register_stack_transformation(_Unique().transform)
     base_tags = spec.tags.for_stack(stack)
 
     def tags(name: str, **extra: str) -> dict[str, str]:
@@ -414,9 +434,12 @@ def _node_template(spec: NetworkSpec, spoke: Spoke, subnets: dict[int, aws.ec2.S
 
 
 def pulumi_program(spec: NetworkSpec, target: dict[str, Any] | None = None) -> None:
-    """The inline program: declare everything and export the outputs."""
+    """The inline program: declare everything and export the outputs, and the spec itself: the spec
+    travels with the stack, so a teammate sharing its backend opens it by name alone
+    (:func:`labnet.engines.automation.shared_spec`); a file backend keeps stack config on one machine."""
     for key, value in build(spec, target=target).items():
         pulumi.export(key, value)
+    pulumi.export("spec", spec.to_dict())
 
 
 def spec_from_config() -> NetworkSpec:

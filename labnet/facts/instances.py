@@ -245,6 +245,13 @@ def region_facts(ec2, instance_types: Sequence[str] = ()) -> RegionFacts:
     return dataclasses.replace(zones, offerings=offerings)
 
 
+def spec_facts(spec, ec2_for) -> dict[str, RegionFacts]:
+    """Preflight's facts for ``spec``: every region it spans, each read through ``ec2_for(region)``
+    (its AZs and their IDs, and where the workload's instance type is offered)."""
+    types = [spec.workload.instance_type] if spec.workload is not None else []
+    return {r: region_facts(ec2_for(r), types) for r in spec.regions}
+
+
 def offering_rows(ec2, instance_type: str) -> list[dict[str, Any]]:
     """One row per AZ of the region: its name and ID, whether EC2 offers ``instance_type`` there (by
     AZ name, what placement uses) and what the by-AZ-ID offerings say for its ID."""
