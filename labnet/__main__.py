@@ -9,6 +9,8 @@
     python -m labnet unlock STACK
     python -m labnet live-check [--aws REGION --yes]   # the Automation API engine end to end (needs the CLI)
     python -m labnet verify STACK [--probe tcp:29500 ...]   # exit 0: all reachable, 1: any blocked
+    python -m labnet posture STACK      # the security posture table; exit 1 on any failed control
+    python -m labnet audit STACK [--prowler PATH]   # Prowler against the stack; exit 1 on a failure
 """
 
 from __future__ import annotations
@@ -85,8 +87,8 @@ def _demo(args: argparse.Namespace, labnet, t0: float) -> int:
         print(f"\n== diagram written to {args.diagram}")
     if not args.keep:
         print("\n== destroy")
-        removed = lab.destroy()
-        print(f"removed {len(removed)} resources; stack state: {lab.status()}")
+        removed = lab.destroy(delete_logs=True)  # a demo leaves nothing, its flow logs included
+        print(f"removed {len(removed)} resources (the flow-log bucket too); stack state: {lab.status()}")
     print(f"\n== done in {time.monotonic() - t0:.1f}s")
     return 0
 
@@ -172,8 +174,12 @@ def _open(stack: str, target: str):
 
 def destroy_cmd(args: argparse.Namespace) -> int:
     lab = _open(args.stack, args.target)
-    removed = lab.destroy()
-    print(f"removed {len(removed)} resources; stack {args.stack!r} is {lab.status()}")
+    result = lab.destroy(delete_logs=args.delete_logs)
+    kept = result[result.outcome == "kept"]
+    print(f"removed {int((result.outcome == 'removed').sum())} resources; stack {args.stack!r} is {lab.status()}")
+    if len(kept):
+        print(f"kept {len(kept)}: the flow-log bucket(s) and their settings ({', '.join(kept.id.unique())}): "
+              "audit data, reused by the next up of this stack; --delete-logs deletes them")
     return 0
 
 
@@ -246,6 +252,37 @@ def verify_cmd(args: argparse.Namespace) -> int:
     return 0 if bad.empty else 1
 
 
+def posture_cmd(args: argparse.Namespace) -> int:
+    """The posture table of a deployed stack; exit 1 when a control fails."""
+    import labnet
+    from labnet.analysis import posture
+
+    lab = labnet.Lab(args.stack)
+    rows = posture.check(lab.snapshot(), flow_logs=lab.spec.security.flow_logs)
+    print(f"== posture of {args.stack}: {posture.summary(rows)}")
+    _print_all(posture.frame(rows))
+    return 1 if any(r.status == "fail" for r in rows) else 0
+
+
+def audit_cmd(args: argparse.Namespace) -> int:
+    """Prowler's EC2, VPC and S3 checks against a deployed stack; exit 1 on a failure not by design."""
+    import labnet
+    from labnet import audit
+
+    result = audit.run(labnet.Lab(args.stack), out_dir=args.output, prowler=args.prowler)
+    print(f"== {result.summary()}")
+    _print_all(result.counts())
+    if result.failures:
+        print("\n== failures")
+        _print_all(result.frame().query("verdict == 'fail'")[["check", "resource_id", "role", "message"]])
+    return 1 if result.failures else 0
+
+
+def _print_all(frame: pd.DataFrame) -> None:
+    with pd.option_context("display.max_rows", None, "display.max_columns", 20, "display.width", 200):
+        print(frame.to_string(index=False))
+
+
 def _size(args: argparse.Namespace, labnet, **extra):
     """The one sizing call of the command line (``--regions`` for a network across regions)."""
     from labnet import request
@@ -310,6 +347,7 @@ def parser() -> argparse.ArgumentParser:
     x = sub.add_parser("destroy", help="destroy a stack (everything its state owns, nothing else)")
     x.add_argument("stack", help="the stack's name, as `python -m labnet stacks` lists it")
     x.add_argument("--target", default="emulator", choices=["emulator", "aws"], help=TARGET_HELP)
+    x.add_argument("--delete-logs", action="store_true", help="delete the flow-log bucket(s) too (kept by default)")
     x.set_defaults(fn=destroy_cmd)
     u = sub.add_parser("unlock", help="break a stale stack lock (explicit request only)")
     u.add_argument("stack", help="the stack's name, as `python -m labnet stacks` lists it")
@@ -334,6 +372,15 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--save-snapshot", metavar="PATH", help="also write what was read to a JSON file (0600)")
     v.add_argument("--snapshot", metavar="PATH", help="analyse a saved snapshot instead of reading the target")
     v.set_defaults(fn=verify_cmd)
+    po = sub.add_parser("posture", help="security posture of a deployed stack (exit 1: a control fails)")
+    po.add_argument("stack", help="the stack's name, as `python -m labnet stacks` lists it")
+    po.set_defaults(fn=posture_cmd)
+    au = sub.add_parser("audit", help="Prowler's EC2/VPC/S3 checks against a deployed stack (exit 1: a failure "
+                        "not by design; needs make audit-venv)")
+    au.add_argument("stack", help="the stack's name, as `python -m labnet stacks` lists it")
+    au.add_argument("--prowler", default=None, help="the prowler executable (default: .venv-audit/bin/prowler)")
+    au.add_argument("--output", default=None, help="keep Prowler's OCSF report in this folder")
+    au.set_defaults(fn=audit_cmd)
     return parser
 
 

@@ -397,6 +397,14 @@ class Lab:
 
         return verify.exposure(reachability.exposure(self._snapshot_or(snapshot)))
 
+    def posture(self, snapshot=None) -> pd.DataFrame:
+        """The security posture table (issue 19): one row per control per resource (control, resource
+        id, spoke, region, status pass / fail / by design / off, evidence, AWS or CIS reference), read
+        from the same snapshot as :meth:`connectivity` (pass one to skip the read), failures first."""
+        from .analysis import posture
+
+        return posture.frame(posture.check(self._snapshot_or(snapshot), flow_logs=self.spec.security.flow_logs))
+
     def _snapshot_or(self, snapshot):
         from .analysis.snapshot import Snapshot
 
@@ -412,13 +420,33 @@ class Lab:
         engine = self._engine()
         return tables.refresh(list(self._run("refresh", lambda shown: engine.refresh(self.spec, shown)).rows))
 
-    def destroy(self) -> pd.DataFrame:
-        """Delete everything the stack owns, nothing else; returns what was removed (and, in ``kept``,
-        what the program keeps on purpose)."""
+    def destroy(self, delete_logs: bool = False) -> pd.DataFrame:
+        """Delete everything the stack owns, nothing else; one row per resource: ``removed``, or
+        ``kept`` for the flow-log bucket (and its settings) that the program retains on delete: logs
+        are audit data, and a later ``up`` of the same stack reuses the bucket. ``delete_logs=True``
+        deletes the kept buckets too, logs and all (every object version)."""
+        if not isinstance(delete_logs, bool):
+            raise InvalidSpecError("delete_logs", delete_logs, "must be true or false",
+                                   "destroy() keeps the flow-log bucket; destroy(delete_logs=True) deletes it")
+        # Which buckets are the stack's own, from its recorded outputs (no call), before they are gone.
+        buckets = self.stack_outputs().log_buckets() if delete_logs else {}
         engine = self._engine()
         result = self._run("destroy", lambda shown: engine.destroy(self.spec, shown))
-        table = pd.DataFrame({"removed": list(result.removed)})
-        table.attrs["kept"] = list(result.kept)
+        rows = [{"resource": name, "outcome": "removed", "note": ""} for name in result.removed]
+        if delete_logs:
+            from .engines.handlers import HANDLERS, Bucket
+
+            for region, bucket in buckets.items():
+                # The one translation of the program's bucket into calls (the handler), after the engine
+                # let go of it: a versioned bucket is emptied, every version, then deleted.
+                HANDLERS[Bucket.token].delete(self._ec2_in(region), bucket, {}, {})
+        note = ("deleted with the flow logs (delete_logs=True)" if delete_logs else
+                "flow logs are audit data: kept; a later up() of this stack reuses the bucket; "
+                "destroy(delete_logs=True) deletes it")
+        rows += [{"resource": name, "outcome": "removed" if delete_logs else "kept", "note": note}
+                 for name in result.kept]
+        table = pd.DataFrame(rows, columns=["resource", "outcome", "note"])
+        table.attrs["kept"] = [] if delete_logs else list(result.kept)
         return table
 
     def status(self) -> str:

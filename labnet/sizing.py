@@ -139,6 +139,7 @@ def _plan(*, spokes, nodes_per_spoke, instance: InstanceFacts, region, azs, supe
                 cursor += 2 ** (32 - prefix)
             built.append(Spoke(name=name, cidr=str(ipaddress.IPv4Network((vpc_start, vpc_prefix))),
                                subnets=tuple(s for s in subnets if s is not None), region=r if multi else ""))
+    built = _admissions(built, len(per_region))
     tgw = transit_gateway or TransitGateway()
     if multi:
         home_asn = tgw.amazon_side_asn
@@ -149,6 +150,25 @@ def _plan(*, spokes, nodes_per_spoke, instance: InstanceFacts, region, azs, supe
         transit_gateway=tgw, workload=workload, s3_endpoint=s3_endpoint, public_subnets=public_subnets,
         tags=tags or Tags(), region_blocks=blocks if multi else (),
     )
+
+
+def _admissions(spokes: list[Spoke], regions: int) -> list[Spoke]:
+    """Each spoke's admission (issue 19): ``reference`` (its same-Region peers' training groups by
+    reference across the TGW) wherever AWS allows it, else ``prefix-list``. AWS's rules: references
+    are inbound only (labnet's cross-spoke rules are), same Region only (the other Regions stay in the
+    prefix list), not in use1-az3, and each reference is one inbound rule, so a spoke whose
+    same-Region peers would pass the inbound-rules quota (the self rule and one prefix-list entry per
+    other Region counted too) keeps the prefix list: its size is about 2·log2(N), not N."""
+    per_region: dict[str, int] = {}
+    for sp in spokes:
+        per_region[sp.region] = per_region.get(sp.region, 0) + 1
+    budget = preflight.DEFAULT_INBOUND_RULES_PER_SG - 1 - (regions - 1)
+    out = []
+    for sp in spokes:
+        peers = per_region[sp.region] - 1
+        ok = 0 < peers <= budget and not any(sn.az_id in preflight.NO_GROUP_REFERENCES_AZ_IDS for sn in sp.subnets)
+        out.append(dataclasses.replace(sp, admission="reference" if ok else "prefix-list"))
+    return out
 
 
 def _facts_by_region(region: RegionFacts | Mapping[str, RegionFacts],

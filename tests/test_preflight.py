@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import labnet
 from labnet import preflight
 from labnet.spec import NetworkSpec, Subnet, Tags, TransitGateway, Workload
-from tests.helpers import US_EAST_1, plan
+from tests.helpers import US_EAST_1, by_cidr, plan
 
 
 def _with_spoke(spec: NetworkSpec, i: int, **changes) -> NetworkSpec:
@@ -233,7 +233,8 @@ def test_a_spec_that_drops_either_efa_self_rule_is_refused(option):
     assert err.value.field == f"security.{option}" and err.value.value is False
     assert "EFA" in str(err.value) and "reference the group" in str(err.value)
     assert plan().to_dict()["security"] == {"cross_spoke_ports": [0, 65535], "self_ingress": True,
-                                            "self_egress": True}
+                                            "self_egress": True, "flow_logs": True, "flow_log_destination": "",
+                                            "flow_log_expiry_days": 365, "flow_log_role_arn": "", "s3_buckets": []}
 
 
 def _fresh_account_rows(spec):
@@ -249,7 +250,7 @@ def test_sized_networks_stay_within_the_default_route_and_rule_quotas(n):
     """Counted AWS's way, from the declared program: the peer prefix list counts its max entries as rules."""
     from labnet.analysis import quota_report
 
-    spec = plan(spokes=n, nodes_per_spoke=1)
+    spec = by_cidr(plan(spokes=n, nodes_per_spoke=1))  # the peer prefix list (references: test_security)
     rows = {r.quota: r for r in _fresh_account_rows(spec)}
     for quota in ("Routes per route table", "Inbound rules per security group"):
         assert rows[quota].fits, rows[quota]

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import labnet
+from tests.helpers import by_cidr  # the peer prefix list (references: test_security)
 from labnet.engines import plugin, provider
 from labnet.engines import automation
 from labnet.engines.automation import aws_plugin_version
@@ -286,7 +287,7 @@ def test_the_language_host_trap_catches_a_program_that_needs_one(tmp_path):
 @pytest.mark.pulumi_cli
 @pytest.mark.e2e
 def test_the_real_engine_deploys_keeps_grows_shrinks_and_destroys_a_network(pulumi_cli, ec2, user_home):
-    spec = labnet.size(spokes=2, nodes_per_spoke=8, azs=2)
+    spec = by_cidr(labnet.size(spokes=2, nodes_per_spoke=8, azs=2))
     events, record = _events()
     lab = labnet.Lab("real-engine", spec, engine="pulumi", progress=record)
 
@@ -319,7 +320,7 @@ def test_the_real_engine_deploys_keeps_grows_shrinks_and_destroys_a_network(pulu
     assert list(again.id) == list(out.id)
 
     # A spoke added: the new spoke is created, the others' prefix lists updated in place, nothing replaced.
-    bigger = labnet.size(spokes=3, nodes_per_spoke=8, azs=2)
+    bigger = by_cidr(labnet.size(spokes=3, nodes_per_spoke=8, azs=2))
     assert [s.cidr for s in bigger.spokes[:2]] == [s.cidr for s in spec.spokes]
     lab3 = labnet.Lab("real-engine", bigger, engine="pulumi", progress=record)
     planned = lab3.preview()

@@ -48,9 +48,17 @@ def fix_moto() -> None:
       ``ListAWSDefaultServiceQuotas`` serves); a quota moto has no default for answers
       ``NoSuchResourceException``, as AWS answers a code it does not know, so the log keeps only real
       problems.
+    - A new VPC's default security group has no inbound rule; AWS's has one, all traffic from the group
+      itself. labnet's program revokes both of AWS's rules (issue 19): without this fix the emulator
+      would show that as done when only the egress rule was ever there.
+    - A network ACL entry's ICMP type and code (``IcmpTypeCode``) are read from a parameter name the
+      API does not use, so they are dropped: an ICMP type 3 code 4 entry reads back as "all ICMP",
+      which Prowler and labnet's exposure would both report as open to the Internet.
     """
     _fix_tgw_route_attachments()
     _serve_default_service_quota()
+    _fix_default_group()
+    _fix_nacl_icmp()
 
 
 def _serve_default_service_quota() -> None:
@@ -92,6 +100,51 @@ def _fix_tgw_route_attachments() -> None:
 
     create_transit_gateway_route._labnet_fixed = True  # type: ignore[attr-defined]
     tgw_rt.TransitGatewayRouteTableBackend.create_transit_gateway_route = create_transit_gateway_route
+
+
+def _fix_default_group() -> None:
+    from moto.ec2.models import vpcs
+
+    real = vpcs.VPCBackend.create_vpc
+    if getattr(real, "_labnet_fixed", False):
+        return
+
+    def create_vpc(self, *args, **kwargs):
+        vpc = real(self, *args, **kwargs)
+        group = self.get_security_group_from_name("default", vpc_id=vpc.id)
+        if group is not None and not group.ingress_rules:
+            self.authorize_security_group_ingress(group.id, "-1", None, None, [],
+                                                  source_groups=[{"GroupId": group.id}], vpc_id=vpc.id)
+        return vpc
+
+    create_vpc._labnet_fixed = True  # type: ignore[attr-defined]
+    vpcs.VPCBackend.create_vpc = create_vpc
+
+
+def _fix_nacl_icmp() -> None:
+    from moto.ec2.responses import network_acls
+
+    cls = network_acls.NetworkACLs
+    if getattr(cls.create_network_acl_entry, "_labnet_fixed", False):
+        return
+
+    def fixed(real):
+        def call(self):
+            result = real(self)
+            code, kind = self._get_param("IcmpTypeCode.Code"), self._get_param("IcmpTypeCode.Type")
+            if code is not None or kind is not None:
+                acl = self.ec2_backend.get_network_acl(self._get_param("NetworkAclId"))
+                number, egress = int(self._get_param("RuleNumber")), self._get_param("Egress")
+                for entry in acl.network_acl_entries:
+                    if int(entry.rule_number) == number and str(entry.egress).lower() == str(egress).lower():
+                        entry.icmp_code, entry.icmp_type = code, kind
+            return result
+
+        call._labnet_fixed = True  # type: ignore[attr-defined]
+        return call
+
+    cls.create_network_acl_entry = fixed(cls.create_network_acl_entry)
+    cls.replace_network_acl_entry = fixed(cls.replace_network_acl_entry)
 
 
 def serialized(app, header: tuple[str, str]):

@@ -520,11 +520,16 @@ class AutomationEngine:
         stack = self._stack(spec)
         translator = EventTranslator("destroy", 0, progress)
         removed: list[str] = []
+        # Pulumi deletes a retain_on_delete resource from its state only; the engine still reports the
+        # step. Read which ones those are first, so the result says they were kept, not removed.
+        retained = {r["urn"]: r for r in stack.export_stack().deployment.get("resources", [])
+                    if r.get("retainOnDelete") and not _is_stack_or_provider(r.get("type", ""))}
 
         def on_event(event) -> None:
             translator(event)
             out = getattr(event, "res_outputs_event", None)
-            if out is not None and not _is_stack_or_provider(out.metadata.type):
+            if (out is not None and not _is_stack_or_provider(out.metadata.type)
+                    and out.metadata.urn not in retained):
                 removed.append(_name(out.metadata.urn))
 
         try:
@@ -542,7 +547,7 @@ class AutomationEngine:
             raise TeardownIncompleteError(self.stack_name, [_name(r["urn"]) for r in left],
                                           "Pulumi reported success but its state still holds resources",
                                           "destroy() again")
-        return DestroyResult(tuple(removed))
+        return DestroyResult(tuple(removed), tuple(_name(urn) for urn in retained))
 
     def refresh(self, spec: NetworkSpec, progress: ProgressCallback = ignore) -> RefreshResult:
         return self._operation("refresh", spec, lambda: self._refresh(spec, progress))

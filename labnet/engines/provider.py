@@ -85,6 +85,22 @@ REPLACE_ON_CHANGES: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "aws:ec2/eip:Eip": {"address", "domain", "ipamPoolId", "networkBorderGroup", "publicIpv4Pool"},
     "aws:ec2/natGateway:NatGateway": {"allocationId", "subnetId", "connectivityType", "privateIp"},
     "aws:ec2/launchTemplate:LaunchTemplate": {"name", "namePrefix"},
+    # issue 19: flow logs, their bucket, the VPC's defaults
+    "aws:ec2/flowLog:FlowLog": {"deliverCrossAccountRole", "destinationOptions", "eniId", "iamRoleArn",
+                                "logDestination", "logDestinationType", "logFormat", "maxAggregationInterval",
+                                "subnetId", "trafficType", "transitGatewayAttachmentId", "transitGatewayId",
+                                "vpcId"},
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": {"vpcId"},
+    "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl": {"defaultNetworkAclId"},
+    "aws:ec2/networkAcl:NetworkAcl": {"vpcId"},
+    "aws:s3/bucket:Bucket": {"bucket", "bucketPrefix", "objectLockEnabled", "region"},
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": {"bucket", "region"},
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": {"bucket", "region"},
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": {
+        "bucket", "expectedBucketOwner", "region"},
+    "aws:s3/bucketVersioning:BucketVersioning": {"bucket", "expectedBucketOwner", "mfa", "region"},
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": {"bucket", "expectedBucketOwner", "region"},
+    "aws:s3/bucketPolicy:BucketPolicy": {"bucket", "region"},
 }.items()}
 
 # A security group rule's source (Terraform: "you cannot change the rule's source type"): changing
