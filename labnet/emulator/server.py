@@ -54,11 +54,14 @@ def fix_moto() -> None:
     - A network ACL entry's ICMP type and code (``IcmpTypeCode``) are read from a parameter name the
       API does not use, so they are dropped: an ICMP type 3 code 4 entry reads back as "all ICMP",
       which Prowler and labnet's exposure would both report as open to the Internet.
+    - ``DescribeNetworkAcls`` does not implement the ``network-acl-id`` filter AWS documents: the call
+      answered a 500 (``FilterNotImplementedError``), so a refresh of a stack with network ACLs failed.
     """
     _fix_tgw_route_attachments()
     _serve_default_service_quota()
     _fix_default_group()
     _fix_nacl_icmp()
+    _fix_nacl_id_filter()
 
 
 def _serve_default_service_quota() -> None:
@@ -119,6 +122,22 @@ def _fix_default_group() -> None:
 
     create_vpc._labnet_fixed = True  # type: ignore[attr-defined]
     vpcs.VPCBackend.create_vpc = create_vpc
+
+
+def _fix_nacl_id_filter() -> None:
+    from moto.ec2.models.network_acls import NetworkAcl
+
+    if getattr(NetworkAcl.get_filter_value, "_labnet", False):
+        return
+    original = NetworkAcl.get_filter_value
+
+    def get_filter_value(self, filter_name, method_name=None):
+        if filter_name == "network-acl-id":
+            return self.id
+        return original(self, filter_name) if method_name is None else original(self, filter_name, method_name)
+
+    get_filter_value._labnet = True  # type: ignore[attr-defined]
+    NetworkAcl.get_filter_value = get_filter_value
 
 
 def _fix_nacl_icmp() -> None:
