@@ -59,6 +59,42 @@ def fix_moto() -> None:
 
     create_transit_gateway_route._labnet_fixed = True  # type: ignore[attr-defined]
     tgw_rt.TransitGatewayRouteTableBackend.create_transit_gateway_route = create_transit_gateway_route
+    _fix_default_route_tables()
+
+
+def _fix_default_route_tables() -> None:
+    """moto 5.2.5 and a TGW's default route tables (an existing TGW often has them enabled):
+
+    - a new VPC attachment is associated with the TGW's default table, but the association is not
+      recorded where ``DisassociateTransitGatewayRouteTable`` looks for it, so taking the attachment
+      out of the default table (what pulumi-aws does for an attachment declared without default
+      association) fails with a 500 instead of disassociating it;
+    - a TGW with default route table propagation enabled does not propagate the new attachment into
+      its propagation default table, as EC2 does.
+
+    Here the attachment's association with the default table is recorded like any association (so
+    it can be undone), and with default propagation enabled the attachment is propagated into the
+    propagation default table, as EC2 does on create."""
+    from moto.ec2.models import transit_gateway_attachments as tgw_att
+    from moto.ec2.models import transit_gateway_route_tables as tgw_rt
+
+    backend = tgw_att.TransitGatewayAttachmentBackend
+    real_create = backend.create_transit_gateway_vpc_attachment
+
+    def create_transit_gateway_vpc_attachment(self, *args, **kwargs):
+        att = real_create(self, *args, **kwargs)
+        tgw = self.transit_gateways.get(att.transit_gateway_id)
+        opts = getattr(tgw, "options", {}) or {}
+        table = att.transit_gateway_route_table
+        if table is not None and opts.get("DefaultRouteTableAssociation") == "enable":
+            self.transit_gateway_associations[att.id] = tgw_rt.TransitGatewayRelations(
+                self, att.id, table.id, state="associated")
+        prop_table = opts.get("PropagationDefaultRouteTableId")
+        if opts.get("DefaultRouteTablePropagation") == "enable" and prop_table in self.transit_gateways_route_tables:
+            self.enable_transit_gateway_route_table_propagation(att.id, prop_table)
+        return att
+
+    backend.create_transit_gateway_vpc_attachment = create_transit_gateway_vpc_attachment
 
 
 def serialized(app, header: tuple[str, str]):
