@@ -455,7 +455,7 @@ class Lab:
             resources = [Resource(p.type, p.name, p.id or f"<{p.name}>", p.inputs, p.region)
                          for p in planned if p.action != "delete"]
         self._check_quotas("preview", resources, refuse=False)
-        return tables.preview(planned, [s.name for s in self.spec.spokes], self.spec.region)
+        return tables.preview(planned, [s.name for s in self.spec.spokes], self.spec.region, self.spec)
 
     def up(self, resume: bool = False, check_quotas: bool = True) -> pd.DataFrame:
         """Deploy (live progress); returns the outputs table. An unchanged spec changes nothing.

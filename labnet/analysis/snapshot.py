@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from ..errors import StateError, TargetError
+from ..spec import STORAGE_PORTS
 from ..spec import _plain  # the one way labnet turns nested dataclass dicts into JSON-ready data
 
 VERSION = 1
@@ -218,6 +219,10 @@ class Spoke:
     attachment_id: str
     tgw_id: str
     efa: bool | None = None
+    # Storage in the spoke (spec.storage): the group its file system carries and the TCP port ranges
+    # the training groups must reach it on; the matrix probes them.
+    storage_group_id: str = ""
+    storage_ports: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -314,13 +319,17 @@ def spokes_from_exports(exports: Mapping[str, Any], efa: bool | None = None) -> 
         if not isinstance(sp, Mapping):
             raise StateError(f"the outputs of spoke {name!r} are not readable ({_kind(sp)}): verify needs its ids")
         subnets = sp.get("subnets") or []
-        compute = tuple(s["id"] for s in subnets if isinstance(s, Mapping) and s.get("role") == "compute")
+        # An existing VPC's own subnets are where the team's nodes are (labnet made no compute subnet there).
+        compute = tuple(s["id"] for s in subnets if isinstance(s, Mapping) and s.get("role") in ("compute", "existing"))
         where = str(sp.get("region") or region)
         out.append(Spoke(name=str(name), region=where, vpc_id=str(sp.get("vpc_id", "")),
                          cidr=str(sp.get("cidr", "")), compute_subnet_ids=compute,
                          security_group_id=str(sp.get("security_group_id", "")),
                          attachment_id=str(sp.get("attachment_id", "")),
-                         tgw_id=str(sp.get("transit_gateway_id") or tgws.get(where, "")), efa=efa))
+                         tgw_id=str(sp.get("transit_gateway_id") or tgws.get(where, "")),
+                         efa=False if sp.get("existing") else efa,  # the team's nodes: not labnet's EFA layout
+                         storage_group_id=str(sp.get("storage_security_group_id") or ""),
+                         storage_ports=STORAGE_PORTS.get(str(sp.get("storage") or ""), ())))
     return tuple(out)
 
 

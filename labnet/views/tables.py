@@ -50,7 +50,9 @@ def outputs(exports: dict[str, Any]) -> pd.DataFrame:
     # exports, which stacks saved before regions existed also have); other regions come after it.
     home_hub = hubs.get(home) if many else None
     row("", "transit_gateway", "tgw", exports.get("transit_gateway_id", ""),
-        _summary(home_hub) if many else exports.get("supernet", ""), role=_asn(home_hub) if many else "")
+        _summary(home_hub) if many else exports.get("supernet", ""),
+        role=_asn(home_hub) if many else ("existing (not managed by labnet)"
+                                         if exports.get("transit_gateway_existing") is True else ""))
     row("", "transit_gateway_arn", "tgw", exports.get("transit_gateway_arn", ""))
     tgw_tables = exports.get("transit_gateway_route_tables") or {}
     if not isinstance(tgw_tables, dict):
@@ -88,7 +90,14 @@ def outputs(exports: dict[str, Any]) -> pd.DataFrame:
         def srow(*args, **kwargs):
             row(spoke, *args, region=region, **kwargs)
 
-        srow("vpc", f"{spoke}-vpc", sp.get("vpc_id", ""), sp.get("cidr", ""))
+        existing = sp.get("existing") is True
+        srow("vpc", sp.get("vpc_id", "") if existing else f"{spoke}-vpc", sp.get("vpc_id", ""), sp.get("cidr", ""),
+             role="existing (not managed by labnet)" if existing else "")
+        if existing and sp.get("added_cidr"):
+            srow("vpc_cidr_block", f"{spoke}-added-cidr", sp.get("vpc_id", ""), sp["added_cidr"],
+                 role="secondary block labnet added")
+        for rt_id in (sp.get("route_table_ids") or []) if existing else ():
+            srow("route_table", rt_id, rt_id, role="existing: labnet adds its routes only")
         subnets = sp.get("subnets", [])
         if not isinstance(subnets, list):
             srow("subnet", "", _opaque(subnets))
@@ -105,6 +114,9 @@ def outputs(exports: dict[str, Any]) -> pd.DataFrame:
         srow("security_group", f"{spoke}-training-sg", sp.get("security_group_id", ""))
         if "peer_prefix_list_id" in sp:
             srow("peer_prefix_list", f"{spoke}-peers", sp["peer_prefix_list_id"])
+        if "storage_security_group_id" in sp:
+            srow("security_group", f"{spoke}-storage-sg", sp["storage_security_group_id"],
+                 role=f"storage ({sp.get('storage', '')})")
         if "launch_template_id" in sp:
             lt = sp.get("launch_template") or {}
             lt = lt if isinstance(lt, dict) else {}
@@ -161,11 +173,24 @@ def _opaque(value: Any) -> str:
     return SECRET if value == SECRET else ("" if value is None else str(value))
 
 
-def preview(planned: Iterable[Any], spokes: Iterable[str] = (), region: str = "") -> pd.DataFrame:
+def preview(planned: Iterable[Any], spokes: Iterable[str] = (), region: str = "", spec: Any = None) -> pd.DataFrame:
     """One row per resource ``up`` would touch: action, resource type, name, spoke, region, CIDR, detail.
 
-    ``region`` is the network's own region, shown where a planned resource names none."""
+    ``region`` is the network's own region, shown where a planned resource names none. With ``spec``,
+    the VPCs and Transit Gateway that exist already come first, with action ``existing``: ``up`` uses
+    them and changes nothing of theirs."""
     rows = []
+    for sp in (spec.existing_spokes if spec is not None else ()):
+        ex = sp.existing
+        rows.append({"action": "existing", "resource": "Vpc", "name": ex.vpc_id, "spoke": sp.name,
+                     "region": spec.region_of(sp), "cidr": ", ".join(ex.cidrs),
+                     "detail": f"{len(ex.subnets)} subnet(s) in {', '.join(dict.fromkeys(s.az for s in ex.subnets))}; "
+                               f"labnet adds routes to {', '.join(ex.serving_tables)}"})
+    if spec is not None and spec.transit_gateway.existing_id:
+        tgw = spec.transit_gateway
+        rows.append({"action": "existing", "resource": "TransitGateway", "name": tgw.existing_id, "spoke": "",
+                     "region": spec.region, "cidr": "",
+                     "detail": f"ASN {tgw.amazon_side_asn}; labnet adds its own route table(s) and attachments"})
     names = sorted(spokes, key=len, reverse=True)
     for p in planned:
         inputs = p.inputs or {}
@@ -177,7 +202,8 @@ def preview(planned: Iterable[Any], spokes: Iterable[str] = (), region: str = ""
         elif inputs.get("ipProtocol"):
             proto = inputs["ipProtocol"]
             ports = "" if proto == "-1" else f" {int(inputs.get('fromPort', 0))}-{int(inputs.get('toPort', 0))}"
-            src = ("itself" if inputs.get("referencedSecurityGroupId") else
+            ref = inputs.get("referencedSecurityGroupId")
+            src = (("itself" if ref == inputs.get("securityGroupId") else "the training group") if ref else
                    "the peer prefix list" if inputs.get("prefixListId") else inputs.get("cidrIpv4", ""))
             detail = f"{'all' if proto == '-1' else proto}{ports} {'from' if 'Ingress' in p.type else 'to'} {src}"
         elif inputs.get("serviceName"):
