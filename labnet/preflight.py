@@ -637,17 +637,22 @@ def routes_added(spec: NetworkSpec, spoke) -> tuple[str, ...]:
 
 
 def route_conflicts(spec: NetworkSpec) -> list[tuple[str, str, str, str]]:
-    """(spoke, route table, destination, its current target) for each route labnet would add to an
-    existing route table that already holds a route for the same destination: AWS refuses a second
-    route for a destination (RouteAlreadyExists), and labnet never replaces one it does not own."""
+    """(spoke, route table, destination, its current target) for each route an existing route table
+    already holds that clashes with one labnet would add: the same destination (AWS refuses a second
+    route for it, RouteAlreadyExists, and labnet never replaces a route it does not own), or a more
+    specific one inside it (it would keep taking part of the network's traffic elsewhere). A broader
+    route (a default route, say) is no conflict: labnet's more specific route wins for the network."""
     out = []
     for sp in spec.existing_spokes:
-        want = set(routes_added(spec, sp))
+        want = [ipaddress.IPv4Network(b) for b in routes_added(spec, sp)]
         for table in sp.existing.route_tables:  # type: ignore[union-attr]
             if table.id not in sp.existing.serving_tables:  # type: ignore[union-attr]
                 continue
             for route in table.routes:
-                if route.destination in want:
+                if route.target == "local" or "/" not in route.destination or ":" in route.destination:
+                    continue
+                dest = ipaddress.IPv4Network(route.destination, strict=False)
+                if any(dest.subnet_of(w) for w in want):
                     out.append((sp.name, table.id, route.destination, route.target))
     return out
 
@@ -744,9 +749,10 @@ def _check_existing_network(spec: NetworkSpec, supernet: ipaddress.IPv4Network) 
         sp, rt, dest, target = conflicts[0]
         raise InvalidSpecError(
             f"existing_vpcs[{sp!r}]", dest,
-            f"labnet only adds routes and a route for the same destination already points elsewhere: {lines}. "
-            "Nothing was changed", "remove or change that route yourself, or choose a supernet whose spokes it "
-            "does not cover")
+            f"labnet only adds routes, and a route for the same destination (or a part of it) already points "
+            f"elsewhere: {lines}. Nothing was changed",
+            "remove or change that route yourself, or size the network again (labnet.size() places new spokes "
+            "around the destinations an existing VPC routes elsewhere)")
     for sp in spec.existing_spokes:
         others = [t for _, t in sp.existing.attachments if t != spec.transit_gateway.existing_id]  # type: ignore[union-attr]
         if others:

@@ -39,6 +39,8 @@ def fix_moto() -> None:
     """Where moto 5.2.5 answers differently from EC2 in a way labnet's reader depends on, correct it
     in labnet's own emulator (the fixes are in the emulator, never in labnet's reader or analysis):
 
+    - (and the fixes below: a TGW's default route tables, attachment tags, a deleted subnet's ACL
+      association)
     - A static TGW route to an attachment is stored with its attachment as a dict where EC2's shape
       (and moto's own serializer) expects a list, so ``create_transit_gateway_route`` and
       ``search_transit_gateway_routes`` answer the route with no attachment at all. Inter-region
@@ -95,6 +97,49 @@ def _fix_default_route_tables() -> None:
         return att
 
     backend.create_transit_gateway_vpc_attachment = create_transit_gateway_vpc_attachment
+    _fix_attachment_tags()
+
+
+def _fix_attachment_tags() -> None:
+    """moto 5.2.5 takes a new VPC attachment's tags from the ``transit-gateway-route-table`` tag
+    specification instead of ``transit-gateway-attachment``, so an attachment created with tags (as
+    labnet's are: ``stack``, ``managed-by``) has none. EC2 keeps them; labnet tells its own attachment
+    on an existing TGW from others by them."""
+    from moto.ec2.responses import transit_gateway_attachments as responses
+
+    cls = responses.TransitGatewayAttachment
+    real = cls.create_transit_gateway_vpc_attachment
+
+    def create_transit_gateway_vpc_attachment(self):
+        parsed = self._parse_tag_specification()
+        self._parse_tag_specification = lambda *a, **k: {
+            **parsed, "transit-gateway-route-table": parsed.get("transit-gateway-attachment", {})}
+        try:
+            return real(self)
+        finally:
+            del self._parse_tag_specification
+
+    cls.create_transit_gateway_vpc_attachment = create_transit_gateway_vpc_attachment
+    _fix_deleted_subnet_acl_associations()
+
+
+def _fix_deleted_subnet_acl_associations() -> None:
+    """moto 5.2.5 keeps a deleted subnet's association in its network ACL, so the ACL (an existing
+    VPC's default ACL, say) still lists a subnet that no longer exists; EC2 drops the association
+    with the subnet. Here deleting a subnet drops it too."""
+    from moto.ec2.models import subnets
+
+    backend = subnets.SubnetBackend
+    real = backend.delete_subnet
+
+    def delete_subnet(self, subnet_id):
+        deleted = real(self, subnet_id)
+        for acl in getattr(self, "network_acls", {}).values():
+            for key in [k for k, a in acl._associations.items() if a.subnet_id == subnet_id]:
+                del acl._associations[key]
+        return deleted
+
+    backend.delete_subnet = delete_subnet
 
 
 def serialized(app, header: tuple[str, str]):
