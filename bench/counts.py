@@ -30,16 +30,19 @@ def _spec(n: int):
     return sizing.plan(spokes=n, nodes_per_spoke=16, instance=P5, region=US_EAST_1, azs=2)
 
 
-def declared(n: int) -> int:
-    from tests.helpers import declared as run
+def declared(n: int) -> tuple[int, int, int]:
+    """Resources the program declares for ``n`` spokes, and the fullest route table and training group
+    as the quota analysis counts them from those resources (labnet's one quota source)."""
+    from labnet.analysis import quota_report
+    from labnet.declare import declare
 
-    rows, _ = run(_spec(n), stack="counts")
-    return len(rows)
+    resources = declare(_spec(n), "counts").resources
+    got = quota_report.counts(_spec(n), resources)
+    return (len(resources), max(got.routes_per_route_table.values()),
+            max(got.inbound_rules_per_security_group.values()))
 
 
 def row(n: int) -> dict[str, Any]:
-    from labnet import preflight
-
     spec = _spec(n)
     peers = spec.peer_cidrs()
     blocks = max((len(v) for v in peers.values()), default=0)
@@ -50,13 +53,13 @@ def row(n: int) -> dict[str, Any]:
         "routes_mesh": fixed + (n - 1),  # one route per other spoke
         "routes_pl_exact": fixed + (n - 1),  # a route to a prefix list of the other spokes' CIDRs
         "routes_pl_collapsed": fixed + blocks,  # ... of the collapsed blocks
-        "routes_summary": preflight.routes_per_route_table(spec),  # chosen: one supernet route
+        "routes_summary": fixed + (n > 1),  # chosen: one supernet route (declared() checks it)
         # inbound rules per training group
         "rules_mesh": 1 + (n - 1),
         "rules_pl_exact": 1 + (n - 1),
-        "rules_pl_collapsed": max(preflight.inbound_rules_per_group(spec).values()),  # chosen
+        "rules_pl_collapsed": 1 + blocks,  # chosen (declared() checks it)
         "rules_supernet": 2,  # not least privilege: admits the spoke's own VPC
-        "prefix_lists": preflight.prefix_lists(spec),
+        "prefix_lists": n if n > 1 else 0,  # one peer list per spoke
         "peer_blocks_max": blocks,
     }
 
@@ -72,10 +75,14 @@ def run(ns=NS, declared_ns=DECLARED_NS) -> dict[str, Any]:
     print("  * = what labnet declares now; default quotas: 50 routes per route table, 60 inbound rules per group,"
           " 100 prefix lists per Region")
     resources = {}
+    by_n = {r["spokes"]: r for r in rows}
     for n in declared_ns:
-        resources[n] = declared(n)
+        resources[n], routes, rules = declared(n)
         print(f"declared resources, {n} spokes: {resources[n]} ({(resources[n] - 2) / n:.1f} per spoke + TGW and its "
-              f"route table; the full mesh declared {2 + n * (2 * (n - 1) + 19 - 3)})", flush=True)
+              f"route table; the full mesh declared {2 + n * (2 * (n - 1) + 19 - 3)}); counted by the quota "
+              f"analysis: {routes} routes in the fullest table, {rules} inbound rules in the fullest group", flush=True)
+        if n in by_n:  # the arithmetic above is what the program declares
+            assert (routes, rules) == (by_n[n]["routes_summary"], by_n[n]["rules_pl_collapsed"]), (n, routes, rules)
     return {"rows": rows, "declared": resources}
 
 

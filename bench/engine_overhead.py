@@ -227,7 +227,7 @@ def breakdown(url: str, n: int = TARGET_N, reps: int = 3) -> dict[str, Any]:
     """Where labnet's time goes in one up + destroy of ``n`` spokes (median of ``reps`` runs).
 
     Phases are timed by wrapping labnet's own functions (not editing them): boto3 client creation
-    (``Target.ec2``), the preview pass ``up`` runs first (``RehearsalEngine.plan``), the create pass
+    (``Target.ec2``), the preview pass ``up`` runs first (``RehearsalEngine._plan``), the create pass
     (``labnet.declare.run`` with ``preview=False``), journal appends (``StackStore.record``), snapshots
     (``StackStore.save``) and the destroy loop.
     """
@@ -240,7 +240,7 @@ def breakdown(url: str, n: int = TARGET_N, reps: int = 3) -> dict[str, Any]:
     for k in range(reps):
         timers = _Timers()
         timers.wrap(targets.Target, "ec2", "boto3 client creation (Target.ec2)")
-        timers.wrap(rehearsal.RehearsalEngine, "plan", "preview pass inside up (RehearsalEngine.plan)")
+        timers.wrap(rehearsal.RehearsalEngine, "_plan", "preview pass inside up (RehearsalEngine._plan)")
         timers.wrap(rehearsal, "run", key=lambda *a, **kw: (
             "_program run, preview=True" if kw.get("preview", a[3] if len(a) > 3 else False)
             else "create pass (declare.run, preview=False)"))

@@ -72,7 +72,7 @@ def summary(res: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         b = res["breakdown"]
         s = b["seconds"]
         clients = s.get("boto3 client creation (Target.ec2)", 0.0)
-        plan = s.get("preview pass inside up (RehearsalEngine.plan)", 0.0)
+        plan = s.get("preview pass inside up (RehearsalEngine._plan)", 0.0)
         rows.append((f"1b. where labnet's time goes, {b['spokes']} spokes",
                      f"create pass {s.get('create pass (declare.run, preview=False)', 0):.2f} s, preview pass "
                      f"inside up {plan:.2f} s, {b['calls'].get('boto3 client creation (Target.ec2)', 0)} boto3 "

@@ -27,14 +27,15 @@ _LAZY = {
     "widgets": "widgets",
     "traffic": "analysis.traffic",
     "quotas": "analysis.quota_report", "request_quota_increases": "analysis.quota_report",
-    "heatmap": "views.heatmap", "Probe": "analysis.reachability",
+    "heatmap": "views.heatmap", "Probe": "analysis.reachability", "StackOutputs": "outputs",
 }
 
 __all__ = ["Lab", "size", "stacks", "instance_types", "spec_warnings", "offerings", "NetworkSpec", "Spoke", "Subnet",
            "TransitGateway", "Security", "Tags", "Workload", "LabnetError", "InvalidSpecError", "SizingError",
            "FactsError", "TargetError", "EmulatorError", "EngineUnavailableError", "StackLockedError",
            "StateError", "StateCorruptError", "InterruptedOperationError", "InterruptedByUserError", "SpecChangedError",
-           "DeployError", "TeardownIncompleteError", "QuotaExceededError", "quotas", "request_quota_increases", "Probe"]
+           "DeployError", "TeardownIncompleteError", "QuotaExceededError", "quotas", "request_quota_increases", "Probe",
+           "StackOutputs"]
 
 
 def __getattr__(name: str) -> Any:

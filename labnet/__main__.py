@@ -58,7 +58,7 @@ def _demo(args: argparse.Namespace, labnet, t0: float) -> int:
         from pathlib import Path
 
         Path(args.diagram).parent.mkdir(parents=True, exist_ok=True)
-        labnet.diagram.save(spec, args.diagram, exports=lab.exports())
+        labnet.diagram.save(spec, args.diagram, exports=lab.stack_outputs())
         print(f"\n== diagram written to {args.diagram}")
     if not args.keep:
         print("\n== destroy")

@@ -20,7 +20,7 @@ import gc
 import threading
 from typing import Any, Callable, NamedTuple
 
-from .redact import MASK as SECRET
+from .outputs import SECRET
 from .spec import NetworkSpec
 
 PROJECT = "labnet"

@@ -20,16 +20,15 @@ from . import preflight, request, sizing
 from .facts import instances
 from .emulator import targets
 from .views import display, launchers, tables
-from .engines import automation
+from .engines import contract
 from .engines.progress import ProgressEvent
-from .engines.rehearsal import RehearsalEngine
-from .engines.state import StackState, StackStore, list_stacks
-from .errors import (EngineUnavailableError, InterruptedOperationError, InvalidSpecError, LabnetError,
-                     StackLockedError, StateCorruptError, TargetError)
+from .engines.state import StackStore, list_stacks
+from .errors import InvalidSpecError, LabnetError, StateCorruptError, TargetError
+from .outputs import StackOutputs
 from .redact import redact
 from .spec import NetworkSpec, Tags, card_bandwidth
 
-ENGINES = ("auto", "pulumi", "rehearsal")
+ENGINES = ("auto", *contract.NAMES)
 
 
 def size(spokes: int | Sequence[str] | None = None, nodes_per_spoke: int = 64, instance_type: str = "p5.48xlarge",
@@ -131,48 +130,13 @@ def stacks() -> pd.DataFrame:
             continue
         holder = store.holder()
         rows.append({
-            "stack_name": name, "state": _state_word(st, holder), "engine": st.engine,
+            "stack_name": name, "state": st.word(holder), "engine": st.engine,
             "target": st.target.get("kind", ""), "spokes": len((st.spec or {}).get("spokes", [])),
-            "resources": st.managed if st.engine == "pulumi" and st.managed is not None else len(st.created),
+            "resources": st.held,
             "last_operation":
                 f"{st.last['kind']} {st.last['result']}" if st.last else "",
             "updated": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.updated)) if st.updated else ""})
     return tables.stacks(rows)
-
-
-def _mismatch(stack: str, bound: tuple[str, str], wanted: tuple[str, str]) -> TargetError:
-    (kind, engine), (want_kind, want_engine) = bound, wanted
-    what = f"target {want_kind!r}" if kind != want_kind else f"engine {want_engine!r}"
-    return TargetError(
-        f"stack {stack!r} belongs to target {kind!r} with the {engine} engine, not {what}: labnet never operates "
-        f"a stack against a target or engine it was not deployed with (a destroy there would remove nothing "
-        f"while the real resources keep running). Open it with target={kind!r}, engine={engine!r}; to reuse "
-        "the name elsewhere, destroy() it there first, or choose another stack name")
-
-
-def _state_word(st: StackState, holder: dict | None) -> str:
-    if holder is not None:
-        return "locked (stale)" if holder.get("alive") is False else f"busy ({holder.get('operation')})"
-    if st.operation is not None:
-        return f"interrupted {st.operation.get('kind', '')}".strip()
-    if st.engine == "pulumi" and st.last:
-        # The Automation API engine's resources are in Pulumi's state; labnet's records the results.
-        kind, result = st.last.get("kind"), st.last.get("result")
-        if result == "failed":
-            return f"{kind} failed"
-        if kind == "destroy":
-            return "destroyed"
-        if kind in ("up", "refresh") and (st.managed is None or st.managed > 0):
-            return "deployed"
-        if kind in ("up", "refresh"):
-            return "empty"
-    if st.created or st.pending:
-        if st.last and st.last.get("result") == "failed":
-            return f"{st.last['kind']} failed"
-        return "deployed"
-    if st.last and st.last.get("kind") == "destroy":
-        return "destroyed"
-    return "empty"
 
 
 class Lab:
@@ -199,17 +163,11 @@ class Lab:
         if target not in targets.KINDS:
             raise InvalidSpecError("target", target, f"must be one of {list(targets.KINDS)}",
                                    "'emulator' needs no AWS account")
-        if engine not in ENGINES:
-            raise InvalidSpecError("engine", engine, f"must be one of {list(ENGINES)}", "")
+        contract.check_name(engine)
         binding = state.binding()
-        if binding is not None and binding[0] != target:
-            raise _mismatch(stack_name, binding, (target, engine))
-        self.target_kind = target
         if engine == "auto":
-            engine = binding[1] if binding is not None and binding[1] in ENGINES else (
-                "pulumi" if automation.engine_available() else "rehearsal")
-        elif binding is not None and binding[1] != engine:
-            raise _mismatch(stack_name, binding, (target, engine))
+            engine = contract.pick(target, binding[1] if binding is not None and binding[0] == target else None)
+        state.check_binding(target, engine)
         if progress is not None and not callable(progress):
             raise InvalidSpecError("progress", type(progress).__name__, "must be a function taking a ProgressEvent",
                                    "or None for the default display")
@@ -217,13 +175,14 @@ class Lab:
             raise InvalidSpecError("backend", backend, "must be a backend URL string or None",
                                    "for example 's3://my-bucket/labnet'")
         if engine == "rehearsal" and target == "aws":
-            raise TargetError("the rehearsal engine never touches a real AWS account: use engine='pulumi' "
-                              "(needs the pulumi CLI) for target='aws', or target='emulator'")
+            raise TargetError(contract.unavailable(engine, target))
+        self.target_kind = target
         self.engine_name = engine
         self.backend = backend
         self._progress = progress
         self._target: targets.Target | None = None
         self._client = None
+        self._engine_obj: contract.Engine | None = None
         self.quota_rows: list = []  # the last quota check (labnet.analysis.quotas.QuotaRow)
         self.quota_warnings: list[str] = []
 
@@ -239,102 +198,21 @@ class Lab:
             self._client = self._resolve().ec2()
         return self._client
 
-    def _engine(self):
-        """The engine for this stack; it claims the stack (see :meth:`_claim`) under the stack lock at
-        the start of every operation that changes anything."""
-        if self.engine_name == "pulumi" and not automation.engine_available():
-            raise EngineUnavailableError(automation.unavailable_reason())
-        target = self._resolve()
-        self._claim(self._store.load(), record=False)  # refuse a mismatch before any work
-        if self.engine_name == "rehearsal":
-            from . import emulator
-
-            # Several EC2 calls in flight only where the emulator itself runs one request at a time.
-            alone = target.kind == "emulator" and bool(target.endpoint) and emulator.serializes(target.endpoint)
-            return RehearsalEngine(self._store, self._ec2(), target.describe(), target.program_target(),
-                                   claim=self._claim, one_call_at_a_time=not alone, ec2_for=target.ec2)
-        return automation.AutomationEngine(self.stack_name, target, self._store.root, self.backend,
-                                           redact=lambda s: redact(s, self._store.root))
-
-    def _claim(self, state: StackState, record: bool = True) -> bool:
-        """Bind the stack to this Lab's target and engine before the first operation of either engine,
-        and refuse a mismatch (see :meth:`labnet.engines.state.StackState.binding`). Called with the
-        stack lock held by the operation, so two processes cannot bind one stack two ways. Returns
-        whether ``state`` was changed (the caller saves it)."""
-        mine = (self.target_kind, self.engine_name)
-        bound = state.binding()
-        if bound is not None and bound != mine:
-            raise _mismatch(self.stack_name, bound, mine)
-        if bound is None and record:
-            state.target, state.engine = self._resolve().describe(), self.engine_name
-            state.spec = state.spec or self.spec.to_dict()
-            return True
-        return False
-
-    def _claim_for_preview(self) -> None:
-        """A preview changes nothing but binds the stack too (a preview on the emulator followed by an
-        up to AWS under the same name is refused). If another operation holds the lock, it binds the
-        stack itself; the preview does not wait for it."""
-        if self._store.load().binding() is not None:
-            return
-        try:
-            with self._store.lock("preview"):
-                st = self._store.load()
-                if self._claim(st):
-                    self._store.save(st)
-        except StackLockedError:
-            pass
-
-    def _pulumi_operation(self, kind: str, engine: automation.AutomationEngine, *args: Any,
-                          resume: bool = False, **kwargs: Any) -> Any:
-        """Run one Automation API operation with labnet's own bookkeeping around it.
-
-        Pulumi keeps the resources in its state; labnet's state records what a person and
-        :func:`labnet.stacks` need: the operation in progress (so a killed or interrupted one is
-        reported, and ``up`` asks for ``resume=True``), the last result, the outputs and how many
-        resources Pulumi's state holds."""
-        with self._store.lock(kind):
-            st = self._store.load()
-            self._claim(st)
-            if st.operation is not None and not (kind == "up" and resume) and kind != "destroy":
-                raise InterruptedOperationError(
-                    f"the last {st.operation.get('kind', 'operation')} of stack {self.stack_name!r} did not finish "
-                    "(Pulumi's state may hold pending operations); run up(resume=True) to refresh the stack from "
-                    "the target and continue it, or destroy() to remove what it created")
-            st.operation = {"kind": kind, "started": time.time()}
-            st.spec, st.engine, st.target = self.spec.to_dict(), "pulumi", self._resolve().describe()
-            self._store.save(st)
-            if kind == "up":
-                kwargs["resume"] = resume
-            try:
-                result = getattr(engine, kind)(*args, **kwargs)
-            except KeyboardInterrupt:
-                st.last = {"kind": kind, "result": "interrupted", "finished": time.time()}
-                self._store.save(st)  # the operation stays on record: the next up asks for resume=True
-                raise
-            except LabnetError as exc:
-                st.operation = None
-                st.last = {"kind": kind, "result": "failed", "finished": time.time(),
-                           "error": redact(str(exc), self._store.root)[:300]}
-                st.managed = engine.managed if engine.managed is not None else st.managed
-                self._store.save(st)
-                raise
-            st.operation = None
-            st.last = {"kind": kind, "result": "succeeded", "finished": time.time()}
-            st.managed = engine.managed if engine.managed is not None else st.managed
-            if kind == "up":
-                st.outputs = result
-            elif kind == "destroy":
-                st.outputs = {}
-            self._store.save(st)
-            return result
+    def _engine(self) -> contract.Engine:
+        """The engine for this stack (:mod:`labnet.engines.contract`); it binds the stack to this target
+        and engine under the stack lock in its first operation, and refuses a mismatch."""
+        if self._engine_obj is None:
+            self._store.load().check_binding(self.target_kind, self.engine_name)  # before any work
+            self._engine_obj = contract.open_engine(self.engine_name, self._store, self._resolve(),
+                                                    backend=self.backend)
+        return self._engine_obj
 
     def _preflight_facts(self) -> None:
         """Preflight with the region's real AZs, their IDs and where the workload's instance type is
         offered (read-only calls, cached) before anything is built."""
         wl = self.spec.workload
         types = [wl.instance_type] if wl is not None else []
-        facts = {r: instances.region_facts(self._ec2() if r == self.spec.region else self._resolve().ec2(r), types)
+        facts = {r: instances.region_facts(self._ec2_in(r), types)
                  for r in self.spec.regions}  # every region the network spans, each by its own client
         spec = self.spec
         if spec.existing_spokes or spec.transit_gateway.existing_id:
@@ -346,83 +224,41 @@ class Lab:
             spec = existing.current(spec, self._ec2(), self.stack_name, own)
         self.warnings = preflight.check(spec, facts)
 
-    def _existing_urns(self, st: StackState) -> set[str]:
-        """What the stack already holds (it adds nothing to the account's counts)."""
-        if st.created:
-            return {r.urn for r in st.created}
-        if st.engine == "pulumi" and st.outputs and st.spec:  # Pulumi's state is the engine's own
-            from .declare import declare
-
-            return {r.urn for r in declare(NetworkSpec.from_dict(st.spec), self.stack_name).resources}
-        return set()
-
-    def _adds_nothing(self, st: StackState) -> bool:
-        """The stack was last deployed, successfully, with this very spec: the up adds nothing."""
-        last = st.last or {}
-        return (last.get("kind") == "up" and last.get("result") == "succeeded" and st.operation is None
-                and not st.pending and st.spec == self.spec.to_dict())
-
-    def _check_quotas(self, title: str, resources=None, refuse: bool = True, always: bool = False,
-                      show: bool = True) -> None:
+    def _check_quotas(self, title: str, engine: contract.Engine, resources=None, *, refuse: bool = True,
+                      always: bool = False, show: bool = True, facts=None, existing=None) -> None:
         """The quota preflight (labnet.quotas): on AWS a deploy that does not fit is refused here,
         before any resource is created; on the emulator its rows become warnings, shown now.
 
         A deploy that adds nothing (the spec the stack was last deployed with, or every declared
-        resource already created) needs no quota and makes no AWS call, unless ``always``."""
-        from .analysis import quota_report
+        resource already created) needs no quota and makes no AWS call, unless ``always``.
+        ``facts``/``existing``: the account's side and the stack's holdings, read before an up whose
+        resources are counted after it."""
+        from .analysis import quota_report, quotas
         from .declare import declare
 
         self.quota_rows, self.quota_warnings = [], []
-        st = self._store.load()
-        if not always and self._adds_nothing(st):
+        if not always and facts is None and self._store.load().deployed_with(self.spec.to_dict()):
             return
-        existing = self._existing_urns(st)
+        existing = engine.holds() if existing is None else existing
         if resources is None:
             resources = declare(self.spec, self.stack_name).resources
         if not always and {r.urn for r in resources} <= existing:
             return
-        facts = quota_report.read(self.spec, self._resolve(), self._ec2())
-        self._show_quotas(title, quota_report.rows(self.spec, facts, resources, existing), refuse, show)
-
-    def _show_quotas(self, title: str, rows, refuse: bool, show: bool = True) -> None:
-        from .analysis import quota_report
-
-        self.quota_rows = rows
-        self.quota_warnings = quota_report.warnings(rows, self.target_kind)
+        if facts is None:
+            facts = quota_report.read(self.spec, self._resolve(), self._ec2())
+        self.quota_rows = quota_report.rows(self.spec, facts, resources, existing)
+        self.quota_warnings = quotas.warnings(self.quota_rows, self.target_kind)
         if refuse and self.target_kind == "aws":
-            quota_report.refuse_if_exceeded(self.stack_name, rows)
+            quota_report.refuse_if_exceeded(self.stack_name, self.quota_rows)
         if show:
             display.notice(f"{title} {self.stack_name}", self.quota_warnings, self._progress)
-
-    def _rehearsal_quota_facts(self):
-        """For an up on the emulator with the rehearsal engine: read the account's side now, before
-        anything is created, and count what the program declared afterwards from the state the engine
-        recorded (every resource with its inputs and id), so the check costs no extra program run.
-        The emulator refuses nothing, so its warnings lose nothing by coming at the end of the up."""
-        from .analysis import quota_report
-
-        self.quota_rows, self.quota_warnings = [], []
-        st = self._store.load()
-        if self._adds_nothing(st):
-            return None
-        return quota_report.read(self.spec, self._resolve(), self._ec2()), self._existing_urns(st)
-
-    def _rehearsal_quota_check(self, before) -> None:
-        from .analysis import quota_report
-        from .declare import Resource
-
-        facts, existing = before
-        created = [Resource(r.type, r.name, r.id or "", r.inputs, r.region) for r in self._store.load().created]
-        if {r.urn for r in created} <= existing:
-            return  # nothing new was made
-        self._show_quotas("up", quota_report.rows(self.spec, facts, created, existing), refuse=False)
 
     def quotas(self) -> pd.DataFrame:
         """The quota table for this stack's spec on its target (see :func:`labnet.quotas`); what the
         stack already holds counts as in use, not as added. ``quota_warnings`` says what it means."""
         from .analysis import quotas as analysis
 
-        self._check_quotas("quotas", refuse=False, always=True, show=False)
+        self._check_quotas("quotas", self._engine(), refuse=False, always=True, show=False)
         return analysis.table(self.quota_rows)
 
     def _run(self, title: str, fn):
@@ -446,16 +282,9 @@ class Lab:
         """Every resource ``up`` would create (or keep, or delete), without creating any."""
         self._preflight_facts()
         engine = self._engine()
-        self._claim_for_preview()
-        planned = engine.plan(self.spec)
-        resources = None
-        if self.engine_name == "rehearsal":  # its plan ran the program with resolvable ids: count those
-            from .declare import Resource
-
-            resources = [Resource(p.type, p.name, p.id or f"<{p.name}>", p.inputs, p.region)
-                         for p in planned if p.action != "delete"]
-        self._check_quotas("preview", resources, refuse=False)
-        return tables.preview(planned, [s.name for s in self.spec.spokes], self.spec.region, self.spec)
+        plan = engine.plan(self.spec)
+        self._check_quotas("preview", engine, plan.resources, refuse=False)
+        return tables.preview(list(plan.rows), [s.name for s in self.spec.spokes], self.spec.region, self.spec)
 
     def up(self, resume: bool = False, check_quotas: bool = True) -> pd.DataFrame:
         """Deploy (live progress); returns the outputs table. An unchanged spec changes nothing.
@@ -463,8 +292,8 @@ class Lab:
         ``resume=True`` goes on with an interrupted up (see :class:`~labnet.InterruptedOperationError`).
         Before anything is created the account's quotas are checked (:func:`labnet.quotas`): on
         ``target="aws"`` a deploy that does not fit raises :class:`~labnet.QuotaExceededError`; on
-        the emulator the quotas real AWS would enforce are shown as warnings (``lab.quota_warnings``;
-        with the rehearsal engine at the end of the up, counted from what it recorded).
+        the emulator the quotas real AWS would enforce are shown as warnings (``lab.quota_warnings``),
+        at the end of the up, counted from what the engine recorded when it records that.
         ``check_quotas=False`` skips the check (for an account whose quotas Service Quotas cannot show).
         """
         if not isinstance(resume, bool):
@@ -472,30 +301,35 @@ class Lab:
         if not isinstance(check_quotas, bool):
             raise InvalidSpecError("check_quotas", check_quotas, "must be True or False", "")
         self._preflight_facts()
-        after = None
-        if check_quotas and self.target_kind == "emulator" and self.engine_name == "rehearsal":
-            after = self._rehearsal_quota_facts()
-        elif check_quotas:
-            self._check_quotas("up")
         engine = self._engine()
+        self.quota_rows, self.quota_warnings = [], []
+        before = None
+        if check_quotas and self.target_kind == "aws":
+            self._check_quotas("up", engine)  # refused here, before anything is created
+        elif check_quotas and not self._store.load().deployed_with(self.spec.to_dict()):
+            # The emulator refuses nothing, so its warnings lose nothing by coming at the end of the up;
+            # the account's side is read now, before anything is created.
+            from .analysis import quota_report
 
-        def go(shown):
-            if self.engine_name == "pulumi":
-                return self._pulumi_operation("up", engine, self.spec, progress=shown, resume=resume)
-            return engine.up(self.spec, progress=shown, resume=resume)
-
-        exports = self._run("up", go)
-        if after is not None:
-            self._rehearsal_quota_check(after)
-        return tables.outputs(exports)
+            before = quota_report.read(self.spec, self._resolve(), self._ec2()), engine.holds()
+        result = self._run("up", lambda shown: engine.up(self.spec, shown, resume=resume))
+        if before is not None:
+            self._check_quotas("up", engine, result.resources, refuse=False, facts=before[0], existing=before[1])
+        return tables.outputs(result.outputs)
 
     def outputs(self) -> pd.DataFrame:
         """The outputs table: TGW, route tables, and per spoke its VPC, subnets, attachment, SG, endpoint."""
-        return tables.outputs(self._store.load().outputs)
+        return tables.outputs(self.stack_outputs())
+
+    def stack_outputs(self) -> StackOutputs:
+        """The stack's outputs parsed (:class:`labnet.outputs.StackOutputs`): what every view reads."""
+        return StackOutputs.parse(self.exports())
 
     def exports(self) -> dict[str, Any]:
-        """The raw stack outputs (nested dict; secrets shown as ``[secret]``)."""
-        return dict(self._store.load().outputs)
+        """The raw stack outputs (nested dict; secrets shown as ``[secret]``): what the last up here
+        recorded, else (a stack shared through a backend) what the engine's backend holds."""
+        recorded = self._store.load().outputs
+        return dict(recorded) if recorded else self._engine().outputs(self.spec)
 
     def launch_template(self, spoke: str) -> launchers.NodeLaunch:
         """The spoke's node launch template (id, subnet, group, interface layout) and how to start
@@ -503,12 +337,12 @@ class Lab:
 
         >>> print(lab.launch_template("spoke-01"))
         """
-        return launchers.node_launch(self.exports(), spoke, self._endpoint())
+        return launchers.node_launch(self.stack_outputs(), spoke, self._endpoint())
 
     def launcher_configs(self, spoke: str) -> dict[str, Any]:
         """Per spoke, what the launchers people use take: SageMaker's ``VpcConfig``, an AWS
         ParallelCluster queue (YAML), the torchrun/NCCL environment, and the launch template snippets."""
-        return launchers.configs(self.exports(), spoke, self._endpoint())
+        return launchers.configs(self.stack_outputs(), spoke, self._endpoint())
 
     def _endpoint(self) -> str:
         """The emulator URL the stack was deployed to ("" for AWS), from its state: no call made."""
@@ -522,7 +356,7 @@ class Lab:
         (:class:`labnet.analysis.snapshot.Snapshot`)."""
         from .analysis import snapshot
 
-        exports = self.exports()
+        exports = self.stack_outputs()
         snapshot.spokes_from_exports(exports)  # a stack with no outputs stops here, before any call
         efa = self.spec.workload.efa if self.spec.workload else None
         return snapshot.read(self._ec2_in, exports, stack=self.stack_name, efa=efa,
@@ -571,24 +405,20 @@ class Lab:
     def refresh(self) -> pd.DataFrame:
         """Compare the state with what the target holds; forget resources that are gone."""
         engine = self._engine()
-        if self.engine_name == "pulumi":
-            return tables.refresh(self._run("refresh", lambda shown: self._pulumi_operation(
-                "refresh", engine, self.spec, shown)))
-        return tables.refresh(self._run("refresh", lambda shown: engine.refresh(shown)))
+        return tables.refresh(list(self._run("refresh", lambda shown: engine.refresh(self.spec, shown)).rows))
 
     def destroy(self) -> pd.DataFrame:
-        """Delete everything the stack owns, nothing else; returns what was removed."""
+        """Delete everything the stack owns, nothing else; returns what was removed (and, in ``kept``,
+        what the program keeps on purpose)."""
         engine = self._engine()
-        if self.engine_name == "pulumi":
-            removed = self._run("destroy", lambda shown: self._pulumi_operation(
-                "destroy", engine, self.spec, shown))
-        else:
-            removed = self._run("destroy", lambda shown: engine.destroy(shown))
-        return pd.DataFrame({"removed": removed})
+        result = self._run("destroy", lambda shown: engine.destroy(self.spec, shown))
+        table = pd.DataFrame({"removed": list(result.removed)})
+        table.attrs["kept"] = list(result.kept)
+        return table
 
     def status(self) -> str:
         """One word for the stack's state: empty, deployed, destroyed, interrupted …, busy …"""
-        return _state_word(self._store.load(), self._store.holder())
+        return self._store.load().word(self._store.holder())
 
     def break_lock(self, force: bool = False) -> dict | None:
         """Remove a lock left by a dead process (explicit request only); returns who held it.

@@ -13,20 +13,24 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import weakref
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import InvalidSpecError
+from .facts.account import quota_data
 from .spec import INTERFACE_MODES, ROLES, NetworkSpec, Tags
 
 VPC_PREFIX_RANGE = (16, 28)  # VPC and subnet IPv4 blocks: /16 (largest) to /28 (smallest)
-MAX_TGW_ATTACHMENTS = 5000
-MAX_TGW_ROUTE_TABLES = 20
-MAX_TGW_ROUTES = 10000
-DEFAULT_ROUTES_PER_VPC_ROUTE_TABLE = 50  # adjustable quota; a warning, not an error
-DEFAULT_INBOUND_RULES_PER_SG = 60  # adjustable quota; a warning, not an error
-DEFAULT_PREFIX_LISTS_PER_REGION = 100  # customer-managed prefix lists; adjustable; a warning
-MAX_PREFIX_LIST_ENTRIES = 1000  # a referenced list counts as this many rules: no group could take more
+# The hard limits preflight refuses past come from the one quota source (labnet/facts/quotas.json, with
+# its AWS page and date); every adjustable quota a deploy touches is the quota analysis's
+# (labnet.quotas, shown by preview and up), not a warning of preflight's own.
+_QUOTAS = quota_data()["quotas"]
+MAX_TGW_ATTACHMENTS = int(_QUOTAS["attachments_per_transit_gateway"]["default"])
+MAX_TGW_ROUTE_TABLES = int(_QUOTAS["route_tables_per_transit_gateway"]["default"])
+MAX_TGW_ROUTES = int(_QUOTAS["routes_per_transit_gateway"]["default"])
+# A referenced list counts as this many rules: no group could take more.
+MAX_PREFIX_LIST_ENTRIES = int(_QUOTAS["entries_per_prefix_list"]["default"])
 PRIVATE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
 
 # Patterns are matched with fullmatch: "$" would also accept a trailing newline ("ml-net\n").
@@ -88,7 +92,35 @@ class RegionFacts:
         return ", ".join(self.label(az) for az in offered) or "no AZ"
 
 
+# Specs that passed, with their warnings per facts they were checked against: preflight is a pure
+# function of (spec, facts), and one deploy meets the same spec three times (size(), Lab(), up()), so
+# each operation checks it once and the rest is a look-up. Weak: a spec nobody holds is forgotten.
+_passed: "weakref.WeakKeyDictionary[NetworkSpec, dict[Any, tuple[str, ...]]]" = weakref.WeakKeyDictionary()
+
+
+def _facts_key(facts: RegionFacts | Mapping[str, RegionFacts] | None) -> Any:
+    if facts is None or isinstance(facts, RegionFacts):
+        return facts
+    return tuple(sorted(facts.items()))
+
+
 def check(spec: NetworkSpec, facts: RegionFacts | Mapping[str, RegionFacts] | None = None) -> list[str]:
+    """Raise :class:`InvalidSpecError` for the first broken AWS rule; return warnings otherwise
+    (see :func:`_check`). A spec that passed with these facts (or, asked without facts, with any:
+    the facts only add rules) is not checked again."""
+    try:
+        key = _facts_key(facts)
+        seen = _passed.get(spec)
+    except TypeError:  # unhashable parts in a hand-built spec: just check it
+        return _check(spec, facts)
+    if seen is not None and (key in seen or (key is None and seen)):
+        return list(seen[key] if key in seen else next(iter(seen.values())))
+    warnings = _check(spec, facts)
+    _passed.setdefault(spec, {})[key] = tuple(warnings)
+    return warnings
+
+
+def _check(spec: NetworkSpec, facts: RegionFacts | Mapping[str, RegionFacts] | None = None) -> list[str]:
     """Raise :class:`InvalidSpecError` for the first broken AWS rule; return warnings otherwise.
 
     ``facts`` (the region's AZs as EC2 reports them) lets preflight reject unknown AZ names and more
@@ -159,40 +191,12 @@ def check(spec: NetworkSpec, facts: RegionFacts | Mapping[str, RegionFacts] | No
             "VPCs)")
     warnings += _check_existing_network(spec, supernet)
 
-    warnings += _check_quota_counts(spec)
+    _check_prefix_list_entries(spec)
     if len(spec.spokes) * len(spec.transit_gateway.route_tables) > MAX_TGW_ROUTES:
         raise InvalidSpecError("spokes", len(spec.spokes),
                                f"the TGW would hold more than {MAX_TGW_ROUTES} propagated routes",
                                "use fewer spokes or fewer TGW route tables")
     return warnings
-
-
-def routes_per_route_table(spec: NetworkSpec) -> int:
-    """Routes in each spoke's private route table, counted the way AWS counts them against the
-    routes-per-route-table quota (default 50): a route to a customer-managed prefix list counts as
-    that list's maximum entries; any other route counts one. Counted generously: the VPC's local
-    route and the S3 gateway endpoint's route count one each. labnet's table holds the local route,
-    one summary route for the supernet to the TGW (when there are other spokes), the S3 endpoint's
-    route and, with public subnets, the default route to the NAT gateway: the same at 2 spokes and
-    at 5,000 (see labnet/program.py)."""
-    outside = len(outside_supernet(spec))
-    return 1 + (len(spec.spokes) > 1) + outside + bool(spec.s3_endpoint) + bool(spec.public_subnets)
-
-
-def inbound_rules_per_group(spec: NetworkSpec) -> dict[str, int]:
-    """Inbound rules of each spoke's training group, counted the way AWS counts them against the
-    inbound-rules-per-security-group quota (default 60): the all-traffic rule from the group itself,
-    plus the cross-spoke TCP rule, which references the spoke's peer prefix list and so counts as
-    that list's maximum entries (one per block of :meth:`NetworkSpec.peer_cidrs`)."""
-    return {name: 1 + len(blocks) for name, blocks in spec.peer_cidrs().items()}
-
-
-def prefix_lists(spec: NetworkSpec, region: str | None = None) -> int:
-    """Customer-managed prefix lists the network creates in ``region`` (default: the spec's): one
-    peer list per spoke of that region once the network has two spokes or more."""
-    if len(spec.spokes) < 2:
-        return 0
-    return len(spec.spokes_in(region or spec.region))
 
 
 def _facts_lookup(facts):
@@ -202,10 +206,6 @@ def _facts_lookup(facts):
     if isinstance(facts, RegionFacts):
         return lambda region: facts if facts.region == region else None
     return lambda region: facts.get(region)
-
-
-MAX_PEERING_PER_TGW = 50  # adjustable; "Peering attachments per transit gateway"
-MAX_PENDING_PEERING_PER_TGW = 10  # adjustable; "Pending peering attachments per transit gateway"
 
 
 def _check_regions(spec: NetworkSpec, supernet: ipaddress.IPv4Network) -> list[str]:
@@ -260,47 +260,22 @@ def _check_regions(spec: NetworkSpec, supernet: ipaddress.IPv4Network) -> list[s
         if len(rs) > 1:
             warnings.append(f"the Transit Gateways of {', '.join(rs)} share ASN {asn}; AWS recommends a unique ASN "
                             "for each peered transit gateway (transit_gateway.region_asns)")
-    peers = len(regions) - 1  # a full mesh: every TGW peers with every other, one attachment per pair
-    if peers > MAX_PEERING_PER_TGW:
-        warnings.append(f"each Transit Gateway would hold {peers} peering attachments; the default quota is "
-                        f"{MAX_PEERING_PER_TGW} per transit gateway (adjustable: request an increase first)")
-    if peers > MAX_PENDING_PEERING_PER_TGW:
-        warnings.append(f"each Transit Gateway would have up to {peers} peering attachments pending acceptance at "
-                        f"once; the default quota is {MAX_PENDING_PEERING_PER_TGW} pending per transit gateway "
-                        "(adjustable: request an increase, or deploy fewer regions first)")
     return warnings
 
 
-def _check_quota_counts(spec: NetworkSpec) -> list[str]:
-    # No warning for routes: routes_per_route_table is at most 4 whatever N is.
-    warnings = []
-    rules = inbound_rules_per_group(spec)
+def _check_prefix_list_entries(spec: NetworkSpec) -> None:
+    """Each spoke's peer prefix list holds the other spokes' CIDRs collapsed into blocks: at most
+    ``MAX_PREFIX_LIST_ENTRIES`` of them (a hard limit; the rules they count as are the quota analysis's)."""
+    peers = spec.peer_cidrs()
     for k, spoke in enumerate(spec.spokes):
-        entries = rules[spoke.name] - 1
-        if entries > MAX_PREFIX_LIST_ENTRIES:
+        blocks = peers[spoke.name]
+        if len(blocks) > MAX_PREFIX_LIST_ENTRIES:
             raise InvalidSpecError(
                 f"spokes[{k}].cidr", spoke.cidr,
-                f"the other spokes' CIDRs collapse into {entries} blocks, but a prefix list holds at most "
+                f"the other spokes' CIDRs collapse into {len(blocks)} blocks, but a prefix list holds at most "
                 f"{MAX_PREFIX_LIST_ENTRIES} entries (and counts them all as security group rules)",
                 "place the spokes as equal, adjacent blocks from the supernet's base (labnet.size() does), "
                 "so that they collapse into a few blocks")
-    worst = max(rules, key=rules.get, default=None)
-    if worst is not None and rules[worst] > DEFAULT_INBOUND_RULES_PER_SG:
-        over = sum(1 for v in rules.values() if v > DEFAULT_INBOUND_RULES_PER_SG)
-        warnings.append(
-            f"{over} training security group(s) hold more than {DEFAULT_INBOUND_RULES_PER_SG} inbound rules "
-            f"counted AWS's way (spoke {worst!r}: the self rule plus a prefix list of {rules[worst] - 1} blocks "
-            f"for the other spokes, which counts as {rules[worst] - 1} rules); the default quota is "
-            f"{DEFAULT_INBOUND_RULES_PER_SG} inbound rules per security group (raise it in Service Quotas "
-            "before deploying to AWS, or place the spokes as adjacent blocks so they collapse into fewer)")
-    for region in spec.regions:
-        lists = prefix_lists(spec, region)
-        if lists > DEFAULT_PREFIX_LISTS_PER_REGION:
-            warnings.append(
-                f"the network creates {lists} customer-managed prefix lists (one per spoke) in {region}; "
-                f"the default quota is {DEFAULT_PREFIX_LISTS_PER_REGION} prefix lists per Region, the ones the "
-                "account already has included (raise it in Service Quotas before deploying to AWS)")
-    return warnings
 
 
 def first_overlap(nets: Sequence[ipaddress.IPv4Network]) -> tuple[int, int] | None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .outputs import SECRET
+
 SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "PULUMI_CONFIG_PASSPHRASE",
               "PULUMI_ACCESS_TOKEN")
-MASK = "[secret]"
+MASK = SECRET  # the one secret marker (labnet.outputs): a secret value and a credential read the same
 
 
 def secret_values(home: Path | None = None) -> list[str]:

@@ -177,7 +177,7 @@ def _per_region(field: str, value: Any, region: str, multi: bool) -> Any:
         return value[region]
     if multi and isinstance(value, str):
         raise InvalidSpecError(field, value, "an AZ belongs to one region; a network across regions needs "
-                               f"{field} per region", f"pass a dict, for example {{'us-east-1': 'use1-az6'}}")
+                               f"{field} per region", "pass a dict, for example {'us-east-1': 'use1-az6'}")
     if multi and field == "azs" and not isinstance(value, (int, float)):
         raise InvalidSpecError(field, value, "AZ names belong to one region; a network across regions takes a "
                                "number of AZs or a dict region → AZs", "for example azs=2")

@@ -487,7 +487,7 @@ class DeployForm(W.VBox):
             self.lab = lab
             self._progress_finish()
             self.outputs_table.value = _table_html(outputs)
-            _set_picture(self.picture, _png(labnet.diagram.draw(lab.spec, exports=lab.exports())))
+            _set_picture(self.picture, _png(labnet.diagram.draw(lab.spec, exports=lab.stack_outputs())))
             verified = self._show_connectivity(lab)
             return f"deployed {lab.stack_name}: {len(outputs)} output rows, state {lab.status()}; {verified}"
         self._operation("deploy", body)

@@ -116,7 +116,7 @@ def test_roles_are_visually_distinct_and_the_legend_lists_only_roles_present():
 def test_secret_and_missing_outputs_are_said_not_invented():
     spec = make_spec(3)
     exports = fake_exports(spec)
-    exports["transit_gateway_id"] = None  # how a secret output arrives
+    exports["transit_gateway_id"] = "[secret]"  # how a secret output arrives (labnet.outputs.SECRET)
     exports["spokes"]["spoke-02"] = "[secret]"
     del exports["spokes"]["spoke-03"]
     shown = texts(diagram.draw(spec, exports))
@@ -355,7 +355,7 @@ def test_regions_picture_shows_a_hub_per_region_and_each_peering_with_its_routes
 def test_regions_secret_and_missing_outputs_are_said_not_invented():
     spec = make_regions({"us-east-1": 1, "us-west-2": 1})
     exports = fake_region_exports(spec)
-    exports["peerings"] = None  # how a secret output arrives
+    exports["peerings"] = "[secret]"  # how a secret output arrives (labnet.outputs.SECRET)
     exports["transit_gateways"]["us-west-2"] = "[secret]"
     shown = texts(diagram.draw(spec, exports))
     assert "TGW peering [secret]" in shown

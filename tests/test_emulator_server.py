@@ -81,10 +81,10 @@ def test_labnets_emulator_says_it_serializes_and_moto_alone_does_not(emulator_ur
 def test_the_engine_overlaps_calls_only_on_a_serializing_emulator(ec2, monkeypatch):
     from labnet.engines import rehearsal
 
-    lab = labnet.Lab("serial-probe", labnet.size(spokes=2, nodes_per_spoke=2, azs=1), engine="rehearsal")
-    assert lab._engine()._call is not rehearsal._EC2_CALL
+    spec = labnet.size(spokes=2, nodes_per_spoke=2, azs=1)
+    assert labnet.Lab("serial-probe", spec, engine="rehearsal")._engine()._call is not rehearsal._EC2_CALL
     monkeypatch.setattr(emulator, "serializes", lambda url, timeout=2.0: False)
-    assert lab._engine()._call is rehearsal._EC2_CALL
+    assert labnet.Lab("serial-probe", spec, engine="rehearsal")._engine()._call is rehearsal._EC2_CALL
 
 
 @pytest.mark.e2e

@@ -236,40 +236,58 @@ def test_a_spec_that_drops_either_efa_self_rule_is_refused(option):
                                             "self_egress": True}
 
 
+def _fresh_account_rows(spec):
+    """The quota rows (the one quota source, labnet.analysis) against a fresh account's defaults."""
+    from labnet.analysis import quota_report
+    from labnet.declare import declare
+
+    return quota_report.rows(spec, quota_report.defaults(spec), declare(spec, "quotas").resources)
+
+
 @pytest.mark.parametrize("n", [2, 52, 61, 100])
 def test_sized_networks_stay_within_the_default_route_and_rule_quotas(n):
-    """Counted AWS's way: the peer prefix list counts its max entries as rules."""
+    """Counted AWS's way, from the declared program: the peer prefix list counts its max entries as rules."""
+    from labnet.analysis import quota_report
+
     spec = plan(spokes=n, nodes_per_spoke=1)
-    warnings = preflight.check(spec, US_EAST_1)
-    assert not any("routes" in w or "inbound rules" in w or "prefix lists" in w for w in warnings), warnings
-    assert preflight.routes_per_route_table(spec) == 3  # local, the supernet to the TGW, the S3 endpoint
-    rules = preflight.inbound_rules_per_group(spec)
-    assert set(rules) == {s.name for s in spec.spokes}
-    assert all(v == 1 + len(spec.peer_cidrs()[k]) for k, v in rules.items())
-    assert max(rules.values()) <= 1 + 2 * math.ceil(math.log2(n))  # self + O(log N) blocks
-    assert preflight.prefix_lists(spec) == n
+    rows = {r.quota: r for r in _fresh_account_rows(spec)}
+    for quota in ("Routes per route table", "Inbound rules per security group"):
+        assert rows[quota].fits, rows[quota]
+    assert rows["Prefix lists per Region"].needs == n
+    got = quota_report.counts(spec)
+    assert set(got.routes_per_route_table.values()) == {3}  # local, the supernet to the TGW, the S3 endpoint
+    peers = spec.peer_cidrs()
+    assert got.inbound_rules_per_security_group == {f"{k}-training-sg": 1 + len(v) for k, v in peers.items()}
+    assert max(got.inbound_rules_per_security_group.values()) <= 1 + 2 * math.ceil(math.log2(n))  # self + O(log N)
 
 
 def test_route_count_is_constant_and_counts_nat_and_endpoint():
-    assert preflight.routes_per_route_table(plan(spokes=1, s3_endpoint=False)) == 1  # the local route
+    from labnet.analysis import quota_report
     from tests.helpers import M5
-    assert preflight.routes_per_route_table(plan(spokes=500, nodes_per_spoke=1, instance=M5, interface_mode="ena",
-                                                 public_subnets=True)) == 4
+
+    assert set(quota_report.counts(plan(spokes=1, s3_endpoint=False)).routes_per_route_table.values()) == {1}
+    public = quota_report.counts(plan(spokes=40, nodes_per_spoke=1, instance=M5, interface_mode="ena",
+                                      public_subnets=True)).routes_per_route_table
+    assert {v for k, v in public.items() if not k.endswith("-public-rt")} == {4}  # + the NAT default route
 
 
-def test_warning_when_scattered_spokes_pass_the_inbound_rule_quota():
-    """A hand-built spec whose spokes do not collapse: every other /21 of 140, so 69 blocks of peers."""
+def test_scattered_spokes_pass_the_inbound_rule_quota_in_the_quota_rows():
+    """A hand-built spec whose spokes do not collapse: every other /21 of 140, so 69 blocks of peers.
+    Preflight has no quota warnings of its own: the quota rows say it."""
+    from labnet.analysis import quotas
+
     spaced = plan(spokes=140, nodes_per_spoke=1)
     spec = dataclasses.replace(spaced, spokes=spaced.spokes[::2])
-    warnings = preflight.check(spec, US_EAST_1)
-    (rule,) = [w for w in warnings if "inbound rules" in w]
-    assert "70 training security group(s)" in rule and "counts as 69 rules" in rule
-    assert "default quota is 60 inbound rules per security group" in rule
+    assert not [w for w in preflight.check(spec, US_EAST_1) if "quota" in w]
+    (rule,) = [r for r in _fresh_account_rows(spec) if r.quota == "Inbound rules per security group"]
+    assert (rule.applied, rule.needs, rule.fits, rule.request) == (60, 70, False, 70)  # self + 69 blocks
+    (warning,) = quotas.warnings([rule], "emulator")
+    assert "Inbound rules per security group" in warning and "applied 60, needs 70" in warning
 
 
-def test_warning_past_the_default_prefix_lists_per_region():
-    warnings = preflight.check(plan(spokes=101, nodes_per_spoke=1), US_EAST_1)
-    assert any("101 customer-managed prefix lists" in w and "100 prefix lists per Region" in w for w in warnings)
+def test_past_the_default_prefix_lists_per_region_in_the_quota_rows():
+    (row,) = [r for r in _fresh_account_rows(plan(spokes=101, nodes_per_spoke=1)) if r.quota == "Prefix lists per Region"]
+    assert (row.applied, row.needs, row.fits) == (100, 101, False)
 
 
 def test_peers_that_need_more_than_1000_prefix_list_entries_are_refused():

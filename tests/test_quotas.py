@@ -413,11 +413,11 @@ def test_aws_deploy_that_does_not_fit_is_refused_before_any_create_call(ec2, aws
 
 
 @pytest.mark.e2e
-def test_aws_deploy_that_fits_passes_the_quota_check(ec2, aws_on_moto):
+def test_aws_deploy_that_fits_passes_the_quota_check(ec2, aws_on_moto, monkeypatch):
     from labnet.engines import automation
 
-    if automation.engine_available():
-        pytest.skip("the pulumi CLI is on PATH: this up would really deploy through the Automation API")
+    # Without the CLI the up stops at the engine, just past the quota check (with it, it would deploy).
+    monkeypatch.setattr(automation, "engine_available", lambda: False)
     spec = labnet.size(spokes=2, nodes_per_spoke=4, target="aws")
     lab = labnet.Lab("fits", spec, target="aws", engine="pulumi")
     with pytest.raises(labnet.EngineUnavailableError):  # past the quota check, at the engine

@@ -13,7 +13,7 @@ import dataclasses
 import pytest
 
 import labnet
-from labnet import preflight
+from labnet.analysis import quota_report
 from labnet.engines import handlers
 from tests.inspect_ec2 import (assert_reaches_like_the_full_mesh, counted_inbound_rules, counted_routes, inventory,
                                prefix_list_entries, total)
@@ -57,18 +57,21 @@ def _ids(lab) -> dict[str, str]:
 def test_sixty_spokes_fit_the_default_route_and_rule_quotas_counted_awss_way(ec2):
     spec = labnet.size(spokes=60, nodes_per_spoke=2, azs=1)
     lab = labnet.Lab("scale-60", spec, engine="rehearsal")
-    assert not [w for w in lab.warnings if "routes" in w or "inbound rules" in w]
     lab.up()
+    assert not [w for w in lab.quota_warnings if "routes" in w or "inbound rules" in w.lower()]
     exports = lab.exports()
     routes, rules = {}, {}
     for name, sp in exports["spokes"].items():
         routes[name] = counted_routes(ec2, sp["route_table_id"])
         rules[name] = counted_inbound_rules(ec2, sp["security_group_id"])
-    assert max(routes.values()) <= preflight.DEFAULT_ROUTES_PER_VPC_ROUTE_TABLE
-    assert max(rules.values()) <= preflight.DEFAULT_INBOUND_RULES_PER_SG
-    # labnet's own count agrees with what the emulator holds, table by table and group by group.
-    assert set(routes.values()) == {preflight.routes_per_route_table(spec)} == {3}
-    assert rules == preflight.inbound_rules_per_group(spec)
+    defaults = quota_report.defaults(spec).applied
+    assert max(routes.values()) <= defaults["routes_per_route_table"].value == 50
+    assert max(rules.values()) <= defaults["inbound_rules_per_security_group"].value == 60
+    # The quota analysis's count (from the declared program) agrees with what the emulator holds, table
+    # by table and group by group.
+    counted = quota_report.counts(spec)
+    assert set(routes.values()) == set(counted.routes_per_route_table.values()) == {3}
+    assert {f"{k}-training-sg": v for k, v in rules.items()} == counted.inbound_rules_per_security_group
     assert_reaches_like_the_full_mesh(ec2, spec, exports)
     lab.destroy()
     assert total(inventory(ec2)) == 0

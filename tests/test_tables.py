@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from labnet import tables
-from labnet.engines.rehearsal import PlannedResource
+from labnet.engines.contract import PlannedResource
 
-SECRET = tables.SECRET
+from labnet.outputs import SECRET  # noqa: E402 the one marker
 
 
 def one_region() -> dict:

@@ -15,7 +15,7 @@ same rows come back as warnings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Iterable
 
 import pandas as pd
@@ -30,14 +30,19 @@ from . import declared, quotas as analysis
 from .declared import Resource
 
 
-def _workload(spec: NetworkSpec, ec2) -> analysis.Workload | None:
+def _workload(spec: NetworkSpec, ec2=None) -> analysis.Workload | None:
+    """What launching the workload takes from the network. The EFA cards come from what sizing recorded
+    in the spec, else (a spec saved before it recorded them) from EC2 through ``ec2``."""
     wl = spec.workload
     if wl is None:
         return None
     cards = 0
     if wl.interface_mode == "efa-only":
-        facts = instances.instance_facts(ec2, wl.instance_type)  # cached; the sizing read it already
-        cards = min(facts.network_cards, facts.max_efa_interfaces)
+        if wl.network_cards and wl.max_efa_interfaces:
+            cards = min(wl.network_cards, wl.max_efa_interfaces)
+        elif ec2 is not None:
+            facts = instances.instance_facts(ec2, wl.instance_type)  # cached; the sizing read it already
+            cards = min(facts.network_cards, facts.max_efa_interfaces)
     return analysis.Workload(spokes=len(spec.spokes), nodes_per_spoke=wl.nodes_per_spoke,
                              node=analysis.node_needs(wl.interface_mode, wl.ips_per_node, cards))
 
@@ -64,6 +69,26 @@ def read(spec: NetworkSpec, target: targets.Target, ec2=None) -> AccountFacts:
         regions[r] = (account.applied_quotas(target.client("service-quotas", r), keys), account.usage(here))
     applied, usage = regions[spec.region]
     return AccountFacts(applied=applied, usage=usage, workload=_workload(spec, ec2), regions=regions)
+
+
+def defaults(spec: NetworkSpec) -> AccountFacts:
+    """A fresh account, without asking one: every quota at its documented default (quotas.json, with
+    its page and date) and nothing held yet (no AWS call). What the quota rows say before a target
+    is read; the workload's needs from what sizing recorded in the spec."""
+    data = account.quota_data()
+    applied = {k: account.Applied(float(q["default"]), f"documented default ({q['source']}, as of {data['as_of']})")
+               for k, q in data["quotas"].items()}
+    empty = account.Usage(**{f.name: ({} if f.name == "nat_gateways_by_az" else 0) for f in fields(account.Usage)})
+    return AccountFacts(applied=applied, usage=empty, workload=_workload(spec),
+                        regions={r: (applied, empty) for r in spec.regions})
+
+
+def counts(spec: NetworkSpec, resources: Iterable[Resource] | None = None, stack: str = "quotas") -> declared.Declared:
+    """What the program declares for ``spec``, counted AWS's way (routes to a prefix list count its
+    maximum entries, and so on): the counts every quota row is built from."""
+    data = account.quota_data()
+    found = list(resources) if resources is not None else declare(spec, stack).resources
+    return declared.count(found, data["nau_units"], data["aws_prefix_list_weights"]["weights"], ())
 
 
 def rows(spec: NetworkSpec, facts: AccountFacts, resources: Iterable[Resource],
@@ -152,11 +177,6 @@ def quotas(spec: NetworkSpec | dict, target: str = "emulator") -> pd.DataFrame:
 
     preflight.check(spec)
     return analysis.table(check(spec, targets.resolve(target, spec.region)))
-
-
-def warnings(rows: list[analysis.QuotaRow], target_kind: str) -> list[str]:
-    """What the rows mean, one sentence per problem (see :func:`labnet.analysis.quotas.warnings`)."""
-    return analysis.warnings(rows, target_kind)
 
 
 def refuse_if_exceeded(stack: str, rows: list[analysis.QuotaRow]) -> None:

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from ..errors import StateError, TargetError
+from ..outputs import StackOutputs, is_secret
 from ..spec import STORAGE_PORTS
 from ..spec import _plain  # the one way labnet turns nested dataclass dicts into JSON-ready data
 
@@ -308,66 +309,44 @@ def _value(hint: Any, value: Any) -> Any:
 
 
 # -- reading -------------------------------------------------------------------------------------
-def spokes_from_exports(exports: Mapping[str, Any], efa: bool | None = None) -> tuple[Spoke, ...]:
-    """The spokes a stack's outputs describe (``Lab.exports()``); raises if there are none."""
-    if not isinstance(exports, Mapping) or not isinstance(exports.get("spokes"), Mapping) or not exports["spokes"]:
+def spokes_from_exports(exports: "StackOutputs | Mapping[str, Any]", efa: bool | None = None) -> tuple[Spoke, ...]:
+    """The spokes a stack's outputs describe (``Lab.stack_outputs()`` or ``Lab.exports()``); raises if
+    there are none, or if a spoke's ids are secret (verify needs them)."""
+    out_ = StackOutputs.of(exports)
+    if is_secret(out_.spokes) or not out_.spokes:
         raise StateError("the stack has no outputs to verify: deploy it first (lab.up())")
-    region = str(exports.get("region", ""))
-    tgws = tgws_from_exports(exports)
+    tgws = out_.tgw_ids()
     out = []
-    for name, sp in exports["spokes"].items():
-        if not isinstance(sp, Mapping):
-            raise StateError(f"the outputs of spoke {name!r} are not readable ({_kind(sp)}): verify needs its ids")
-        subnets = sp.get("subnets") or []
-        # An existing VPC's own subnets are where the team's nodes are (labnet made no compute subnet there).
-        compute = tuple(s["id"] for s in subnets if isinstance(s, Mapping) and s.get("role") in ("compute", "existing"))
-        where = str(sp.get("region") or region)
-        out.append(Spoke(name=str(name), region=where, vpc_id=str(sp.get("vpc_id", "")),
-                         cidr=str(sp.get("cidr", "")), compute_subnet_ids=compute,
-                         security_group_id=str(sp.get("security_group_id", "")),
-                         attachment_id=str(sp.get("attachment_id", "")),
-                         tgw_id=str(sp.get("transit_gateway_id") or tgws.get(where, "")),
-                         efa=False if sp.get("existing") else efa,  # the team's nodes: not labnet's EFA layout
-                         storage_group_id=str(sp.get("storage_security_group_id") or ""),
-                         storage_ports=STORAGE_PORTS.get(str(sp.get("storage") or ""), ())))
+    for name, sp in out_.spokes.items():
+        if sp.secret:
+            raise StateError(f"the outputs of spoke {name!r} are not readable (secret): verify needs its ids")
+        where = sp.region or out_.region or ""
+        out.append(Spoke(name=name, region=where, vpc_id=sp.vpc_id or "", cidr=sp.cidr or "",
+                         compute_subnet_ids=sp.compute_subnet_ids, security_group_id=sp.security_group_id or "",
+                         attachment_id=sp.attachment_id or "",
+                         tgw_id=sp.transit_gateway_id or tgws.get(where, ""),
+                         efa=False if sp.existing else efa,  # an existing VPC's nodes: the team's, not labnet's EFA layout
+                         storage_group_id=sp.storage_security_group_id or "",
+                         storage_ports=STORAGE_PORTS.get(sp.storage or "", ())))
     return tuple(out)
 
 
-def tgws_from_exports(exports: Mapping[str, Any]) -> dict[str, str]:
-    """{region: TGW id} of a stack's outputs: every region's TGW (``transit_gateways``, issue 14),
-    else the one TGW of a stack in one region (``transit_gateway_id``, outputs saved before)."""
-    out: dict[str, str] = {}
-    many = exports.get("transit_gateways")
-    if isinstance(many, Mapping):
-        for r, t in many.items():
-            if isinstance(t, Mapping) and t.get("id"):
-                out[str(r)] = str(t["id"])
-    one = exports.get("transit_gateway_id")
-    if one and str(exports.get("region", "")) not in out:
-        out[str(exports.get("region", ""))] = str(one)
-    return out
-
-
-def peerings_from_exports(exports: Mapping[str, Any]) -> dict[str, list[str]]:
+def peerings_from_exports(exports: StackOutputs) -> dict[str, list[str]]:
     """{region: the peering attachment ids the stack's outputs say that region's TGW has} (both
     sides of each peering: the requester's and the accepter's region; none for a stack in one region)."""
     out: dict[str, list[str]] = {}
-    for p in exports.get("peerings") or ():
-        if not isinstance(p, Mapping) or not p.get("attachment_id"):
+    for p in () if is_secret(exports.peerings) else exports.peerings or ():
+        if not p.attachment_id or is_secret(p.attachment_id):
             continue
-        for side in (p.get("requester"), p.get("accepter")):
+        for side in (p.requester, p.accepter):
             if side:
-                ids = out.setdefault(str(side), [])
-                if p["attachment_id"] not in ids:
-                    ids.append(str(p["attachment_id"]))
+                ids = out.setdefault(side, [])
+                if p.attachment_id not in ids:
+                    ids.append(p.attachment_id)
     return out
 
 
-def _kind(value: Any) -> str:
-    return "secret" if value == "[secret]" else type(value).__name__
-
-
-def read(ec2: Any | Callable[[str], Any], exports: Mapping[str, Any], *, stack: str = "",
+def read(ec2: Any | Callable[[str], Any], exports: "StackOutputs | Mapping[str, Any]", *, stack: str = "",
          efa: bool | None = None, emulator: bool = False) -> Snapshot:
     """Read the network a stack's outputs describe from the target.
 
@@ -376,6 +355,7 @@ def read(ec2: Any | Callable[[str], Any], exports: Mapping[str, Any], *, stack: 
     resource type, filtered, paginated. ``emulator=True`` corrects for moto's phantom default
     route table (see the module docstring); never set it for AWS.
     """
+    exports = StackOutputs.of(exports)
     spokes = spokes_from_exports(exports, efa)
     client_for = ec2 if callable(ec2) and not hasattr(ec2, "meta") else (lambda region, _c=ec2: _c)
     started = time.perf_counter()
@@ -387,7 +367,7 @@ def read(ec2: Any | Callable[[str], Any], exports: Mapping[str, Any], *, stack: 
             vpcs.append(sp.vpc_id)
         if sp.tgw_id and sp.tgw_id not in tgws:
             tgws.append(sp.tgw_id)
-    for region, tgw_id in tgws_from_exports(exports).items():  # a region's TGW even with no spoke there
+    for region, tgw_id in exports.tgw_ids().items():  # a region's TGW even with no spoke there
         tgws = scopes.setdefault(region, ([], []))[1]
         if tgw_id not in tgws:
             tgws.append(tgw_id)

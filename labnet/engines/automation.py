@@ -15,20 +15,23 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Callable
 
 from .. import paths
-from ..errors import (DeployError, EngineUnavailableError, InterruptedByUserError, LabnetError, StackLockedError,
-                      StateError, TargetError, TeardownIncompleteError)
+from ..errors import (DeployError, EngineUnavailableError, InterruptedByUserError, InterruptedOperationError,
+                      LabnetError, StackLockedError, StateError, TargetError, TeardownIncompleteError)
+from ..outputs import SECRET
+from ..redact import redact
 from ..spec import NetworkSpec
+from .contract import DestroyResult, Plan, PlannedResource, RefreshResult, UpResult
 from .progress import ProgressCallback, ProgressEvent, ignore
-from .rehearsal import PlannedResource
+from .state import StackStore
 
 PROJECT = "labnet"
 PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
 PASSPHRASE_FILE_ENV = "PULUMI_CONFIG_PASSPHRASE_FILE"
-SECRET = "[secret]"
 
 OP_ACTION = {"create": "create", "same": "same", "update": "update", "replace": "replace",
              "create-replacement": "replace", "delete-replaced": "replace", "delete": "delete",
@@ -211,19 +214,23 @@ def plain_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
 class AutomationEngine:
     """Runs one stack through the Automation API. ``target`` is a :class:`labnet.emulator.targets.Target`.
 
-    After each operation ``managed`` holds how many resources Pulumi's state has (None if unknown),
-    for labnet's own bookkeeping (:func:`labnet.stacks`, ``Lab.status()``)."""
+    Pulumi keeps the resources in its own state; labnet's (``store``) records what a person and
+    :func:`labnet.stacks` need: the binding to target and engine, the operation in progress (so a killed
+    or interrupted one is reported, and ``up`` asks for ``resume=True``), the last result, the outputs,
+    and how many resources Pulumi's state holds (``managed``)."""
 
     name = "pulumi"
 
-    def __init__(self, stack: str, target, home: Path, backend: str | None = None,
-                 redact: Callable[[str], str] = lambda s: s) -> None:
-        self.stack_name = stack
+    def __init__(self, store: StackStore, target, backend: str | None = None) -> None:
+        self.store = store
+        self.stack_name = store.stack
         self.target = target
-        self.home = home
+        self.home = store.root
         self.backend = backend
-        self.redact = redact
         self.managed: int | None = None
+
+    def redact(self, text: str) -> str:
+        return redact(text, self.home)
 
     def _stack(self, spec: NetworkSpec):
         if not engine_available():
@@ -271,7 +278,60 @@ class AutomationEngine:
             "hold pending operations. Run up(resume=True) to refresh the stack from the target and go on, or "
             "destroy() to remove what it created")
 
-    def plan(self, spec: NetworkSpec) -> list[PlannedResource]:
+    def _operation(self, kind: str, spec: NetworkSpec, work: Callable[[], Any], resume: bool = False) -> Any:
+        """Run one Automation API operation with labnet's bookkeeping around it, under the stack lock."""
+        self._available()
+        with self.store.lock(kind):
+            st = self.store.claim(self.target.describe(), self.name, spec.to_dict())
+            if st.operation is not None and not (kind == "up" and resume) and kind != "destroy":
+                raise InterruptedOperationError(
+                    f"the last {st.operation.get('kind', 'operation')} of stack {self.stack_name!r} did not finish "
+                    "(Pulumi's state may hold pending operations); run up(resume=True) to refresh the stack from "
+                    "the target and continue it, or destroy() to remove what it created")
+            st.operation = {"kind": kind, "started": time.time()}
+            st.spec, st.engine, st.target = spec.to_dict(), self.name, self.target.describe()
+            self.store.save(st)
+            try:
+                result = work()
+            except KeyboardInterrupt:
+                st.last = {"kind": kind, "result": "interrupted", "finished": time.time()}
+                self.store.save(st)  # the operation stays on record: the next up asks for resume=True
+                raise
+            except LabnetError as exc:
+                st.operation = None
+                st.last = {"kind": kind, "result": "failed", "finished": time.time(),
+                           "error": self.redact(str(exc))[:300]}
+                st.managed = self.managed if self.managed is not None else st.managed
+                self.store.save(st)
+                raise
+            st.operation = None
+            st.last = {"kind": kind, "result": "succeeded", "finished": time.time()}
+            st.managed = self.managed if self.managed is not None else st.managed
+            if isinstance(result, UpResult):
+                st.outputs = result.outputs
+            elif isinstance(result, DestroyResult):
+                st.outputs = {}
+            self.store.save(st)
+            return result
+
+    def holds(self) -> set[str]:
+        """What the stack's last successful up declared (Pulumi's state is the engine's own; reading it
+        would start the CLI): the URNs of the recorded spec under the mock monitor, no call made."""
+        st = self.store.load()
+        if not (st.outputs and st.spec):
+            return set()
+        from ..declare import declare
+
+        return {r.urn for r in declare(NetworkSpec.from_dict(st.spec), self.stack_name).resources}
+
+    def _available(self) -> None:
+        """Refuse before the stack is bound or locked when the CLI is not here."""
+        if not engine_available():
+            raise EngineUnavailableError(unavailable_reason())
+
+    def plan(self, spec: NetworkSpec, progress: ProgressCallback = ignore) -> Plan:
+        self._available()
+        self.store.claim(self.target.describe(), self.name, spec.to_dict(), locked=False)
         stack = self._stack(spec)
         rows: list[PlannedResource] = []
 
@@ -288,13 +348,16 @@ class AutomationEngine:
             raise self._interrupted("preview", exc) from exc
         except Exception as exc:  # noqa: BLE001
             raise map_error(exc, self.stack_name, "preview", self.redact) from exc
-        return rows
+        return Plan(tuple(rows))
 
-    def up(self, spec: NetworkSpec, progress: ProgressCallback = ignore, resume: bool = False) -> dict[str, Any]:
+    def up(self, spec: NetworkSpec, progress: ProgressCallback = ignore, *, resume: bool = False) -> UpResult:
         """``pulumi up``. ``resume=True`` after an interrupted or killed up: Pulumi cannot continue an
         update, so labnet refreshes the stack from the target first (its pending operations stay for
         Pulumi to report; see :func:`resume_advice`) and then runs a new up, which creates what is
         missing and keeps what exists."""
+        return self._operation("up", spec, lambda: self._up(spec, progress, resume), resume=resume)
+
+    def _up(self, spec: NetworkSpec, progress: ProgressCallback, resume: bool) -> UpResult:
         stack = self._stack(spec)
         if resume:
             try:
@@ -315,12 +378,22 @@ class AutomationEngine:
             self._count(stack)
             raise map_error(exc, self.stack_name, "up", self.redact) from exc
         self._count(stack)
-        return plain_outputs(result.outputs)
+        changes = getattr(getattr(result, "summary", None), "resource_changes", None) or {"update": 1}
+        return UpResult(plain_outputs(result.outputs),
+                        changed=any(n for op, n in changes.items() if op != "same"))
 
-    def outputs(self, spec: NetworkSpec) -> dict[str, Any]:
+    def outputs(self, spec: NetworkSpec, progress: ProgressCallback = ignore) -> dict[str, Any]:
+        """The outputs labnet recorded after the last up here; without a local record (a teammate's
+        machine sharing the backend), the stack's outputs as Pulumi's backend holds them."""
+        recorded = self.store.load().outputs
+        if recorded:
+            return dict(recorded)
         return plain_outputs(self._stack(spec).outputs())
 
-    def destroy(self, spec: NetworkSpec, progress: ProgressCallback = ignore) -> list[str]:
+    def destroy(self, spec: NetworkSpec, progress: ProgressCallback = ignore) -> DestroyResult:
+        return self._operation("destroy", spec, lambda: self._destroy(spec, progress))
+
+    def _destroy(self, spec: NetworkSpec, progress: ProgressCallback) -> DestroyResult:
         stack = self._stack(spec)
         translator = EventTranslator("destroy", 0, progress)
         removed: list[str] = []
@@ -346,9 +419,12 @@ class AutomationEngine:
             raise TeardownIncompleteError(self.stack_name, [_name(r["urn"]) for r in left],
                                           "Pulumi reported success but its state still holds resources",
                                           "destroy() again")
-        return removed
+        return DestroyResult(tuple(removed))
 
-    def refresh(self, spec: NetworkSpec, progress: ProgressCallback = ignore) -> list[dict[str, Any]]:
+    def refresh(self, spec: NetworkSpec, progress: ProgressCallback = ignore) -> RefreshResult:
+        return self._operation("refresh", spec, lambda: self._refresh(spec, progress))
+
+    def _refresh(self, spec: NetworkSpec, progress: ProgressCallback) -> RefreshResult:
         stack = self._stack(spec)
         try:
             stack.refresh(on_event=EventTranslator("refresh", 0, progress))
@@ -360,7 +436,7 @@ class AutomationEngine:
                 for r in stack.export_stack().deployment.get("resources", [])
                 if not _is_stack_or_provider(r.get("type", ""))]
         self.managed = len(rows)
-        return rows
+        return RefreshResult(tuple(rows))
 
 
 def declared_count(spec: NetworkSpec, stack: str) -> int:

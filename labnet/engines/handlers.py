@@ -777,7 +777,6 @@ class ManagedPrefixList(Handler):
     token = "aws:ec2/managedPrefixList:ManagedPrefixList"
     updatable = frozenset({"entries", "maxEntries"})
     CHUNK = 100  # entries per CreateManagedPrefixList / ModifyManagedPrefixList request (EC2's limit)
-    BUSY = ("create-in-progress", "modify-in-progress", "restore-in-progress", "delete-in-progress")
 
     @staticmethod
     def _entries(inputs):

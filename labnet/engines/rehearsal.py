@@ -21,13 +21,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import (DeployError, InterruptedByUserError, InterruptedOperationError, LabnetError, SpecChangedError,
                       TeardownIncompleteError)
 from ..declare import Resource as DeclaredResource, run, urn_of
 from ..spec import NetworkSpec
+from .contract import DestroyResult, Plan, PlannedResource, RefreshResult, UpResult
 from .handlers import HANDLERS, is_not_found
 from .progress import ProgressCallback, ProgressEvent, ignore
 from .state import Resource, StackState, StackStore
@@ -39,18 +39,6 @@ from .state import Resource, StackState, StackStore
 # request building and parsing on this side overlap moto's work on the other. The program's
 # dependency graph decides the order either way.
 _EC2_CALL = threading.Lock()
-
-
-@dataclass(frozen=True)
-class PlannedResource:
-    """One row of a preview: what ``up`` would do to one resource."""
-
-    action: str  # create | same | update | replace | delete
-    type: str
-    name: str
-    inputs: dict[str, Any]
-    id: str | None = None
-    region: str = ""
 
 
 class Cancelled(Exception):
@@ -75,8 +63,7 @@ class RehearsalEngine:
     name = "rehearsal"
 
     def __init__(self, store: StackStore, ec2, target: dict[str, Any],
-                 program_target: dict[str, Any] | None = None,
-                 claim: Callable[[StackState], bool] | None = None, one_call_at_a_time: bool = True,
+                 program_target: dict[str, Any] | None = None, one_call_at_a_time: bool = True,
                  ec2_for: Callable[[str], Any] | None = None) -> None:
         self.store = store
         self.ec2 = ec2
@@ -91,11 +78,18 @@ class RehearsalEngine:
         # What the program builds its provider from: the same program, and the same provider, as the
         # Automation API engine would run for this target.
         self.program_target = program_target or {"kind": "emulator", "endpoint": self.target.get("endpoint")}
-        # Called with the stack lock held, first thing in every operation: refuses a stack bound to
-        # another target or engine, and binds a free one (True: the state changed and is saved).
-        self.claim = claim
         self.endpoint = getattr(getattr(ec2, "meta", None), "endpoint_url", "the emulator")
         self._failures: list[BaseException] = []  # the creates that failed in the current up, first first
+
+    @classmethod
+    def for_target(cls, store: StackStore, target) -> "RehearsalEngine":
+        """The engine for ``target`` (a :class:`labnet.emulator.targets.Target`): its EC2 client, and
+        several EC2 calls in flight only where the emulator itself runs one request at a time."""
+        from .. import emulator
+
+        alone = target.kind == "emulator" and bool(target.endpoint) and emulator.serializes(target.endpoint)
+        return cls(store, target.ec2(), target.describe(), target.program_target(),
+                   one_call_at_a_time=not alone, ec2_for=target.ec2)
 
     def client(self, region: str | None):
         """The EC2 client for ``region`` ("" or None: the stack's own region, as recorded before
@@ -109,17 +103,28 @@ class RehearsalEngine:
                 self._clients[region] = self._ec2_for(region)
             return self._clients[region]
 
-    def _claimed(self) -> StackState:
-        """The stack's state, claimed for this operation (the caller holds the lock)."""
-        state = self.store.load()
-        if self.claim is not None and self.claim(state):
-            self.store.save(state)
-        return state
+    def _claimed(self, spec: NetworkSpec) -> StackState:
+        """The stack's state, bound to this engine and target (the caller holds the lock)."""
+        return self.store.claim(self.target, self.name, spec.to_dict())
+
+    def holds(self) -> set[str]:
+        return {r.urn for r in self.store.load().created}
+
+    def outputs(self, spec: NetworkSpec, progress: ProgressCallback = ignore) -> dict[str, Any]:
+        """The outputs the last up recorded (no AWS call)."""
+        return dict(self.store.load().outputs)
 
     # -- preview ---------------------------------------------------------------------------------
-    def plan(self, spec: NetworkSpec, state: StackState | None = None) -> list[PlannedResource]:
-        """Every resource ``up`` would create, keep, update, replace or delete; no AWS call is made."""
-        state = state if state is not None else self.store.load()
+    def plan(self, spec: NetworkSpec, progress: ProgressCallback = ignore) -> Plan:
+        """Every resource ``up`` would create, keep, update, replace or delete; no AWS call is made.
+        A preview binds the stack too (a preview on the emulator followed by an up to AWS under the
+        same name is refused)."""
+        state = self.store.claim(self.target, self.name, spec.to_dict(), locked=False)
+        rows = self._plan(spec, state)
+        return Plan(tuple(rows), tuple(DeclaredResource(p.type, p.name, p.id or f"<{p.name}>", p.inputs, p.region)
+                                       for p in rows if p.action != "delete"))
+
+    def _plan(self, spec: NetworkSpec, state: StackState) -> list[PlannedResource]:
         rows: list[PlannedResource] = []
         seen: set[str] = set()
         lock = threading.Lock()
@@ -145,9 +150,9 @@ class RehearsalEngine:
         return rows
 
     # -- up --------------------------------------------------------------------------------------
-    def up(self, spec: NetworkSpec, progress: ProgressCallback = ignore, resume: bool = False) -> dict[str, Any]:
+    def up(self, spec: NetworkSpec, progress: ProgressCallback = ignore, *, resume: bool = False) -> UpResult:
         with self.store.lock("up"):
-            state = self._claimed()
+            state = self._claimed(spec)
             if state.operation is not None and not resume:
                 raise self._interrupted(state)
             if state.operation is not None or (state.last or {}).get("result") == "failed":
@@ -158,7 +163,7 @@ class RehearsalEngine:
             # A stack that owns nothing has nothing to keep, replace or delete: the create pass itself
             # counts what it declares, so no separate preview pass is run (it costs a third of a deploy).
             fresh = not state.resources
-            plan = [] if fresh else self.plan(spec, state)
+            plan = [] if fresh else self._plan(spec, state)
             changed = [p for p in plan if p.action == "replace"]
             if changed:
                 names = ", ".join(p.name for p in changed[:6]) + (" …" if len(changed) > 6 else "")
@@ -171,7 +176,8 @@ class RehearsalEngine:
             deletes = [p for p in plan if p.action == "delete"]
             updates = [p for p in plan if p.action == "update"]
             if not fresh and not creates and not deletes and not updates and not state.pending and state.outputs:
-                return state.outputs  # unchanged spec: nothing to do, no AWS call
+                # unchanged spec: nothing to do, no AWS call
+                return UpResult(dict(state.outputs), self._held(state), changed=False)
             state.spec = spec.to_dict()
             state.engine, state.target = self.name, self.target
             total = len(creates) + len(deletes) + len(updates)
@@ -215,7 +221,11 @@ class RehearsalEngine:
             state.last = {"kind": "up", "result": "succeeded", "finished": time.time(),
                           "created": len(creates), "updated": len(updates), "deleted": len(deletes)}
             self.store.save(state)
-            return exports
+            return UpResult(exports, self._held(state))
+
+    @staticmethod
+    def _held(state: StackState) -> tuple[DeclaredResource, ...]:
+        return tuple(DeclaredResource(r.type, r.name, r.id or "", r.inputs, r.region) for r in state.created)
 
     _cancel: threading.Event
 
@@ -306,10 +316,10 @@ class RehearsalEngine:
         return hook
 
     # -- destroy ---------------------------------------------------------------------------------
-    def destroy(self, progress: ProgressCallback = ignore) -> list[str]:
+    def destroy(self, spec: NetworkSpec, progress: ProgressCallback = ignore) -> DestroyResult:
         """Delete everything the state owns, newest first; nothing else. Returns what was removed."""
         with self.store.lock("destroy"):
-            state = self._claimed()
+            state = self._claimed(spec)
             todo = list(state.pending) + list(reversed(state.created))
             self.store.record(state, {"event": "operation", "operation": {
                 "kind": "destroy", "started": time.time(), "planned": len(todo)}})
@@ -342,7 +352,7 @@ class RehearsalEngine:
             state.last = {"kind": "destroy", "result": "succeeded", "finished": time.time(),
                           "deleted": len(removed)}
             self.store.save(state)
-            return removed
+            return DestroyResult(tuple(removed))
 
     def _delete_one(self, state: StackState, rec: Resource, progress: ProgressCallback, counter: dict,
                     total: int, operation: str) -> bool:
@@ -368,10 +378,10 @@ class RehearsalEngine:
         return True
 
     # -- refresh ---------------------------------------------------------------------------------
-    def refresh(self, progress: ProgressCallback = ignore) -> list[dict[str, Any]]:
+    def refresh(self, spec: NetworkSpec, progress: ProgressCallback = ignore) -> RefreshResult:
         """Check every recorded resource against the emulator; forget the ones that are gone."""
         with self.store.lock("refresh"):
-            state = self._claimed()
+            state = self._claimed(spec)
             rows = []
             recs = state.created
             for k, rec in enumerate(recs):
@@ -384,7 +394,7 @@ class RehearsalEngine:
             if not state.created and state.outputs:
                 state.outputs = {}
             self.store.save(state)
-            return rows
+            return RefreshResult(tuple(rows))
 
     # -- helpers ---------------------------------------------------------------------------------
     def _exists(self, rec: Resource, rid: str | None) -> bool:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import threading
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .. import paths
-from ..errors import StackLockedError, StateCorruptError
+from ..errors import StackLockedError, StateCorruptError, TargetError
 
 FORMAT = 1
 
@@ -84,6 +83,53 @@ class StackState:
             return None
         return kind, self.engine
 
+    def claim(self, target: dict[str, Any], engine: str, spec: dict[str, Any] | None) -> bool:
+        """Bind a free stack to ``target`` (its description) and ``engine``, or refuse a stack bound
+        another way (:func:`mismatch`). Called by the engine with the stack lock held, so two processes
+        cannot bind one stack two ways. Returns whether the state changed (the caller saves it)."""
+        self.check_binding(target.get("kind", ""), engine)
+        if self.binding() is None:
+            self.target, self.engine = dict(target), engine
+            self.spec = self.spec or spec
+            return True
+        return False
+
+    def check_binding(self, target_kind: str, engine: str) -> None:
+        bound = self.binding()
+        if bound is not None and bound != (target_kind, engine):
+            raise mismatch(self.stack, bound, (target_kind, engine))
+
+    def deployed_with(self, spec: dict[str, Any]) -> bool:
+        """The stack was last deployed, successfully, with this very spec and nothing is in flight: an
+        up would add nothing."""
+        last = self.last or {}
+        return (last.get("kind") == "up" and last.get("result") == "succeeded" and self.operation is None
+                and not self.pending and self.spec == spec)
+
+    def word(self, holder: dict[str, Any] | None) -> str:
+        """One word for the stack: empty, deployed, destroyed, interrupted …, busy …, … failed."""
+        if holder is not None:
+            return "locked (stale)" if holder.get("alive") is False else f"busy ({holder.get('operation')})"
+        if self.operation is not None:
+            return f"interrupted {self.operation.get('kind', '')}".strip()
+        last = self.last or {}
+        if self.engine == "pulumi" and last:
+            # The Automation API engine's resources are in Pulumi's state; labnet's records the results.
+            if last.get("result") == "failed":
+                return f"{last.get('kind')} failed"
+            if last.get("kind") == "destroy":
+                return "destroyed"
+            if last.get("kind") in ("up", "refresh"):
+                return "deployed" if self.managed is None or self.managed > 0 else "empty"
+        if self.created or self.pending:
+            return f"{last['kind']} failed" if last.get("result") == "failed" else "deployed"
+        return "destroyed" if last.get("kind") == "destroy" else "empty"
+
+    @property
+    def held(self) -> int:
+        """How many resources the stack holds (Pulumi's count for that engine, else labnet's record)."""
+        return self.managed if self.engine == "pulumi" and self.managed is not None else len(self.created)
+
     @property
     def created(self) -> list[Resource]:
         return sorted((r for r in self.resources.values() if r.status == "created"), key=lambda r: r.seq)
@@ -131,6 +177,17 @@ class StackState:
             raise ValueError(f"unknown journal event {kind!r}")
 
 
+def mismatch(stack: str, bound: tuple[str, str], wanted: tuple[str, str]) -> TargetError:
+    """The refusal of a stack bound to another target or engine (see :meth:`StackState.binding`)."""
+    (kind, engine), (want_kind, want_engine) = bound, wanted
+    what = f"target {want_kind!r}" if kind != want_kind else f"engine {want_engine!r}"
+    return TargetError(
+        f"stack {stack!r} belongs to target {kind!r} with the {engine} engine, not {what}: labnet never operates "
+        f"a stack against a target or engine it was not deployed with (a destroy there would remove nothing "
+        f"while the real resources keep running). Open it with target={kind!r}, engine={engine!r}; to reuse "
+        "the name elsewhere, destroy() it there first, or choose another stack name")
+
+
 class StackStore:
     """The on-disk home of one stack's state."""
 
@@ -145,9 +202,6 @@ class StackStore:
         self._journal = None
 
     # -- reading -------------------------------------------------------------------------------
-    def exists(self) -> bool:
-        return self.dir.exists()
-
     def load(self) -> StackState:
         """The stack's state; a new empty state if the stack was never used.
 
@@ -246,11 +300,6 @@ class StackStore:
                 self._journal.close()
                 self._journal = None
 
-    def remove(self) -> None:
-        """Forget the stack entirely (after a complete teardown)."""
-        self.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
     # -- locking -------------------------------------------------------------------------------
     def holder(self) -> dict[str, Any] | None:
         """Who holds the lock (pid, host, operation, age, alive), or None."""
@@ -294,6 +343,26 @@ class StackStore:
                     self.lock_path.unlink()
             except (FileNotFoundError, ValueError):
                 pass
+
+    def claim(self, target: dict[str, Any], engine: str, spec: dict[str, Any] | None, *,
+              locked: bool = True) -> StackState:
+        """The stack's state, claimed for ``engine`` on ``target`` (saved when that bound it).
+        ``locked=False`` (a preview): take the lock just for the claim, and leave a stack another
+        operation holds to that operation (it binds the stack itself)."""
+        if not locked:
+            state = self.load()
+            if state.binding() is not None:
+                state.check_binding(target.get("kind", ""), engine)
+                return state
+            try:
+                with self.lock("preview"):
+                    return self.claim(target, engine, spec)
+            except StackLockedError:
+                return self.load()
+        state = self.load()
+        if state.claim(target, engine, spec):
+            self.save(state)
+        return state
 
     def break_lock(self, force: bool = False) -> dict[str, Any] | None:
         """Remove the lock (an explicit request only); returns who held it.

@@ -21,9 +21,10 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ..errors import InvalidSpecError
+from ..outputs import SECRET, SpokeOutput, StackOutputs, is_secret
 from ..spec import NetworkSpec, Spoke, Subnet
 from . import figure
 
@@ -32,7 +33,6 @@ if TYPE_CHECKING:  # typing only: matplotlib loads when a picture is drawn
     from matplotlib.figure import Figure
 
 MAX_SPOKES = 64  # past this a picture stops being readable; the tables say it better
-SECRET = "[secret]"  # how labnet.tables shows a secret output; the picture says the same
 
 # Layout is computed in "em" (one font size) so the picture keeps its proportions at any scale.
 FONT_PT = 8.0  # font size of a picture labnet sizes itself
@@ -76,7 +76,7 @@ PEERING_COLOR = "#be185d"
 def draw(spec: NetworkSpec, exports: Mapping[str, Any] | None = None, ax: "Axes | None" = None) -> "Figure":
     """Draw the hub-and-spoke topology of ``spec`` and return the figure.
 
-    ``exports`` is the dict ``Lab.exports()`` returns (the stack outputs); with it the picture is
+    ``exports`` is ``Lab.stack_outputs()`` (or the dict ``Lab.exports()`` returns); with it the picture is
     labelled with the ids that were actually built, and its title says "as built". Without it the
     picture shows the plan. Readable for 1 to 20 spokes (the figure grows with the spoke count);
     more than :data:`MAX_SPOKES` is refused, since the tables say that better.
@@ -129,17 +129,19 @@ def _check_spec(spec: object) -> NetworkSpec:
     return spec
 
 
-def _check_exports(exports: object) -> Mapping[str, Any] | None:
-    if exports is not None and not isinstance(exports, Mapping):
+def _check_exports(exports: object) -> StackOutputs | None:
+    if exports is None:
+        return None
+    if not isinstance(exports, (Mapping, StackOutputs)):
         raise InvalidSpecError("exports", type(exports).__name__, "must be the dict Lab.exports() returns",
                                "pass lab.exports(), or nothing to draw the plan")
-    return exports
+    return StackOutputs.of(exports)
 
 
 def _shown(value: object) -> str:
-    """An output value as the picture shows it; ``None`` is how a secret output arrives."""
+    """An output value as the picture shows it: a secret as ``[secret]``, a missing one says so."""
     if value is None:
-        return SECRET
+        return "not in outputs"
     return str(value) if value != "" else "(none)"
 
 
@@ -167,7 +169,7 @@ class _SpokeBox:
     hub_y: float = 0.0  # height of the centre of the hub the box is linked to
 
     @classmethod
-    def of(cls, spoke: Spoke, built: Mapping[str, Any] | None, extras: str) -> "_SpokeBox":
+    def of(cls, spoke: Spoke, built: SpokeOutput | None, extras: str) -> "_SpokeBox":
         if spoke.existing is not None:
             # An existing VPC: its own subnets drawn as "existing" beside what labnet adds, the title
             # marked, and nothing of the extras (labnet puts no endpoint or NAT in a VPC it does not own).
@@ -201,10 +203,9 @@ class _SpokeBox:
         title = f"{spoke.name}  {spoke.cidr}"
         ids = []
         if built is not None:
-            ids = [_shown(built.get("vpc_id", "not in outputs")),
-                   _shown(built.get("attachment_id", "not in outputs"))]
-            if "launch_template_id" in built:
-                ids.append(f"nodes: {_shown(built['launch_template_id'])}")
+            ids = [_shown(built.vpc_id), _shown(built.attachment_id)]
+            if built.launch_template_id is not None:
+                ids.append(f"nodes: {_shown(built.launch_template_id)}")
         texts = [title, *ids, extras]
         width = max([len(t) * CHAR_W for t in texts] + [sum(col_w) + CELL_GAP * (len(azs) - 1)]) + 2 * PAD
         height = (2 * PAD + LINE_H * (1 + len(ids)) + LINE_H  # title, ids, AZ header
@@ -236,25 +237,17 @@ class _Layout:
         return self.ymax - self.ymin
 
     @classmethod
-    def of(cls, spec: NetworkSpec, exports: Mapping[str, Any] | None) -> "_Layout":
-        built_spokes = (exports or {}).get("spokes") or {}
+    def of(cls, spec: NetworkSpec, exports: StackOutputs | None) -> "_Layout":
         extras = " · ".join(x for x, on in (("S3 gateway endpoint", spec.s3_endpoint),
                                              ("IGW + NAT gateway", spec.public_subnets)) if on)
         boxes = []
         for spoke in spec.spokes:
-            built = None
-            if exports is not None:
-                entry = built_spokes.get(spoke.name, {})
-                # A secret spoke entry arrives as one string; show it as such on both id lines.
-                built = entry if isinstance(entry, Mapping) else {"vpc_id": entry, "attachment_id": entry}
-            boxes.append(_SpokeBox.of(spoke, built, extras))
+            boxes.append(_SpokeBox.of(spoke, _built_spoke(exports, spoke), extras))
 
         tgw = spec.transit_gateway
         hub = ["Transit Gateway" + (" (existing)" if tgw.existing_id else "")]
         if exports is not None:
-            hub.append(_shown(exports.get("transit_gateway_id", "not in outputs")))
-            tables = exports.get("transit_gateway_route_tables") or {}
-            hub += [f"rt {name}: {_shown(tables.get(name, 'not in outputs'))}" for name in tgw.route_tables]
+            hub += _hub_lines(exports, spec.region, tgw.route_tables)
         else:
             hub.append("route tables: " + ", ".join(tgw.route_tables))
         hub += [f"ASN {tgw.amazon_side_asn} · MTU 8500", f"{spec.region} · {spec.supernet}"]
@@ -511,33 +504,19 @@ class _RegionsLayout(_Layout):
     peerings: list[_Peering] = field(default_factory=list)
 
     @classmethod
-    def of(cls, spec: NetworkSpec, exports: Mapping[str, Any] | None) -> "_RegionsLayout":
+    def of(cls, spec: NetworkSpec, exports: StackOutputs | None) -> "_RegionsLayout":
         built = exports is not None
-        exports = exports or {}
-        built_spokes = exports.get("spokes") or {}
-        built_spokes = built_spokes if isinstance(built_spokes, Mapping) else {}
-        # A key that is there but None is a secret output; a key that is not there, a stack saved before
-        # the export existed.
-        hubs = exports.get("transit_gateways", _MISSING)
         extras = " · ".join(x for x, on in (("S3 gateway endpoint", spec.s3_endpoint),
                                              ("IGW + NAT gateway", spec.public_subnets)) if on)
         clusters = []
         for r in spec.regions:
             boxes = []
             for spoke in spec.spokes_in(r):
-                entry = None
-                if built:
-                    entry = built_spokes.get(spoke.name, {})
-                    entry = entry if isinstance(entry, Mapping) else {"vpc_id": entry, "attachment_id": entry}
-                boxes.append(_SpokeBox.of(spoke, entry, extras))
+                boxes.append(_SpokeBox.of(spoke, _built_spoke(exports, spoke), extras))
             hub = ["Transit Gateway"]
             tables = spec.transit_gateway.route_tables
-            if built:
-                hub_out = _hub_exports(exports, hubs, r, spec.region)
-                hub.append(_shown(hub_out.get("id", "not in outputs")))
-                rts = hub_out.get("route_tables") or {}
-                rts = rts if isinstance(rts, Mapping) else {name: rts for name in tables}
-                hub += [f"rt {name}: {_shown(rts.get(name, 'not in outputs'))}" for name in tables]
+            if exports is not None:
+                hub += _hub_lines(exports, r, tables)
             else:
                 hub.append("route tables: " + ", ".join(tables))
             hub += [f"ASN {spec.asn_of(r)} · MTU 8500", f"{r} · {spec.summary_of(r)}"]
@@ -547,12 +526,12 @@ class _RegionsLayout(_Layout):
                                      len(hub) * LINE_H + 2 * PAD, label))
 
         index = {r: k for k, r in enumerate(spec.regions)}
-        built_peerings = _peering_exports(exports.get("peerings", [])) if built else {}
+        built_peerings = _peering_ids(exports) if exports is not None else {}
         peerings = []
         for a, b in spec.peerings():
             i, j = sorted((index[a], index[b]))
             if built:
-                got = built_peerings.get((a, b), built_peerings.get("*", "not in outputs"))
+                got = built_peerings.get((a, b), built_peerings.get("*"))
                 first = f"TGW peering {_shown(got)}"
             else:
                 first = "TGW peering (planned)"
@@ -661,30 +640,32 @@ class _RegionsLayout(_Layout):
             self._render_spoke(b, box, text)
 
 
-def _hub_exports(exports: Mapping[str, Any], hubs: Any, region: str, home: str) -> Mapping[str, Any]:
-    """What the outputs say of ``region``'s TGW: its entry in ``transit_gateways`` (the spec's own
-    region also from the top-level exports); a secret shows as such on every line."""
-    if isinstance(hubs, Mapping) and region in hubs:
-        got = hubs[region]
-        return got if isinstance(got, Mapping) else {"id": got, "route_tables": got}
-    if hubs is not _MISSING and not isinstance(hubs, Mapping):
-        return {"id": hubs, "route_tables": hubs}  # the whole export is a secret
-    if region == home:
-        return {"id": exports.get("transit_gateway_id", "not in outputs"),
-                "route_tables": exports.get("transit_gateway_route_tables", {})}
-    return {}
+def _built_spoke(exports: StackOutputs | None, spoke: Spoke) -> SpokeOutput | None:
+    """The spoke's outputs (a secret ``spokes`` export reads as secret ids; a spoke not in the outputs
+    says so), or None when the picture shows the plan."""
+    if exports is None:
+        return None
+    if is_secret(exports.spokes):
+        return SpokeOutput(spoke.name, None, vpc_id=SECRET, attachment_id=SECRET, secret=True)
+    return exports.spokes.get(spoke.name) or SpokeOutput(spoke.name, None)
 
 
-_MISSING = object()
+def _hub_lines(exports: StackOutputs, region: str, tables: Sequence[str]) -> list[str]:
+    """The TGW id and each route table id of ``region`` as the outputs say; a secret on every line."""
+    hub = exports.hub(region)
+    if is_secret(hub):
+        return [SECRET] + [f"rt {name}: {SECRET}" for name in tables]
+    if hub is None:
+        return [_shown(None)] + [f"rt {name}: {_shown(None)}" for name in tables]
+    rts = hub.route_tables
+    return [_shown(hub.id)] + [f"rt {name}: {SECRET if is_secret(rts) else _shown(rts.get(name))}"
+                               for name in tables]
 
 
-def _peering_exports(peerings: Any) -> dict[Any, Any]:
+def _peering_ids(exports: StackOutputs) -> dict[Any, Any]:
     """(requester, accepter) → attachment id from the outputs; ``"*"`` stands for all when the
     export is a secret."""
-    if isinstance(peerings, (list, tuple)):
-        out: dict[Any, Any] = {}
-        for p in peerings:
-            if isinstance(p, Mapping):
-                out[(p.get("requester"), p.get("accepter"))] = p.get("attachment_id", "not in outputs")
-        return out
-    return {"*": peerings}
+    if is_secret(exports.peerings):
+        return {"*": SECRET}
+    return {(p.requester, p.accepter): p.attachment_id for p in exports.peerings or ()}
+

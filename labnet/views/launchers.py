@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..errors import InvalidSpecError, LabnetError
+from ..outputs import SpokeOutput, StackOutputs, is_secret
 
-SECRET = "[secret]"
 DEFAULT_VERSION = "$Default"  # the template is created with update_default_version: $Default is current
 AMI_PLACEHOLDER = "<ami-id>"
 # NCCL bootstraps (and, without EFA, moves data) over IP sockets; never over loopback or containers'
@@ -35,31 +35,29 @@ NCCL_SOCKET_IFNAME = "^docker,lo,veth"
 PC_NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,24}")  # ParallelCluster queue / compute resource names
 
 
-def _spoke(exports: Mapping[str, Any], spoke: str) -> dict[str, Any]:
+def _spoke(exports: "StackOutputs | Mapping[str, Any]", spoke: str) -> SpokeOutput:
     """The outputs of one spoke, or an error that says what to do."""
-    if not exports:
+    out = StackOutputs.of(exports)
+    if out.empty:
         raise LabnetError("the stack has no outputs yet: run up() first")
-    spokes = exports.get("spokes")
-    if spokes == SECRET or (spokes is not None and not isinstance(spokes, Mapping)):
+    if is_secret(out.spokes):
         raise LabnetError("the stack's spoke outputs are secret: launcher configs need their ids")
-    spokes = spokes or {}
-    if spoke not in spokes:
+    if spoke not in out.spokes:
         raise InvalidSpecError("spoke", spoke, "is not a spoke of this stack",
-                               f"choose from {', '.join(spokes) or 'none (no spokes in the outputs)'}")
-    sp = spokes[spoke]
-    if not isinstance(sp, Mapping):
+                               f"choose from {', '.join(out.spokes) or 'none (no spokes in the outputs)'}")
+    sp = out.spokes[spoke]
+    if sp.secret:
         raise LabnetError(f"the outputs of spoke {spoke!r} are secret: launcher configs need their ids")
-    return dict(sp)
+    return sp
 
 
-def _template(exports: Mapping[str, Any], spoke: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _template(exports: "StackOutputs | Mapping[str, Any]", spoke: str) -> tuple[SpokeOutput, dict[str, Any]]:
     sp = _spoke(exports, spoke)
-    lt = sp.get("launch_template")
-    if "launch_template_id" not in sp or not isinstance(lt, Mapping):
+    if sp.launch_template_id is None or not isinstance(sp.launch_template, Mapping):
         raise LabnetError(f"spoke {spoke!r} has no node launch template in the outputs (its spec records no "
                           "workload, or it was deployed before labnet made one): run up() again with a spec from "
                           "labnet.size(...)")
-    return sp, dict(lt)
+    return sp, dict(sp.launch_template)
 
 
 @dataclass(frozen=True)
@@ -160,17 +158,17 @@ class NodeLaunch:
                 f"AWS CLI:\n```bash\n{self.aws_cli}\n```")
 
 
-def node_launch(exports: Mapping[str, Any], spoke: str, endpoint: str = "") -> NodeLaunch:
+def node_launch(exports: "StackOutputs | Mapping[str, Any]", spoke: str, endpoint: str = "") -> NodeLaunch:
     """The spoke's node launch template from the outputs, and how to start nodes from it.
     ``endpoint`` is the emulator's URL when the stack lives there (the snippets then point at it)."""
     sp, lt = _template(exports, spoke)
     return NodeLaunch(
-        spoke=spoke, region=str(exports.get("region", "")), template_id=str(sp["launch_template_id"]),
+        spoke=spoke, region=sp.region or "", template_id=str(sp.launch_template_id),
         version=str(lt.get("version") or DEFAULT_VERSION), instance_type=str(lt.get("instance_type", "")),
         interface_mode=str(lt.get("interface_mode", "")), nodes=int(lt.get("nodes") or 1),
         subnet_id=str(lt.get("subnet_id", "")), compute_subnet_ids=tuple(lt.get("compute_subnet_ids") or ()),
         az=str(lt.get("az", "")), az_id=str(lt.get("az_id", "")),
-        security_group_id=str(lt.get("security_group_id") or sp.get("security_group_id", "")),
+        security_group_id=str(lt.get("security_group_id") or sp.security_group_id or ""),
         interfaces=tuple((int(i["network_card"]), int(i["device_index"]), str(i["interface_type"]))
                          for i in lt.get("interfaces") or ()),
         image_id=str(lt.get("image_id") or ""), endpoint=endpoint)
@@ -181,8 +179,7 @@ def sagemaker_vpc_config(exports: Mapping[str, Any], spoke: str) -> dict[str, li
     ``subnets=`` and ``security_group_ids=``): the spoke's compute subnets and its training group,
     which lets the job's instances reach each other (EFA included) and the other spokes."""
     sp = _spoke(exports, spoke)
-    subnets = [sn["id"] for sn in sp.get("subnets") or [] if isinstance(sn, Mapping) and sn.get("role") == "compute"]
-    return {"SecurityGroupIds": [sp["security_group_id"]], "Subnets": subnets}
+    return {"SecurityGroupIds": [sp.security_group_id], "Subnets": list(sp.compute_subnet_ids)}
 
 
 def _pc_name(name: str) -> str:
@@ -204,7 +201,7 @@ def parallelcluster_queue(exports: Mapping[str, Any], spoke: str) -> dict[str, A
     sp, lt = _template(exports, spoke)
     efa = lt.get("interface_mode") in ("efa", "efa-only")
     networking: dict[str, Any] = {"SubnetIds": list(lt.get("compute_subnet_ids") or [lt["subnet_id"]]),
-                                  "AdditionalSecurityGroups": [lt.get("security_group_id") or sp["security_group_id"]]}
+                                  "AdditionalSecurityGroups": [lt.get("security_group_id") or sp.security_group_id]}
     if efa:
         networking["PlacementGroup"] = {"Enabled": True}  # EFA: one AZ, one subnet, nodes close together
     resource: dict[str, Any] = {"Name": _pc_name(str(lt["instance_type"]).replace(".", "-")),

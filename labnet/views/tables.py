@@ -16,7 +16,8 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-SECRET = "[secret]"
+from ..outputs import SECRET, HubOutput, StackOutputs, is_secret
+
 
 OUTPUT_COLUMNS = ["spoke", "region", "resource", "name", "id", "cidr", "az", "az_id", "role"]
 OFFERING_COLUMNS = ["instance_type", "az", "az_id", "offered", "offered_by_az_id"]
@@ -27,117 +28,93 @@ def _short(token: str) -> str:
     return token.rsplit(":", 1)[-1]
 
 
-def outputs(exports: dict[str, Any]) -> pd.DataFrame:
+def outputs(stack: "StackOutputs | dict[str, Any]") -> pd.DataFrame:
     """One row per resource a user needs, each with its region: every region's TGW and TGW route
     tables, each TGW peering attachment (a row on each side, with the static route each side holds for
     the other's summary block), and per spoke its VPC, subnets (AZ name and AZ ID), route table,
-    attachment, security group, peer prefix list, node launch template and endpoints."""
+    attachment, security group, peer prefix list, node launch template and endpoints. A secret output
+    shows as one ``[secret]`` row in place of what it holds; one not in the outputs as ""."""
+    out = StackOutputs.of(stack)
     rows: list[dict[str, Any]] = []
-    if not exports:
+    if out.empty:
         return pd.DataFrame(columns=OUTPUT_COLUMNS)
-    home = exports.get("region", "")
-    home = home if isinstance(home, str) else SECRET
+    home = out.region or ""
 
     def row(spoke, resource, name, rid, cidr="", az="", role="", az_id="", region=None):
         rows.append({"spoke": spoke, "region": home if region is None else region, "resource": resource,
                      "name": name, "id": rid, "cidr": cidr, "az": az, "az_id": az_id, "role": role})
 
-    # Any export, at any depth, may be a secret: then it arrives as "[secret]" instead of a dict or
-    # list, and shows as one "[secret]" row rather than its contents.
-    hubs = exports.get("transit_gateways")
-    many = isinstance(hubs, dict) and len(hubs) > 1
-    # The spec's own region keeps the rows a network in one region always had (from the top-level
-    # exports, which stacks saved before regions existed also have); other regions come after it.
-    home_hub = hubs.get(home) if many else None
-    row("", "transit_gateway", "tgw", exports.get("transit_gateway_id", ""),
-        _summary(home_hub) if many else exports.get("supernet", ""),
-        role=_asn(home_hub) if many else ("existing (not managed by labnet)"
-                                         if exports.get("transit_gateway_existing") is True else ""))
-    row("", "transit_gateway_arn", "tgw", exports.get("transit_gateway_arn", ""))
-    tgw_tables = exports.get("transit_gateway_route_tables") or {}
-    if not isinstance(tgw_tables, dict):
-        row("", "tgw_route_table", "", _opaque(tgw_tables))
-        tgw_tables = {}
-    for name, rid in tgw_tables.items():
-        row("", "tgw_route_table", name, rid)
-    if hubs is not None and not isinstance(hubs, dict):
-        row("", "transit_gateway", "", _opaque(hubs), region="")
-    for region, hub in (hubs.items() if many else ()):
+    many = not is_secret(out.hubs) and len(out.hubs) > 1
+    hub = out.hub(home)
+    if is_secret(hub):
+        hub = HubOutput(home, SECRET, SECRET, SECRET, SECRET, SECRET)
+    hub = hub or HubOutput(home, None)
+    # The spec's own region keeps the rows a network in one region always had; other regions after it.
+    row("", "transit_gateway", "tgw", hub.id, hub.summary if many else out.supernet,
+        role=_asn(hub.asn) if many else "existing (not managed by labnet)" if out.existing_tgw else "")
+    row("", "transit_gateway_arn", "tgw", hub.arn)
+    _route_table_rows(hub.route_tables, row)
+    if is_secret(out.hubs):
+        row("", "transit_gateway", "", SECRET, region="")
+    for region, other in (out.hubs.items() if many else ()):
         if region == home:
             continue
-        if not isinstance(hub, dict):
-            row("", "transit_gateway", f"tgw-{region}", _opaque(hub), region=region)
+        row("", "transit_gateway", f"tgw-{region}", other.id, other.summary, role=_asn(other.asn), region=region)
+        _route_table_rows(other.route_tables, row, region)
+    _peering_rows(out.peerings, row)
+    if is_secret(out.spokes):
+        row("", "spoke", "", SECRET)
+    for spoke, sp in ({} if is_secret(out.spokes) else out.spokes).items():
+        if sp.secret:
+            row(spoke, "spoke", spoke, SECRET)
             continue
-        row("", "transit_gateway", f"tgw-{region}", hub.get("id", ""), _summary(hub), role=_asn(hub), region=region)
-        tables_r = hub.get("route_tables") or {}
-        if not isinstance(tables_r, dict):
-            row("", "tgw_route_table", "", _opaque(tables_r), region=region)
-            tables_r = {}
-        for name, rid in tables_r.items():
-            row("", "tgw_route_table", name, rid, region=region)
-    _peering_rows(exports.get("peerings"), row)
-    spokes = exports.get("spokes") or {}
-    if not isinstance(spokes, dict):
-        row("", "spoke", "", _opaque(spokes))
-        spokes = {}
-    for spoke, sp in spokes.items():
-        if not isinstance(sp, dict):
-            row(spoke, "spoke", spoke, _opaque(sp))
-            continue
-        region = sp.get("region") or home
-        region = region if isinstance(region, str) else SECRET
+        region = sp.region or home
 
         def srow(*args, **kwargs):
             row(spoke, *args, region=region, **kwargs)
 
-        existing = sp.get("existing") is True
-        srow("vpc", sp.get("vpc_id", "") if existing else f"{spoke}-vpc", sp.get("vpc_id", ""), sp.get("cidr", ""),
-             role="existing (not managed by labnet)" if existing else "")
-        if existing and sp.get("added_cidr"):
-            srow("vpc_cidr_block", f"{spoke}-added-cidr", sp.get("vpc_id", ""), sp["added_cidr"],
-                 role="secondary block labnet added")
-        for rt_id in (sp.get("route_table_ids") or []) if existing else ():
+        srow("vpc", sp.vpc_id if sp.existing else f"{spoke}-vpc", sp.vpc_id, sp.cidr,
+             role="existing (not managed by labnet)" if sp.existing else "")
+        if sp.added_cidr:
+            srow("vpc_cidr_block", f"{spoke}-added-cidr", sp.vpc_id, sp.added_cidr, role="secondary block labnet added")
+        for rt_id in sp.route_table_ids:
             srow("route_table", rt_id, rt_id, role="existing: labnet adds its routes only")
-        subnets = sp.get("subnets", [])
-        if not isinstance(subnets, list):
-            srow("subnet", "", _opaque(subnets))
-            subnets = []
-        for sn in subnets:
-            if not isinstance(sn, dict):
-                srow("subnet", "", _opaque(sn))
-                continue
-            srow("subnet", sn.get("name", ""), sn.get("id", ""), sn.get("cidr", ""), sn.get("az", ""),
-                 sn.get("role", ""), sn.get("az_id", ""))
-        srow("route_table", f"{spoke}-rt", sp.get("route_table_id", ""))
-        srow("tgw_attachment", f"{spoke}-attachment", sp.get("attachment_id", ""),
-             role=f"tgw route table {sp.get('tgw_route_table', '')}")
-        srow("security_group", f"{spoke}-training-sg", sp.get("security_group_id", ""))
-        if "peer_prefix_list_id" in sp:
-            srow("peer_prefix_list", f"{spoke}-peers", sp["peer_prefix_list_id"])
-        if "storage_security_group_id" in sp:
-            srow("security_group", f"{spoke}-storage-sg", sp["storage_security_group_id"],
-                 role=f"storage ({sp.get('storage', '')})")
-        if "launch_template_id" in sp:
-            lt = sp.get("launch_template") or {}
-            lt = lt if isinstance(lt, dict) else {}
-            srow("launch_template", f"{spoke}-node-template", sp["launch_template_id"],
+        if is_secret(sp.subnets):
+            srow("subnet", "", SECRET)
+        for sn in () if is_secret(sp.subnets) else sp.subnets:
+            srow("subnet", sn.name, sn.id, sn.cidr, sn.az, sn.role, sn.az_id)
+        srow("route_table", f"{spoke}-rt", sp.route_table_id)
+        srow("tgw_attachment", f"{spoke}-attachment", sp.attachment_id,
+             role=f"tgw route table {sp.tgw_route_table or ''}")
+        srow("security_group", f"{spoke}-training-sg", sp.security_group_id)
+        if sp.peer_prefix_list_id is not None:
+            srow("peer_prefix_list", f"{spoke}-peers", sp.peer_prefix_list_id)
+        if sp.storage_security_group_id is not None:
+            srow("security_group", f"{spoke}-storage-sg", sp.storage_security_group_id, role=f"storage ({sp.storage})")
+        if sp.launch_template_id is not None:
+            lt = sp.launch_template if isinstance(sp.launch_template, dict) else {}
+            srow("launch_template", f"{spoke}-node-template", sp.launch_template_id,
                  az=lt.get("az", ""), az_id=lt.get("az_id", ""),
                  role=f"{lt['instance_type']} nodes ({lt.get('interface_mode', '')})" if lt.get("instance_type") else "")
-        for key, resource in (("s3_endpoint_id", "s3_endpoint"), ("internet_gateway_id", "internet_gateway"),
-                              ("nat_gateway_id", "nat_gateway"), ("public_route_table_id", "public_route_table")):
-            if key in sp:
-                srow(resource, f"{spoke}-{resource.replace('_', '-')}", sp[key])
+        for key, rid in sp.endpoints.items():
+            resource = key.removesuffix("_id")
+            srow(resource, f"{spoke}-{resource.replace('_', '-')}", rid)
     frame = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
-    return frame.map(lambda v: "" if v is None else v)  # missing, not secret: secrets arrive as "[secret]"
+    return frame.map(lambda v: "" if v is None else v)  # not in the outputs; a secret shows as "[secret]"
 
 
-def _summary(hub: Any) -> str:
-    return _opaque(hub.get("summary", "")) if isinstance(hub, dict) else _opaque(hub) if hub == SECRET else ""
+def _asn(asn: Any) -> str:
+    if is_secret(asn):
+        return SECRET
+    return f"ASN {int(asn)}" if isinstance(asn, int) else ""
 
 
-def _asn(hub: Any) -> str:
-    asn = hub.get("asn") if isinstance(hub, dict) else hub if hub == SECRET else None
-    return f"ASN {int(asn)}" if isinstance(asn, (int, float)) and not isinstance(asn, bool) else _opaque(asn)
+def _route_table_rows(tables: Any, row, region: str | None = None) -> None:
+    if is_secret(tables):
+        row("", "tgw_route_table", "", SECRET, region=region)
+        return
+    for name, rid in tables.items():
+        row("", "tgw_route_table", name, rid, region=region)
 
 
 def _peering_rows(peerings: Any, row) -> None:
@@ -145,32 +122,26 @@ def _peering_rows(peerings: Any, row) -> None:
     route each side's TGW route tables hold for the other side's summary block via it."""
     if peerings is None:
         return
-    if not isinstance(peerings, list):
-        row("", "tgw_peering_attachment", "", _opaque(peerings), region="")
+    if is_secret(peerings):
+        row("", "tgw_peering_attachment", "", SECRET, region="")
         return
     for p in peerings:
-        if not isinstance(p, dict):
-            row("", "tgw_peering_attachment", "", _opaque(p), region="")
+        if not p.requester and is_secret(p.attachment_id):
+            row("", "tgw_peering_attachment", "", SECRET, region="")
             continue
-        a, b = str(p.get("requester", "")), str(p.get("accepter", ""))
-        name, rid = f"peering-{a}-{b}", p.get("attachment_id", "")
-        routes = p.get("routes") or {}
-        routes = routes if isinstance(routes, dict) else {a: _opaque(routes), b: _opaque(routes)}
+        a, b = p.requester, p.accepter
+        name = f"peering-{a}-{b}"
+        routes = p.routes if not is_secret(p.routes) else {a: SECRET, b: SECRET}
         for side, other, how in ((a, b, "requester"), (b, a, "accepter")):
-            row("", "tgw_peering_attachment", name, rid, role=f"{how}; peer {other}", region=side)
+            row("", "tgw_peering_attachment", name, p.attachment_id, role=f"{how}; peer {other}", region=side)
         for side, other in ((a, b), (b, a)):
-            row("", "tgw_static_route", f"{name}-route-{side}", rid, routes.get(side, ""),
+            row("", "tgw_static_route", f"{name}-route-{side}", p.attachment_id, routes.get(side, ""),
                 role=f"to {other} via the peering, in every TGW route table", region=side)
 
 
 def offerings(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per AZ: name, AZ ID, and whether EC2 offers the instance type there."""
     return pd.DataFrame(rows, columns=OFFERING_COLUMNS)
-
-
-def _opaque(value: Any) -> str:
-    """A value where a mapping or list was expected: a secret stays "[secret]"."""
-    return SECRET if value == SECRET else ("" if value is None else str(value))
 
 
 def preview(planned: Iterable[Any], spokes: Iterable[str] = (), region: str = "", spec: Any = None) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from pulumi.automation import OutputValue
 import labnet
 from labnet import program, tables
 from labnet.engines.automation import plain_outputs
-from labnet.views.tables import SECRET
+from labnet.outputs import SECRET
 from tests.reliability.util import left_behind
 
 SENTINEL = "SENTINEL-SECRET-OUTPUT-4b1d"

@@ -89,7 +89,7 @@ try:
     tables.write(out, out_dir / "outputs.json")
     target = lab._resolve()
     for x in (target, target.describe(), target.pulumi_config(), lab._engine(), em, emulator.status(),
-              automation.AutomationEngine("sentinel", target, home, redact=lambda s: redact(s, home)),
+              automation.AutomationEngine(lab._store, target),
               automation.workspace_options(home), automation.workspace_env(home)):
         show(x)
     aws_lab = labnet.Lab("sentinel-aws", spec, target="aws", engine="pulumi")
