@@ -275,6 +275,28 @@ def check_existing(existing_vpcs: object, transit_gateway_id: object, storage: o
     return out
 
 
+def parse_pairs(field: str, text: object, example: str) -> dict[str, str] | None:
+    """``"data=vpc-0abc…, lake=vpc-0def…"`` (a form's or a command line's way to say ``existing_vpcs=``
+    or ``storage=``; repeated options joined by commas) as a dict; empty text means none (None)."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    if isinstance(text, (list, tuple)):
+        text = ",".join(str(t) for t in text)
+    if not isinstance(text, str):
+        raise InvalidSpecError(field, text, f"must be text like {example!r}", "")
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in text.replace(";", ",").split(",")):
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InvalidSpecError(field, text, f"{part!r} is not NAME=VALUE", f"for example {example!r}")
+        if name.strip() in out:
+            raise InvalidSpecError(field, text, f"names {name.strip()} twice", "")
+        out[name.strip()] = value.strip()
+    return out or None
+
+
 def check_request(*, instance_type: object, region: object = "us-east-1", spokes: object = None, regions: object = None,
                   azs: object = 2, compute_az: object = None, tags: object = None, existing_vpcs: object = None,
                   transit_gateway_id: object = None, storage: object = None, **rest: object) -> None:

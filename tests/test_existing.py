@@ -288,3 +288,20 @@ def test_route_conflict_and_attached_already_are_refused_before_any_change(ec2):
         "TransitGatewayVpcAttachments"][0]["VpcId"]
     _refused(ec2, lambda: labnet.size(spokes=1, existing_vpcs={"org": other}, transit_gateway_id=tgw, **SMALL),
              "spokes[1].existing.vpc_id", "already attached", tgw)
+
+
+def test_command_line_and_form_take_existing_vpcs(ec2, capsys):
+    import json
+
+    from labnet.__main__ import main
+
+    vpc, _, _ = team_vpc(ec2)
+    assert main(["spec", "--spokes", "1", "--nodes-per-spoke", "4", "--existing", f"data={vpc}"]) == 0
+    spec = NetworkSpec.from_dict(json.loads(capsys.readouterr().out))
+    assert [sp.existing.vpc_id for sp in spec.existing_spokes] == [vpc]
+    from labnet.widgets import SizingForm
+
+    form = SizingForm(spokes=1, nodes_per_spoke=4, existing_vpcs=f"data={vpc}")
+    assert form.error is None and form.spec.existing_spokes[0].existing.vpc_id == vpc
+    form.transit_gateway.value = "tgw-nope"
+    assert form.error is not None and form.error.field == "transit_gateway_id"
