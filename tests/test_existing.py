@@ -11,6 +11,7 @@ import labnet
 from labnet import InvalidSpecError
 from labnet.analysis import verify
 from labnet.spec import NetworkSpec
+from tests.test_pulumi_engine import pulumi_cli, user_home  # noqa: F401 (fixtures of the real-engine tests)
 
 pytestmark = pytest.mark.e2e
 
@@ -305,3 +306,22 @@ def test_command_line_and_form_take_existing_vpcs(ec2, capsys):
     assert form.error is None and form.spec.existing_spokes[0].existing.vpc_id == vpc
     form.transit_gateway.value = "tgw-nope"
     assert form.error is not None and form.error.field == "transit_gateway_id"
+
+
+@pytest.mark.pulumi_cli
+def test_the_real_engine_attaches_and_gives_back_an_existing_vpc_and_tgw(pulumi_cli, ec2, user_home):
+    """The same through the pulumi CLI and labnet's emulator provider: nothing existing is in Pulumi's
+    state, so its destroy leaves the describe output of what existed as it was."""
+    vpc, _, _ = team_vpc(ec2)
+    tgw, other, _ = org_tgw(ec2, defaults=True)
+    before = describe(ec2, vpc, tgw), describe(ec2, other)
+    spec = labnet.size(spokes=1, existing_vpcs={"data": vpc}, transit_gateway_id=tgw, **SMALL)
+    lab = labnet.Lab("byo-real", spec, engine="pulumi")
+    lab.up()
+    assert verify.all_reachable(lab.connectivity())
+    lab.destroy()
+    after = describe(ec2, vpc, tgw), describe(ec2, other)
+    for b, a in zip(before, after):
+        assert set(a) == set(b)
+        for key in b:
+            assert a[key] == b[key], key

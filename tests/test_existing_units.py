@@ -173,3 +173,21 @@ def test_a_network_of_existing_vpcs_only():
     assert [sp.name for sp in spec.spokes] == ["data", "other"]
     assert spec.peer_cidrs()["other"] == ("172.20.0.0/22", "172.21.0.0/24")
     preflight.check(spec, US_EAST_1)
+
+
+def test_diagram_and_cost_show_the_existing_spoke(tmp_path):
+    from labnet.analysis import cost
+    from labnet.views import diagram
+
+    spec = with_data(transit_gateway=TransitGateway(existing_id="tgw-0123456789abcdef0"))
+    layout = diagram._Layout.of(spec, None)
+    box = layout.boxes[-1]
+    assert "existing vpc-0123456789abcdef0" in box.title
+    assert [role for role, _, _ in box.rows][0] == "existing" and "existing" in layout._roles()
+    assert layout.hub_lines[0] == "Transit Gateway (existing)"
+    assert diagram.save(spec, tmp_path / "byo.png").stat().st_size > 0
+    est = cost.estimate(spec)
+    att = est[est["item"].str.contains("attachment")].iloc[0]
+    assert att.quantity == 3 * 730 and "1 of them to existing VPCs" in att.basis
+    endpoints = est[est["item"].str.contains("endpoint", case=False)]
+    assert endpoints.quantity.sum() == 2  # the new spokes only

@@ -39,12 +39,14 @@ def fix_moto() -> None:
     """Where moto 5.2.5 answers differently from EC2 in a way labnet's reader depends on, correct it
     in labnet's own emulator (the fixes are in the emulator, never in labnet's reader or analysis):
 
-    - (and the fixes below: a TGW's default route tables, attachment tags, a deleted subnet's ACL
-      association)
     - A static TGW route to an attachment is stored with its attachment as a dict where EC2's shape
       (and moto's own serializer) expects a list, so ``create_transit_gateway_route`` and
       ``search_transit_gateway_routes`` answer the route with no attachment at all. Inter-region
       routes via a peering attachment then look like routes to nowhere.
+    - For existing TGWs and VPCs (issue 20), each explained where it is made: a TGW's default route
+      table association and propagation (:func:`_fix_default_route_tables`), a VPC attachment's tags
+      (:func:`_fix_attachment_tags`), a deleted subnet's network ACL association
+      (:func:`_fix_deleted_subnet_acl_associations`).
     """
     from moto.ec2.models import transit_gateway_route_tables as tgw_rt
 
