@@ -40,6 +40,10 @@ class Resource(NamedTuple):
     region: str = ""
     provider: str = ""
     dependencies: tuple[str, ...] = ()
+    # Pulumi's retain_on_delete: a destroy forgets the resource and leaves it on the target (the
+    # flow-log bucket). Both engines honour it: the real CLI from the registration, the rehearsal
+    # engine from this flag.
+    retain: bool = False
 
     @property
     def urn(self) -> str:
@@ -110,16 +114,21 @@ def run(spec: NetworkSpec | None, stack: str, hook: Hook, *, preview: bool, canc
                 return pid, {}
             region = provider_regions.get((args.provider or "").rsplit("::", 1)[-1], home)
             return hook(Resource(args.typ, args.name, "", inputs, region, args.provider or "",
-                                 depends.get(args.name, ())))
+                                 depends.get(args.name, ()), retained.get(args.name, False)))
 
         def call(self, args: pmocks.MockCallArgs):
             return {}
 
     original = pmocks.MockMonitor.RegisterResource
 
+    retained: dict[str, bool] = {}
+
     def register(monitor, request):
-        # The SDK reports a resource's dependencies in the request, not in the mock's arguments.
-        depends[request.name] = tuple(request.dependencies)
+        # The SDK reports a resource's dependencies and its retain_on_delete option in the request, not in
+        # the mock's arguments.
+        if dependencies:
+            depends[request.name] = tuple(request.dependencies)
+        retained[request.name] = bool(request.retainOnDelete)
         return original(monitor, request)
 
     box: dict[str, Any] = {}
@@ -132,8 +141,7 @@ def run(spec: NetworkSpec | None, stack: str, hook: Hook, *, preview: bool, canc
         # before it returns, so the state it leaves names everything those calls created.
         pool = concurrent.futures.ThreadPoolExecutor(thread_name_prefix=f"labnet-program-{stack}")
         loop.set_default_executor(pool)
-        if dependencies:
-            pmocks.MockMonitor.RegisterResource = register
+        pmocks.MockMonitor.RegisterResource = register
         try:
             psettings.reset_options(project=PROJECT, stack=stack, preview=preview)
             pmocks.set_mocks(_Mocks(), project=PROJECT, stack=stack, preview=preview)

@@ -143,11 +143,22 @@ class Lab:
     """One stack of one network on one target. See the module docstring for the workflow."""
 
     def __init__(self, stack_name: str, spec: NetworkSpec | dict | None = None, *, target: str = "emulator",
-                 engine: str = "auto", backend: str | None = None,
+                 engine: str = "auto", backend: str | None = None, secrets_provider: str | None = None,
                  progress: Callable[[ProgressEvent], None] | None = None) -> None:
         self.stack_name = preflight.check_stack_name(stack_name)
         self._store = StackStore(stack_name)
         state = self._store.load()  # a damaged state file stops here, before anything else
+        from .engines import automation  # the Pulumi engine's backend: shared specs, the URL named
+
+        self._shared_outputs: dict[str, Any] = {}
+        if (spec is None and target in targets.KINDS and isinstance(backend, (str, type(None)))
+                and (not state.spec or not automation.is_local(automation.backend_url(self._store.root, backend)))
+                and (engine == "pulumi" or (engine == "auto" and automation.cli_on_path()))):
+            # No record here, or a shared backend (where a teammate may have changed the stack since):
+            # the stack itself carries its spec and outputs.
+            shared = automation.shared_spec(stack_name, self._store.root, backend, target, secrets_provider)
+            if shared is not None:
+                spec, self._shared_outputs = NetworkSpec.from_dict(shared[0]), shared[1]
         if spec is None:
             if not state.spec:
                 raise InvalidSpecError("spec", None, f"stack {stack_name!r} is new, so it needs a spec",
@@ -174,11 +185,18 @@ class Lab:
         if backend is not None and not isinstance(backend, str):
             raise InvalidSpecError("backend", backend, "must be a backend URL string or None",
                                    "for example 's3://my-bucket/labnet'")
+        if engine == "rehearsal" and (backend is not None or secrets_provider is not None):
+            raise InvalidSpecError("backend" if backend is not None else "secrets_provider",
+                                   backend if backend is not None else secrets_provider,
+                                   "only the Pulumi engine keeps its state in a backend",
+                                   "use engine='pulumi' (or 'auto' with the pulumi CLI on PATH)")
         if engine == "rehearsal" and target == "aws":
             raise TargetError(contract.unavailable(engine, target))
         self.target_kind = target
         self.engine_name = engine
-        self.backend = backend
+        # The backend actually used (PULUMI_BACKEND_URL honoured), named in the repr and in errors.
+        self.backend = automation.backend_url(self._store.root, backend) if engine == "pulumi" else None
+        self.secrets_provider = secrets_provider
         self._progress = progress
         self._target: targets.Target | None = None
         self._client = None
@@ -204,7 +222,8 @@ class Lab:
         if self._engine_obj is None:
             self._store.load().check_binding(self.target_kind, self.engine_name)  # before any work
             self._engine_obj = contract.open_engine(self.engine_name, self._store, self._resolve(),
-                                                    backend=self.backend)
+                                                    backend=self.backend,
+                                                    secrets_provider=self.secrets_provider)
         return self._engine_obj
 
     def _preflight_facts(self) -> None:
@@ -262,6 +281,7 @@ class Lab:
         return analysis.table(self.quota_rows)
 
     def _run(self, title: str, fn):
+        self._shared_outputs = {}  # what the stack said when opened; after an operation, the record here
         shown = display.make(f"{title} {self.stack_name}", self._progress)
         try:
             result = fn(shown)
@@ -328,6 +348,8 @@ class Lab:
     def exports(self) -> dict[str, Any]:
         """The raw stack outputs (nested dict; secrets shown as ``[secret]``): what the last up here
         recorded, else (a stack shared through a backend) what the engine's backend holds."""
+        if self._shared_outputs:  # read from a shared backend when this Lab opened the stack by name
+            return dict(self._shared_outputs)
         recorded = self._store.load().outputs
         return dict(recorded) if recorded else self._engine().outputs(self.spec)
 
@@ -357,7 +379,7 @@ class Lab:
         from .analysis import snapshot
 
         exports = self.stack_outputs()
-        snapshot.spokes_from_exports(exports)  # a stack with no outputs stops here, before any call
+        snapshot.spokes_from_exports(exports, stack=self.stack_name)  # no outputs: stops here, before any call
         efa = self.spec.workload.efa if self.spec.workload else None
         return snapshot.read(self._ec2_in, exports, stack=self.stack_name, efa=efa,
                              emulator=self.target_kind == "emulator")
@@ -392,6 +414,14 @@ class Lab:
 
         return verify.exposure(reachability.exposure(self._snapshot_or(snapshot)))
 
+    def posture(self, snapshot=None) -> pd.DataFrame:
+        """The security posture table (issue 19): one row per control per resource (control, resource
+        id, spoke, region, status pass / fail / by design / off, evidence, AWS or CIS reference), read
+        from the same snapshot as :meth:`connectivity` (pass one to skip the read), failures first."""
+        from .analysis import posture
+
+        return posture.frame(posture.check(self._snapshot_or(snapshot), flow_logs=self.spec.security.flow_logs))
+
     def _snapshot_or(self, snapshot):
         from .analysis.snapshot import Snapshot
 
@@ -407,13 +437,33 @@ class Lab:
         engine = self._engine()
         return tables.refresh(list(self._run("refresh", lambda shown: engine.refresh(self.spec, shown)).rows))
 
-    def destroy(self) -> pd.DataFrame:
-        """Delete everything the stack owns, nothing else; returns what was removed (and, in ``kept``,
-        what the program keeps on purpose)."""
+    def destroy(self, delete_logs: bool = False) -> pd.DataFrame:
+        """Delete everything the stack owns, nothing else; one row per resource: ``removed``, or
+        ``kept`` for the flow-log bucket (and its settings) that the program retains on delete: logs
+        are audit data, and a later ``up`` of the same stack reuses the bucket. ``delete_logs=True``
+        deletes the kept buckets too, logs and all (every object version)."""
+        if not isinstance(delete_logs, bool):
+            raise InvalidSpecError("delete_logs", delete_logs, "must be true or false",
+                                   "destroy() keeps the flow-log bucket; destroy(delete_logs=True) deletes it")
+        # Which buckets are the stack's own, from its recorded outputs (no call), before they are gone.
+        buckets = self.stack_outputs().log_buckets() if delete_logs else {}
         engine = self._engine()
         result = self._run("destroy", lambda shown: engine.destroy(self.spec, shown))
-        table = pd.DataFrame({"removed": list(result.removed)})
-        table.attrs["kept"] = list(result.kept)
+        rows = [{"resource": name, "outcome": "removed", "note": ""} for name in result.removed]
+        if delete_logs:
+            from .engines.handlers import HANDLERS, Bucket
+
+            for region, bucket in buckets.items():
+                # The one translation of the program's bucket into calls (the handler), after the engine
+                # let go of it: a versioned bucket is emptied, every version, then deleted.
+                HANDLERS[Bucket.token].delete(self._ec2_in(region), bucket, {}, {})
+        note = ("deleted with the flow logs (delete_logs=True)" if delete_logs else
+                "flow logs are audit data: kept; a later up() of this stack reuses the bucket; "
+                "destroy(delete_logs=True) deletes it")
+        rows += [{"resource": name, "outcome": "removed" if delete_logs else "kept", "note": note}
+                 for name in result.kept]
+        table = pd.DataFrame(rows, columns=["resource", "outcome", "note"])
+        table.attrs["kept"] = [] if delete_logs else list(result.kept)
         return table
 
     def status(self) -> str:
@@ -431,4 +481,5 @@ class Lab:
         except LabnetError:
             state = "unreadable"
         return (f"Lab(stack={self.stack_name!r}, spokes={len(self.spec.spokes)}, region={self.spec.region!r}, "
-                f"target={self.target_kind!r}, engine={self.engine_name!r}, state={state!r})")
+                f"target={self.target_kind!r}, engine={self.engine_name!r}, state={state!r}"
+                + (f", backend={self.backend!r})" if self.backend else ")"))

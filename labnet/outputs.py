@@ -153,6 +153,19 @@ class PeeringOutput:
 
 
 @dataclass(frozen=True)
+class FlowLogOutput:
+    """Where one region's flow logs go (issue 19). ``owned``: labnet's own bucket for the stack, which
+    destroy() keeps unless asked to delete it."""
+
+    region: str
+    destination: str | None
+    type: str | None  # s3 | cloud-watch-logs
+    bucket: str | None
+    owned: bool
+    expiry_days: int = 0
+
+
+@dataclass(frozen=True)
 class StackOutputs:
     """Every output of a stack, parsed. ``hubs``/``spokes``/``peerings`` are :data:`SECRET` when the
     whole export is a secret; ``raw`` is the dict as exported (for exports a reader does not type)."""
@@ -163,6 +176,8 @@ class StackOutputs:
     spokes: Mapping[str, SpokeOutput] | Secret
     peerings: tuple[PeeringOutput, ...] | Secret | None
     raw: Mapping[str, Any]
+    # issue 19; empty for stacks deployed before flow logs, or with them off
+    flow_logs: Mapping[str, FlowLogOutput] = field(default_factory=dict)
     existing_tgw: bool = False  # the home region's TGW existed before the stack (issue 20)
 
     @property
@@ -186,7 +201,22 @@ class StackOutputs:
         home = _text(exports.get("region"))
         return cls(region=home, supernet=_text(exports.get("supernet")), hubs=_hubs(exports, home),
                    spokes=_spokes(exports.get("spokes"), home), peerings=_peerings(exports.get("peerings")),
-                   raw=dict(exports), existing_tgw=exports.get("transit_gateway_existing") is True)
+                   raw=dict(exports), flow_logs=_flow_logs(exports.get("flow_logs")),
+                   existing_tgw=exports.get("transit_gateway_existing") is True)
+
+    def log_buckets(self) -> dict[str, str]:
+        """{region: bucket} of the stack's own flow-log buckets (known, not secret)."""
+        return {r: f.bucket for r, f in self.flow_logs.items() if f.owned and f.bucket and not is_secret(f.bucket)}
+
+    def network_cidrs(self) -> tuple[str, ...]:
+        """The network's own blocks: each region's summary, as the outputs record them."""
+        if is_secret(self.hubs):
+            return ()
+        own = [h.summary for h in self.hubs.values() if h.summary and not is_secret(h.summary)]  # type: ignore[union-attr]
+        # Existing VPCs' blocks (issue 20), which may lie outside the supernet.
+        own += [c for sp in ({} if is_secret(self.spokes) else self.spokes).values()  # type: ignore[union-attr]
+                if sp.existing for c in sp.raw.get("cidrs") or () if isinstance(c, str) and not is_secret(c)]
+        return tuple(dict.fromkeys(own))
 
     def hub(self, region: str) -> HubOutput | Secret | None:
         if is_secret(self.hubs):
@@ -199,6 +229,20 @@ class StackOutputs:
             return {}
         return {r: h.id for r, h in self.hubs.items()  # type: ignore[union-attr]
                 if h.id and not is_secret(h.id)}
+
+
+def _flow_logs(value: object) -> dict[str, FlowLogOutput]:
+    if not isinstance(value, Mapping):
+        return {}
+    out = {}
+    for region, entry in value.items():
+        if isinstance(entry, Mapping):
+            days = entry.get("expiry_days")
+            out[str(region)] = FlowLogOutput(
+                str(region), _text(entry.get("destination")), _text(entry.get("type")), _text(entry.get("bucket")),
+                entry.get("owned") is True, int(days) if isinstance(days, (int, float)) and not isinstance(days, bool)
+                else 0)
+    return out
 
 
 def _hubs(exports: Mapping[str, Any], home: str | None) -> dict[str, HubOutput] | Secret:

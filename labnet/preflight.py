@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import InvalidSpecError
 from .facts.account import quota_data
-from .spec import INTERFACE_MODES, ROLES, NetworkSpec, Tags
+from .spec import ADMISSIONS, INTERFACE_MODES, ROLES, NetworkSpec, Security, Tags
 
 VPC_PREFIX_RANGE = (16, 28)  # VPC and subnet IPv4 blocks: /16 (largest) to /28 (smallest)
 # The hard limits preflight refuses past come from the one quota source (labnet/facts/quotas.json, with
@@ -31,7 +31,23 @@ MAX_TGW_ROUTE_TABLES = int(_QUOTAS["route_tables_per_transit_gateway"]["default"
 MAX_TGW_ROUTES = int(_QUOTAS["routes_per_transit_gateway"]["default"])
 # A referenced list counts as this many rules: no group could take more.
 MAX_PREFIX_LIST_ENTRIES = int(_QUOTAS["entries_per_prefix_list"]["default"])
+# Inbound rules per security group (adjustable): sizing admits peers by reference only within it.
+DEFAULT_INBOUND_RULES_PER_SG = int(_QUOTAS["inbound_rules_per_security_group"]["default"])
+# Network ACLs (AWS VPC quotas): 20 IPv4 rules per direction per ACL by default (adjustable to 40).
+DEFAULT_NACL_RULES_PER_DIRECTION = 20
+# Security group references across a Transit Gateway are not supported in this AZ (AWS TGW guide,
+# "Security group referencing").
+NO_GROUP_REFERENCES_AZ_IDS = ("use1-az3",)
+# S3 bucket names (S3 user guide, "General purpose bucket naming rules").
+BUCKET_NAME_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+S3_ARN_RE = re.compile(r"arn:aws(?:-[a-z]+)*:s3:::([^/]+)(/.*)?")
+LOGS_ARN_RE = re.compile(r"arn:aws(?:-[a-z]+)*:logs:[a-z0-9-]+:\d{12}:log-group:[\w./#-]{1,512}(?::\*)?")
+ROLE_ARN_RE = re.compile(r"arn:aws(?:-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+MAX_LIFECYCLE_DAYS = 2147483647  # S3 takes any positive whole number of days
 PRIVATE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
+# Private address space: RFC 1918, and RFC 6598's shared address space, which AWS also accepts for VPCs.
+PRIVATE_RANGES = (("10.0.0.0/8", "RFC 1918"), ("172.16.0.0/12", "RFC 1918"), ("192.168.0.0/16", "RFC 1918"),
+                  ("100.64.0.0/10", "RFC 6598"))
 
 # Patterns are matched with fullmatch: "$" would also accept a trailing newline ("ml-net\n").
 # Stack names follow Pulumi's rule and must also be safe as a folder name under $LABNET_HOME/stacks,
@@ -136,6 +152,7 @@ def _check(spec: NetworkSpec, facts: RegionFacts | Mapping[str, RegionFacts] | N
             check_region(spoke.region, f"spokes[{i}].region")
     facts_of = _facts_lookup(facts)
     supernet = parse_cidr("supernet", spec.supernet, (8, 28))
+    warnings += _check_private(supernet)
     _check_tgw(spec)
     _check_tags(spec)
     _check_security(spec)
@@ -192,11 +209,59 @@ def _check(spec: NetworkSpec, facts: RegionFacts | Mapping[str, RegionFacts] | N
     warnings += _check_existing_network(spec, supernet)
 
     _check_prefix_list_entries(spec)
+    _check_logical_names(spec)
     if len(spec.spokes) * len(spec.transit_gateway.route_tables) > MAX_TGW_ROUTES:
         raise InvalidSpecError("spokes", len(spec.spokes),
                                f"the TGW would hold more than {MAX_TGW_ROUTES} propagated routes",
                                "use fewer spokes or fewer TGW route tables")
     return warnings
+
+
+def _check_private(supernet: ipaddress.IPv4Network) -> list[str]:
+    """AWS lets a VPC use any block, but a public one belongs to someone on the internet: the spokes
+    could no longer reach those addresses there, which is rarely what a training network wants."""
+    if any(supernet.subnet_of(ipaddress.ip_network(block)) for block, _ in PRIVATE_RANGES):
+        return []
+    ranges = ", ".join(f"{block} ({rfc})" for block, rfc in PRIVATE_RANGES)
+    return [f"supernet {supernet} is not private address space ({ranges}): AWS accepts it, but the spokes could "
+            "not reach the internet hosts that own those addresses; choose a supernet inside one of those "
+            "ranges (10.0.0.0/8 is the default) unless your organisation owns this block"]
+
+
+def _check_logical_names(spec: NetworkSpec) -> None:
+    """Two resources of one type under one logical name: the real engine stops on the duplicate URN
+    half-way through an up, and the rehearsal state would keep only one of them. The program builds
+    names from spoke, route-table and region names (:mod:`labnet.program`), so two families can meet:
+
+    - with public subnets, spoke ``a`` declares route table ``a-public-rt``, which is also the private
+      route table of a spoke called ``a-public``;
+    - across regions, TGW route table ``x`` in region ``r`` is ``tgw-rt-x-r``, which is also route
+      table ``x-r`` of the spec's own region.
+
+    (The program refuses any other duplicate too, under the mock monitor, before an engine runs.)"""
+    names = {sp.name for sp in spec.spokes}
+    if spec.public_subnets:
+        for i, sp in enumerate(spec.spokes):
+            if sp.name.endswith("-public") and sp.name[:-len("-public")] in names:
+                base = sp.name[:-len("-public")]
+                raise InvalidSpecError(
+                    f"spokes[{i}].name", sp.name,
+                    f"with public subnets, spoke {base!r} declares route table '{base}-public-rt', the same logical "
+                    f"name as the route table of spoke {sp.name!r} (Pulumi stops on the duplicate)",
+                    f"rename spoke {sp.name!r}, for example to '{base}-pub'")
+    seen: dict[str, tuple[str, str]] = {}
+    for region in spec.regions:
+        suffix = "" if region == spec.region else f"-{region}"  # program._suffix
+        for table in spec.transit_gateway.route_tables:
+            key = f"tgw-rt-{table}{suffix}"
+            if key in seen:
+                other_table, other_region = seen[key]
+                raise InvalidSpecError(
+                    "transit_gateway.route_tables", table,
+                    f"TGW route table {table!r} in {region} and {other_table!r} in {other_region} both get the "
+                    f"logical name {key!r} (tables outside the spec's region {spec.region} add their region's name)",
+                    "rename one of them so that no table name is another's plus '-<region>'")
+            seen[key] = (table, region)
 
 
 def _facts_lookup(facts):
@@ -522,6 +587,82 @@ def _check_security(spec: NetworkSpec) -> None:
     if not (0 <= lo <= hi <= 65535):
         raise InvalidSpecError("security.cross_spoke_ports", [lo, hi],
                                "must be a TCP port range 0 <= from <= to <= 65535", "for example [0, 65535]")
+    _check_flow_logs(sec)
+    for k, bucket in enumerate(sec.s3_buckets):
+        check_bucket_name(f"security.s3_buckets[{k}]", bucket,
+                          "list bucket names only (my-datasets), not ARNs or s3:// URLs")
+    for i, spoke in enumerate(spec.spokes):
+        if spoke.admission not in ADMISSIONS:
+            raise InvalidSpecError(f"spokes[{i}].admission", spoke.admission, f"must be one of {list(ADMISSIONS)}",
+                                   "'reference' admits same-Region peers' training groups by reference, "
+                                   "'prefix-list' admits every peer by CIDR")
+        if spoke.admission == "reference":
+            for j, sn in enumerate(spoke.subnets):
+                if sn.az_id in NO_GROUP_REFERENCES_AZ_IDS:
+                    raise InvalidSpecError(
+                        f"spokes[{i}].subnets[{j}].az_id", sn.az_id,
+                        f"security group references across a Transit Gateway are not supported in {sn.az_id} (AWS)",
+                        f"set spokes[{i}].admission to 'prefix-list', or move the spoke out of {sn.az_id}")
+    for public in (False, True) if spec.public_subnets else (False,):
+        rules = spec.nacl_rules(public)
+        for egress in (False, True):
+            n = sum(r.egress == egress for r in rules)
+            if n > DEFAULT_NACL_RULES_PER_DIRECTION:
+                raise InvalidSpecError(
+                    "regions", len(spec.regions),
+                    f"the {'public' if public else 'private'} subnets' network ACL would need {n} "
+                    f"{'outbound' if egress else 'inbound'} rules (one per Region's block, plus the return and ICMP "
+                    f"rules); AWS allows {DEFAULT_NACL_RULES_PER_DIRECTION} per direction by default",
+                    "use fewer Regions, or raise the 'Rules per network ACL' quota and split the network")
+
+
+def _check_flow_logs(sec: Security) -> None:
+    """Flow-log settings against AWS's rules, before any call (issue 19)."""
+    if not isinstance(sec.flow_logs, bool):
+        raise InvalidSpecError("security.flow_logs", sec.flow_logs, "must be true or false",
+                               "flow logs are on by default; set false to turn them off")
+    dest = sec.flow_log_destination
+    if dest:
+        s3 = S3_ARN_RE.fullmatch(dest)
+        if s3:
+            check_bucket_name("security.flow_log_destination", s3.group(1),
+                              "name the bucket in an ARN: arn:aws:s3:::my-logs or arn:aws:s3:::my-logs/prefix")
+            if (s3.group(2) or "").rstrip("/").endswith("AWSLogs"):
+                raise InvalidSpecError("security.flow_log_destination", dest,
+                                       "the prefix must not be AWSLogs: the delivery service adds /AWSLogs itself",
+                                       "use another prefix, or none")
+        elif LOGS_ARN_RE.fullmatch(dest):
+            if not sec.flow_log_role_arn or not ROLE_ARN_RE.fullmatch(sec.flow_log_role_arn):
+                raise InvalidSpecError(
+                    "security.flow_log_role_arn", sec.flow_log_role_arn,
+                    "flow logs to CloudWatch Logs need the ARN of an IAM role the delivery service can assume",
+                    "name a role (arn:aws:iam::123456789012:role/flow-logs) that vpc-flow-logs.amazonaws.com may "
+                    "assume and that may write to the log group, or send the logs to S3 instead")
+        else:
+            raise InvalidSpecError("security.flow_log_destination", dest,
+                                   "must be an S3 bucket ARN or a CloudWatch Logs group ARN",
+                                   "arn:aws:s3:::my-logs, arn:aws:logs:us-east-1:123456789012:log-group:my-flow-logs, "
+                                   "or empty for labnet's own bucket")
+    if sec.flow_log_role_arn and not ROLE_ARN_RE.fullmatch(sec.flow_log_role_arn):
+        raise InvalidSpecError("security.flow_log_role_arn", sec.flow_log_role_arn, "is not an IAM role ARN",
+                               "arn:aws:iam::123456789012:role/flow-logs")
+    days = sec.flow_log_expiry_days
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_LIFECYCLE_DAYS:
+        raise InvalidSpecError("security.flow_log_expiry_days", days,
+                               "S3 lifecycle expiry is a whole number of days, 1 or more",
+                               "for example 365 (a year of flow logs)")
+
+
+def check_bucket_name(field: str, name: object, fix: str = "") -> str:
+    """An S3 general purpose bucket name by S3's rules, or :class:`InvalidSpecError` naming ``field``."""
+    rule = ("an S3 bucket name is 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a "
+            "letter or digit, not shaped like an IP address, without '..', not starting with 'xn--' or 'sthree-' "
+            "and not ending with '-s3alias' or '--ol-s3'")
+    if (not isinstance(name, str) or not BUCKET_NAME_RE.fullmatch(name) or ".." in name
+            or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name) or name.startswith(("xn--", "sthree-"))
+            or name.endswith(("-s3alias", "--ol-s3"))):
+        raise InvalidSpecError(field, name, rule, fix)
+    return name
 
 
 def _check_tags(spec: NetworkSpec) -> None:

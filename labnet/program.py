@@ -41,7 +41,10 @@ Both are now constant per spoke:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ipaddress
+import json
+import re
 from typing import Any
 
 import pulumi
@@ -55,6 +58,27 @@ SG_NAME_PREFIX = "labnet-"
 # 26-character unique suffix is at most 71 of them (spoke names are 1-32 lowercase letters, digits, '-').
 LAUNCH_TEMPLATE_PREFIX = "labnet-"
 PL_NAME_PREFIX = "labnet-"
+# Flow logs: TGW flow logs take only a 60 s aggregation interval; VPC flow logs 60 or 600 (the default).
+VPC_FLOW_LOG_INTERVAL = 600
+TGW_FLOW_LOG_INTERVAL = 60
+# Kept by destroy (Pulumi's retain_on_delete): the log bucket and everything that configures it. Logs are
+# audit data; deleting the public access block or the policy of a bucket that stays would weaken it.
+RETAINED = pulumi.ResourceOptions(retain_on_delete=True)
+
+
+def log_bucket_name(stack: str, region: str, account: str) -> str:
+    """The flow-log bucket of ``stack`` in ``region``: one per stack and Region, the same name every
+    time, so a later ``up`` of the stack finds the bucket destroy() kept. Bucket names are global and
+    3-63 lowercase letters, digits and hyphens: the account and Region make it unique, the stack name
+    (lowercased, other characters as '-') makes it the stack's; a stack name too long for the rest, or
+    that had to be changed, ends in 8 hex digits of its hash so two stacks never share a bucket."""
+    head = f"labnet-{account}-{region}-"
+    slug = re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-") or "stack"
+    room = 63 - len(head)
+    if slug != stack or len(slug) > room:
+        digest = hashlib.sha256(stack.encode()).hexdigest()[:8]
+        slug = f"{slug[:room - 9].rstrip('-')}-{digest}".lstrip("-")
+    return head + slug
 
 
 def _az_suffix(az: str) -> str:
@@ -141,6 +165,25 @@ class _Regions:
             args.opts, pulumi.ResourceOptions(provider=self.providers[self.current])))
 
 
+class _Unique:
+    """Refuses a second resource of one type under one logical name, inside its constructor (before
+    it is registered): the real engine would stop half-way on the duplicate URN, and the rehearsal
+    state would keep only one of them. Preflight refuses the known ways to get there first."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str]] = set()
+
+    def transform(self, args: pulumi.ResourceTransformationArgs):
+        key = (args.type_, args.name)
+        if key in self.seen:
+            from .errors import InvalidSpecError
+
+            raise InvalidSpecError("spec", args.name, f"declares two {args.type_} resources named {args.name!r}",
+                                   "rename the spoke or route table whose name produces it")
+        self.seen.add(key)
+        return None
+
+
 def _suffix(spec: NetworkSpec, region: str) -> str:
     """Logical names of per-region resources: the spec's own region keeps the names of a network in
     one region (saved stacks still match), any other region adds its name."""
@@ -158,6 +201,7 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
     stack = stack or pulumi.get_stack()
     regions = _Regions({r: provider(r, target) for r in spec.regions}, spec.region)
     pulumi.runtime.register_stack_transformation(regions.transform)
+    pulumi.runtime.register_stack_transformation(_Unique().transform)
     base_tags = spec.tags.for_stack(stack)
 
     def tags(name: str, **extra: str) -> dict[str, str]:
@@ -172,8 +216,7 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
             if tgw_opts.existing_id and r == spec.region:
                 # An existing TGW is looked up, never declared: its id is a plain value, so no engine
                 # holds it in its state and no destroy can touch it. labnet's route tables go on it.
-                tgws[r] = ExistingResource(tgw_opts.existing_id, tgw_opts.existing_arn,
-                                                 tgw_opts.existing_owner)
+                tgws[r] = ExistingResource(tgw_opts.existing_id, tgw_opts.existing_arn, tgw_opts.existing_owner)
             else:
                 tgws[r] = aws.ec2transitgateway.TransitGateway(
                     f"tgw{sfx}",
@@ -185,6 +228,8 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
                     default_route_table_association="disable",
                     default_route_table_propagation="disable",
                     auto_accept_shared_attachments="disable",
+                    # Security group references across the TGW (same Region only): each attachment enables them too.
+                    security_group_referencing_support="enable",
                     tags=tags(f"tgw{sfx}", **({"region": r} if spec.multi_region else {})),
                 )
             tables[r] = {
@@ -195,15 +240,41 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
     peerings_out = _peerings(spec, regions, tgws, tables, tags)
     tgw, tgw_tables = tgws[spec.region], tables[spec.region]
 
+    logs: dict[str, dict[str, Any]] = {}
+    for r in spec.regions:
+        with regions.of(r):
+            logs[r] = _log_destination(spec, stack, r, tgws[r], tags)
+            # Not on an existing TGW: its flow log would record the organisation's other traffic too.
+            if logs[r] and not isinstance(tgws[r], ExistingResource):
+                logs[r]["tgw_flow_log"] = aws.ec2.FlowLog(
+                    f"tgw-flow-log{_suffix(spec, r)}", transit_gateway_id=tgws[r].id,
+                    log_destination_type=logs[r]["type"], log_destination=logs[r]["arn"],
+                    iam_role_arn=spec.security.flow_log_role_arn or None,
+                    max_aggregation_interval=TGW_FLOW_LOG_INTERVAL, tags=tags(f"tgw-flow-log{_suffix(spec, r)}"),
+                    opts=pulumi.ResourceOptions(depends_on=logs[r]["ready"]))
+
     spokes_out: dict[str, Any] = {}
-    peer_cidrs = spec.peer_cidrs()
+    peer_cidrs = spec.prefix_list_cidrs()
     described = _peer_descriptions(spec, [b for blocks in peer_cidrs.values() for b in blocks])
+    groups: dict[str, Any] = {}
     for spoke in spec.spokes:
         r = spec.region_of(spoke)
         with regions.of(r):
             spokes_out[spoke.name] = _spoke(spec, spoke, stack, tgws[r], tables[r], peer_cidrs[spoke.name],
-                                            described, tags)
+                                            described, tags, logs[r], groups)
         spokes_out[spoke.name]["region"] = r
+    # Group references across the TGW (issue 19), once every training group exists: each spoke whose
+    # admission is "reference" admits each same-Region peer's training group on the cross-spoke ports.
+    lo, hi = spec.security.cross_spoke_ports
+    for spoke in spec.spokes:
+        with regions.of(spec.region_of(spoke)):
+            for peer in spec.referenced_peers(spoke):
+                key = f"{spoke.name}-sg-from-{peer.name}"
+                aws.vpc.SecurityGroupIngressRule(
+                    key, security_group_id=groups[spoke.name].id, ip_protocol="tcp", from_port=lo, to_port=hi,
+                    referenced_security_group_id=groups[peer.name].id,
+                    description=f"TCP from spoke {peer.name}'s training group (reference across the TGW)",
+                    tags=tags(key, spoke=spoke.name))
 
     return {
         # Which kind of target the stack's resources live on, in the stack's own outputs, so that a
@@ -221,7 +292,114 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
                              for r in spec.regions},
         "peerings": peerings_out,
         "spokes": spokes_out,
+        # Where each Region's flow logs go; "owned" for labnet's bucket, which destroy() keeps.
+        "flow_logs": {r: {"destination": d["arn"], "type": d["type"], "bucket": d.get("bucket", ""),
+                          "owned": d["owned"], "expiry_days": d.get("expiry_days", 0),
+                          "tgw_flow_log_id": d["tgw_flow_log"].id if "tgw_flow_log" in d else ""}
+                      for r, d in logs.items() if d},
     }
+
+
+def _log_destination(spec: NetworkSpec, stack: str, region: str, tgw, tags) -> dict[str, Any]:
+    """Where ``region``'s flow logs go ({} when flow logs are off): the user's bucket or log group, or
+    labnet's own bucket for this stack and Region, declared here with everything that makes it an
+    audit log store (issue 19). The account id comes from the Region's TGW (no extra call)."""
+    sec = spec.security
+    kind = sec.flow_log_kind
+    if kind == "off":
+        return {}
+    if kind != "labnet-bucket":
+        return {"arn": sec.flow_log_destination, "type": kind, "owned": False, "ready": []}
+    sfx = _suffix(spec, region)
+    account = pulumi.Output.from_input(tgw.owner_id)  # (a plain value for an existing TGW)
+    name = account.apply(lambda a: log_bucket_name(stack, region, a))
+    bucket = aws.s3.Bucket(f"flow-logs{sfx}", bucket=name, force_destroy=False,
+                           tags=tags(f"flow-logs{sfx}", purpose="flow-logs", region=region), opts=RETAINED)
+    ready = [
+        aws.s3.BucketPublicAccessBlock(f"flow-logs-public-access{sfx}", bucket=bucket.id, block_public_acls=True,
+                                       block_public_policy=True, ignore_public_acls=True,
+                                       restrict_public_buckets=True, opts=RETAINED),
+        # Object ownership "bucket owner enforced": ACLs off, the account owns every log object.
+        aws.s3.BucketOwnershipControls(f"flow-logs-ownership{sfx}", bucket=bucket.id,
+                                       rule=aws.s3.BucketOwnershipControlsRuleArgs(
+                                           object_ownership="BucketOwnerEnforced"), opts=RETAINED),
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"flow-logs-sse{sfx}", bucket=bucket.id,
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.
+                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="AES256"), bucket_key_enabled=True)], opts=RETAINED),
+        # Versioning keeps a log that is overwritten or deleted; the lifecycle expires old versions too.
+        aws.s3.BucketVersioning(f"flow-logs-versioning{sfx}", bucket=bucket.id,
+                                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                                    status="Enabled"), opts=RETAINED),
+        aws.s3.BucketLifecycleConfiguration(
+            f"flow-logs-expiry{sfx}", bucket=bucket.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-flow-logs", status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=sec.flow_log_expiry_days),
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=sec.flow_log_expiry_days),
+                abort_incomplete_multipart_upload=aws.s3.
+                BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=7))],
+            opts=RETAINED),
+    ]
+    policy = aws.s3.BucketPolicy(
+        f"flow-logs-policy{sfx}", bucket=bucket.id,
+        policy=pulumi.Output.all(bucket.arn, account).apply(lambda a: json.dumps(log_bucket_policy(a[0], a[1], region))),
+        opts=pulumi.ResourceOptions.merge(RETAINED, pulumi.ResourceOptions(depends_on=ready[:1])))
+    return {"arn": bucket.arn, "type": "s3", "owned": True, "bucket": bucket.id, "ready": [*ready, policy],
+            "expiry_days": sec.flow_log_expiry_days}
+
+
+def log_bucket_policy(bucket_arn: str, account: str, region: str) -> dict[str, Any]:
+    """The flow-log bucket's policy: only the log delivery service, only for this account's flow logs
+    in this Region (``aws:SourceAccount``, ``aws:SourceArn``), may write, and only under
+    ``AWSLogs/<account>/``; it may read the bucket's ACL (AWS's flow-log guide); and every request
+    that is not over TLS is refused."""
+    source = {"StringEquals": {"aws:SourceAccount": account},
+              "ArnLike": {"aws:SourceArn": f"arn:aws:logs:{region}:{account}:*"}}
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "AWSLogDeliveryWrite", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+         "Action": "s3:PutObject", "Resource": f"{bucket_arn}/AWSLogs/{account}/*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": account, "s3:x-amz-acl": "bucket-owner-full-control"},
+                       "ArnLike": source["ArnLike"]}},
+        {"Sid": "AWSLogDeliveryAclCheck", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+         "Action": ["s3:GetBucketAcl", "s3:ListBucket"], "Resource": bucket_arn, "Condition": source},
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [bucket_arn, f"{bucket_arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    ]}
+
+
+def s3_endpoint_policy(account: str, buckets: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The S3 gateway endpoint's policy (issue 19): principals of the account only, and only buckets
+    the account owns (``s3:ResourceAccount``), plus the buckets the spec lists (read and list: a public
+    dataset, a partner's bucket), still for the account's principals only. The default policy
+    (anyone, any bucket) would let a node copy training data to any bucket in the world."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "AccountPrincipalsAccountBuckets", "Effect": "Allow", "Principal": "*", "Action": "s3:*",
+         "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalAccount": account,
+                                                         "s3:ResourceAccount": account}}}]
+    if buckets:
+        arns = [a for b in buckets for a in (f"arn:aws:s3:::{b}", f"arn:aws:s3:::{b}/*")]
+        statements.append({"Sid": "ListedBuckets", "Effect": "Allow", "Principal": "*",
+                           "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:GetBucketLocation"],
+                           "Resource": arns, "Condition": {"StringEquals": {"aws:PrincipalAccount": account}}})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _nacl_args(spec: NetworkSpec, public: bool, cls_in, cls_out) -> tuple[list[Any], list[Any]]:
+    """pulumi-aws ingress/egress blocks of the ACL :meth:`NetworkSpec.nacl_rules` describes."""
+    ingress, egress = [], []
+    for rule in spec.nacl_rules(public):
+        cls = cls_out if rule.egress else cls_in
+        args = cls(rule_no=rule.rule_number, action="allow", protocol=rule.protocol, cidr_block=rule.cidr,
+                   from_port=rule.from_port, to_port=rule.to_port,
+                   icmp_type=rule.icmp_type if rule.protocol == "1" else None,
+                   icmp_code=rule.icmp_code if rule.protocol == "1" else None)
+        (egress if rule.egress else ingress).append(args)
+    return ingress, egress
 
 
 def _peerings(spec: NetworkSpec, regions: _Regions, tgws: dict[str, Any], tables: dict[str, dict[str, Any]],
@@ -259,7 +437,7 @@ def _peerings(spec: NetworkSpec, regions: _Regions, tgws: dict[str, Any], tables
 
 
 def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[str, Any], peers: tuple[str, ...],
-           described: dict[str, str], tags) -> dict[str, Any]:
+           described: dict[str, str], tags, logs: dict[str, Any], groups: dict[str, Any]) -> dict[str, Any]:
     """Declare one spoke (its VPC and everything in it, in the region whose provider is current);
     return its exports."""
     lo, hi = spec.security.cross_spoke_ports
@@ -306,6 +484,9 @@ def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[st
     attachment = aws.ec2transitgateway.VpcAttachment(
         f"{s}-attachment", transit_gateway_id=tgw.id, vpc_id=vpc.id, subnet_ids=attach_ids,
         dns_support="enable",
+        # References across the TGW need it on the TGW and on both attachments (issue 19); appliance mode
+        # stays off: references do not work through appliance (inspection) paths.
+        security_group_referencing_support="enable", appliance_mode_support="disable",
         transit_gateway_default_route_table_association=False,
         transit_gateway_default_route_table_propagation=False,
         tags=tags(f"{s}-attachment", spoke=s))
@@ -329,6 +510,26 @@ def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[st
         name_prefix=f"{SG_NAME_PREFIX}{s}-training-",
         description="labnet training nodes: all traffic within the group (EFA), TCP from other spokes",
         tags=tags(f"{s}-training-sg", spoke=s))
+    groups[s] = sg
+    # The VPC's default group: no rules at all (CIS 5.4). Nothing of labnet's uses it; an instance
+    # launched without a group would get it and reach nothing.
+    # An existing VPC's default group, default ACL and flow logs are the team's: labnet adopts and
+    # rewrites none of them (its own subnets there use the VPC's ACL, like the team's).
+    if ex is None:
+        aws.ec2.DefaultSecurityGroup(f"{s}-default-sg", vpc_id=vpc.id, tags=tags(f"{s}-default-sg", spoke=s))
+        # The VPC's default network ACL serves every subnet labnet does not give another one: the private
+        # (compute and attachment) subnets. Only what the network needs (NetworkSpec.nacl_rules).
+        ingress, egress = _nacl_args(spec, False, aws.ec2.DefaultNetworkAclIngressArgs,
+                                     aws.ec2.DefaultNetworkAclEgressArgs)
+        aws.ec2.DefaultNetworkAcl(f"{s}-nacl", default_network_acl_id=vpc.default_network_acl_id,
+                                  ingress=ingress, egress=egress, tags=tags(f"{s}-nacl", spoke=s))
+    flow_log = None
+    if logs and ex is None:
+        flow_log = aws.ec2.FlowLog(
+            f"{s}-flow-log", vpc_id=vpc.id, traffic_type="ALL", log_destination_type=logs["type"],
+            log_destination=logs["arn"], iam_role_arn=spec.security.flow_log_role_arn or None,
+            max_aggregation_interval=VPC_FLOW_LOG_INTERVAL, tags=tags(f"{s}-flow-log", spoke=s),
+            opts=pulumi.ResourceOptions(depends_on=logs["ready"]))
     # EFA's rule is both directions: all inbound AND all outbound traffic to and from the group
     # itself. EFA (SRD) traffic is not addressed by IPv4, so the 0.0.0.0/0 egress below does not
     # carry it; without the self egress rule NCCL fails its handshake over EFA.
@@ -343,22 +544,23 @@ def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[st
         f"{s}-sg-egress", security_group_id=sg.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
         description="all outbound", tags=tags(f"{s}-sg-egress", spoke=s))
 
-    if peers and ex is not None:
-        # Routing in a VPC labnet does not own: only added, one route per peer block (exactly the
-        # other spokes) in each table that serves the VPC's subnets, never the supernet (it would
-        # catch addresses the VPC reaches another way today). A route for the same destination
-        # already there is refused by preflight before any change.
+    others = spec.peer_cidrs()[s] if ex is not None or _outside_supernet(spec) else ()
+    if len(spec.spokes) > 1 and ex is not None:
+        # Routing in a VPC labnet does not own: only added, one route per block that covers exactly the
+        # other spokes, in each table that serves the VPC's subnets; never the supernet (it would catch
+        # addresses the VPC reaches another way today). A route there for the same destination (or a
+        # part of it) is refused by preflight before any change.
         for table_id in ex.serving_tables:
-            for block in peers:
+            for block in others:
                 aws.ec2.Route(f"{s}-{table_id}-to-{block.replace('/', '-')}", route_table_id=table_id,
                               destination_cidr_block=block, transit_gateway_id=tgw.id,
                               opts=pulumi.ResourceOptions(depends_on=[attachment]))
-    if peers and ex is None:
+    if len(spec.spokes) > 1 and ex is None:
         # Existing spokes' blocks outside the supernet: the summary route below does not cover them.
         for block in _outside_supernet(spec):
             aws.ec2.Route(f"{s}-to-{block.replace('/', '-')}", route_table_id=rt.id, destination_cidr_block=block,
                           transit_gateway_id=tgw.id, opts=pulumi.ResourceOptions(depends_on=[attachment]))
-    if peers and ex is None:
+    if len(spec.spokes) > 1 and ex is None:
         # Routing: one summary route for the supernet. The VPC's local route is more specific, so
         # traffic inside the VPC stays local; everything else in the supernet goes to the TGW,
         # whose route tables hold only the spokes' propagated CIDRs, so what is not a spoke is
@@ -380,7 +582,8 @@ def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[st
         aws.vpc.SecurityGroupIngressRule(
             f"{s}-sg-from-spokes", security_group_id=sg.id, ip_protocol="tcp",
             from_port=lo, to_port=hi, prefix_list_id=peer_list.id,
-            description="TCP from the other spokes (NCCL/Gloo across the TGW)",
+            description=("TCP from the other Regions' spokes (NCCL/Gloo across TGW peering)"
+                         if spoke.admission == "reference" else "TCP from the other spokes (NCCL/Gloo across the TGW)"),
             tags=tags(f"{s}-sg-from-spokes", spoke=s))
 
     out: dict[str, Any] = {
@@ -390,8 +593,11 @@ def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[st
     }
     if peers:
         out["peer_prefix_list_id"] = peer_list.id
+    out["admission"] = spoke.admission
+    if flow_log is not None:
+        out["flow_log_id"] = flow_log.id
     if ex is not None:
-        out.update({"existing": True, "route_table_ids": list(ex.serving_tables)})
+        out.update({"existing": True, "route_table_ids": list(ex.serving_tables), "cidrs": list(spoke.cidrs)})
         if ex.added_cidr:
             out["added_cidr"] = ex.added_cidr
     kind = dict(spec.storage).get(s)
@@ -406,6 +612,8 @@ def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[st
             f"{s}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=[rt.id] + ([public_rt.id] if public_rt is not None else []),
+            policy=pulumi.Output.from_input(tgw.owner_id).apply(
+                lambda a: json.dumps(s3_endpoint_policy(a, spec.security.s3_buckets))),
             tags=tags(f"{s}-s3", spoke=s))
         out["s3_endpoint_id"] = endpoint.id
     if spec.public_subnets:
@@ -416,6 +624,13 @@ def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[st
                                  tags=tags(f"{s}-nat", spoke=s))
         aws.ec2.Route(f"{s}-default-nat", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
                       nat_gateway_id=nat.id)
+        # The public subnets (the NAT gateway's) get an ACL of their own: the NAT path needs more.
+        ingress, egress = _nacl_args(spec, True, aws.ec2.NetworkAclIngressArgs, aws.ec2.NetworkAclEgressArgs)
+        public_acl = aws.ec2.NetworkAcl(
+            f"{s}-public-nacl", vpc_id=vpc.id, ingress=ingress, egress=egress,
+            subnet_ids=[subnets[k].id for k, sn in enumerate(spoke.subnets) if sn.role == "public"],
+            tags=tags(f"{s}-public-nacl", spoke=s))
+        out["public_network_acl_id"] = public_acl.id
         out["internet_gateway_id"] = igw.id
         out["nat_gateway_id"] = nat.id
         out["public_route_table_id"] = public_rt.id
@@ -472,6 +687,8 @@ def _node_template(spec: NetworkSpec, spoke: Spoke, subnets: dict[int, aws.ec2.S
             # "interface" (ENA) is EC2's default type: leave it unset, as the provider does.
             interface_type=None if i.interface_type == "interface" else i.interface_type,
             subnet_id=subnet.id, security_groups=[sg.id], delete_on_termination="true",
+            # No public address, ever (the primary interface is the one that could get one).
+            associate_public_ip_address="false" if (i.network_card, i.device_index) == (0, 0) else None,
             description=f"labnet {s} card {i.network_card} {i.interface_type}")
         for i in wl.interfaces]
     node_tags = tags(f"{s}-node", spoke=s)
@@ -503,9 +720,12 @@ def _node_template(spec: NetworkSpec, spoke: Spoke, subnets: dict[int, aws.ec2.S
 
 
 def pulumi_program(spec: NetworkSpec, target: dict[str, Any] | None = None) -> None:
-    """The inline program: declare everything and export the outputs."""
+    """The inline program: declare everything and export the outputs, and the spec itself: the spec
+    travels with the stack, so a teammate sharing its backend opens it by name alone
+    (:func:`labnet.engines.automation.shared_spec`); a file backend keeps stack config on one machine."""
     for key, value in build(spec, target=target).items():
         pulumi.export(key, value)
+    pulumi.export("spec", spec.to_dict())
 
 
 def spec_from_config() -> NetworkSpec:

@@ -156,7 +156,11 @@ def _plan(*, spokes, nodes_per_spoke, instance: InstanceFacts, region, azs, supe
                 cursor += 2 ** (32 - prefix)
             built.append(Spoke(name=name, cidr=str(ipaddress.IPv4Network((vpc_start, vpc_prefix))),
                                subnets=tuple(s for s in subnets if s is not None), region=r if multi else ""))
-    built += old_spokes
+    built = _admissions(built + old_spokes, len(per_region))
+    if existing_tgw is not None and not existing_tgw.sg_referencing:
+        # References across a TGW need the option on the TGW itself, which labnet does not change on a
+        # TGW it does not own: every spoke admits the others by CIDR (the peer prefix list) instead.
+        built = [dataclasses.replace(sp, admission="prefix-list") for sp in built]
     tgw = transit_gateway or TransitGateway()
     if existing_tgw is not None:
         tgw = _existing_tgw(tgw, existing_tgw)
@@ -170,6 +174,27 @@ def _plan(*, spokes, nodes_per_spoke, instance: InstanceFacts, region, azs, supe
         tags=tags or Tags(), region_blocks=blocks if multi else (),
         storage=tuple((str(k), str(v)) for k, v in (storage or {}).items()),
     )
+
+
+def _admissions(spokes: list[Spoke], regions: int) -> list[Spoke]:
+    """Each spoke's admission (issue 19): ``reference`` (its same-Region peers' training groups by
+    reference across the TGW) wherever AWS allows it, else ``prefix-list``. AWS's rules: references
+    are inbound only (labnet's cross-spoke rules are), same Region only (the other Regions stay in the
+    prefix list), not in use1-az3, and each reference is one inbound rule, so a spoke whose
+    same-Region peers would pass the inbound-rules quota (the self rule and one prefix-list entry per
+    other Region counted too) keeps the prefix list: its size is about 2·log2(N), not N."""
+    per_region: dict[str, int] = {}
+    for sp in spokes:
+        per_region[sp.region] = per_region.get(sp.region, 0) + 1
+    budget = preflight.DEFAULT_INBOUND_RULES_PER_SG - 1 - (regions - 1)
+    out = []
+    for sp in spokes:
+        peers = per_region[sp.region] - 1
+        # (an existing VPC's own subnets count: its nodes are there)
+        zones = [sn.az_id for sn in sp.subnets] + [sn.az_id for sn in (sp.existing.subnets if sp.existing else ())]
+        ok = 0 < peers <= budget and not any(z in preflight.NO_GROUP_REFERENCES_AZ_IDS for z in zones)
+        out.append(dataclasses.replace(sp, admission="reference" if ok else "prefix-list"))
+    return out
 
 
 def _facts_by_region(region: RegionFacts | Mapping[str, RegionFacts],
@@ -275,9 +300,14 @@ def _does_not_fit(count: int, vpc_prefix: int, net: ipaddress.IPv4Network, super
                f"{ipaddress.ip_network((int(net.network_address) & ~((1 << (32 - wanted)) - 1), wanted))}"
                if wanted >= 8 else "fewer nodes per spoke")
     per = " (each region's spokes in one aligned block)" if regions else ""
+    if fits == 0:  # not even one spoke: fewer spokes is no way out, so it is not offered
+        raise SizingError("supernet", supernet,
+                          f"one spoke needs a /{vpc_prefix} and {supernet} is a /{net.prefixlen}: no spoke fits",
+                          f"the nearest layout that fits is {nearest}")
+    fewer = "fewer spokes per region" if regions else f"{fits} spoke(s)"
     raise SizingError("supernet", supernet,
                       f"{count} spoke(s) of /{vpc_prefix}{per} do not fit: {supernet} holds {fits}",
-                      f"the nearest layout that fits is {nearest}, or {fits} spoke(s)")
+                      f"the nearest layout that fits is {nearest}, or {fewer}")
 
 
 def free_blocks(blocks: Sequence[str], used: Sequence[str], prefix: int, n: int) -> list[str]:

@@ -29,6 +29,11 @@ ROLES = ("compute", "attachment", "public")
 # 1018-1023 (FSx for Lustre user guide, "File system access control with Amazon VPC").
 STORAGE_PORTS: dict[str, tuple[tuple[int, int], ...]] = {"fsx-lustre": ((988, 988), (1018, 1023))}
 INTERFACE_MODES = ("efa", "efa-only", "ena")
+# How a spoke's training group admits the other spokes' training nodes (issue 19):
+# "reference": the same-Region peers' training groups by reference across the TGW (only nodes that carry
+# a peer's training group get in), the other Regions' spokes by the peer prefix list (TGW peering carries
+# no references); "prefix-list": every other spoke by CIDR, in the peer prefix list.
+ADMISSIONS = ("reference", "prefix-list")
 RESERVED_PER_SUBNET = 5  # AWS reserves the first four and the last address of every subnet.
 
 
@@ -122,6 +127,9 @@ class Spoke:
     subnets: tuple[Subnet, ...]
     route_table: str = "spokes"
     region: str = ""
+    # See ADMISSIONS. Sizing chooses "reference" where AWS allows it; specs saved before issue 19 (and
+    # hand-built ones that say nothing) keep admitting by CIDR, as they did.
+    admission: str = "prefix-list"
     # A VPC that exists already (its id and what labnet read of it): ``subnets`` then hold only what
     # labnet adds inside it (its attachment subnets), and ``cidr`` is the VPC's primary block.
     existing: ExistingVpc | None = None
@@ -187,6 +195,29 @@ class Security:
     # (by name) instead of being silently ignored; labnet never builds a group without them.
     self_ingress: bool = True
     self_egress: bool = True
+    # Flow logs (issue 19) for every spoke VPC and every Transit Gateway: on unless turned off here.
+    # Where they go: "" is one S3 bucket per stack and Region that labnet creates (SSE, public access
+    # blocked, only log delivery from this account may write, objects expire after
+    # ``flow_log_expiry_days``; destroy() keeps it unless asked); else an S3 bucket ARN
+    # (``arn:aws:s3:::bucket`` or ``arn:aws:s3:::bucket/prefix``) or a CloudWatch Logs group ARN
+    # (``arn:aws:logs:REGION:ACCOUNT:log-group:NAME``) of your own, with ``flow_log_role_arn`` (the IAM
+    # role that lets the delivery service write to the group; CloudWatch Logs needs one, S3 does not).
+    flow_logs: bool = True
+    flow_log_destination: str = ""
+    flow_log_expiry_days: int = 365
+    flow_log_role_arn: str = ""
+    # The S3 gateway endpoint's policy admits principals of the account and the account's own buckets;
+    # these bucket names too (a public dataset, a partner's bucket).
+    s3_buckets: tuple[str, ...] = ()
+
+    @property
+    def flow_log_kind(self) -> str:
+        """``labnet-bucket`` | ``s3`` | ``cloud-watch-logs`` | ``off``."""
+        if not self.flow_logs:
+            return "off"
+        if not self.flow_log_destination:
+            return "labnet-bucket"
+        return "cloud-watch-logs" if self.flow_log_destination.startswith("arn:aws:logs:") else "s3"
 
 
 @dataclass(frozen=True)
@@ -223,6 +254,31 @@ def interface_layout(interface_mode: str, efa_cards: tuple[int, ...]) -> tuple[N
     layout = [NetworkInterface(0, 0, "efa" if 0 in efa_cards else "interface")]
     layout += [NetworkInterface(card, 1, others) for card in efa_cards if card != 0]
     return tuple(layout)
+
+
+@dataclass(frozen=True)
+class NaclRule:
+    """One network ACL entry labnet declares. ``protocol`` as EC2 takes it: ``-1`` (all), ``6`` (TCP),
+    ``1`` (ICMP); ports for TCP; ``icmp_type``/``icmp_code`` for ICMP. Every entry is an allow: what
+    no entry admits meets the ACL's final deny-all (``*``) entry, which AWS adds itself."""
+
+    rule_number: int
+    egress: bool
+    protocol: str
+    cidr: str
+    from_port: int = 0
+    to_port: int = 0
+    icmp_type: int = -1
+    icmp_code: int = -1
+    why: str = ""
+
+
+# The return ports of connections a node opens (Linux's ephemeral range is 32768-60999, Windows'
+# 49152-65535). Above every well-known service port, so no rule that admits them opens SSH or RDP.
+NODE_EPHEMERAL = (32768, 65535)
+# A NAT gateway's own source ports for the connections it translates (AWS: "NAT gateways use ports
+# 1024-65535"): the return traffic its subnet must admit.
+NAT_EPHEMERAL = (1024, 65535)
 
 
 @dataclass(frozen=True)
@@ -392,6 +448,7 @@ class NetworkSpec:
                     subnets=tuple(subnets),
                     route_table=_get(sp, "route_table", str, where, "spokes"),
                     region=_get(sp, "region", str, where, ""),
+                    admission=_get(sp, "admission", str, where, "prefix-list"),
                     existing=_existing(sp.get("existing"), f"{where}.existing"),
                 )
             )
@@ -457,7 +514,12 @@ class NetworkSpec:
             ),
             security=Security(cross_spoke_ports=(ports[0], ports[1]),
                               self_ingress=_get(sec, "self_ingress", bool, "security", True),
-                              self_egress=_get(sec, "self_egress", bool, "security", True)),
+                              self_egress=_get(sec, "self_egress", bool, "security", True),
+                              flow_logs=_get(sec, "flow_logs", bool, "security", True),
+                              flow_log_destination=_get(sec, "flow_log_destination", str, "security", ""),
+                              flow_log_expiry_days=_get(sec, "flow_log_expiry_days", int, "security", 365),
+                              flow_log_role_arn=_get(sec, "flow_log_role_arn", str, "security", ""),
+                              s3_buckets=tuple(_get(sec, "s3_buckets", (list, tuple), "security", ()))),
             workload=workload,
             s3_endpoint=_get(d, "s3_endpoint", bool, "spec", True),
             public_subnets=_get(d, "public_subnets", bool, "spec", False),
@@ -482,6 +544,7 @@ class NetworkSpec:
                     {
                         "spoke": spoke.name,
                         "region": self.region_of(spoke),
+                        "admission": self.admission_text(spoke),
                         "vpc_cidr": vpc_cidr,
                         "role": sn.role,
                         "az": sn.az,
@@ -495,8 +558,8 @@ class NetworkSpec:
             # An existing VPC's own subnets, as read: role "existing" (labnet neither made nor sized them).
             for ex in (spoke.existing.subnets if spoke.existing is not None else ()):
                 usable = ipaddress.ip_network(ex.cidr, strict=False).num_addresses - RESERVED_PER_SUBNET
-                out.append({"spoke": spoke.name, "region": self.region_of(spoke), "vpc_cidr": vpc_cidr,
-                            "role": "existing", "az": ex.az, "az_id": ex.az_id, "cidr": ex.cidr,
+                out.append({"spoke": spoke.name, "region": self.region_of(spoke),
+                            "admission": self.admission_text(spoke), "vpc_cidr": vpc_cidr, "role": "existing", "az": ex.az, "az_id": ex.az_id, "cidr": ex.cidr,
                             "usable_ips": usable, "ips_needed": 0, "headroom": usable})
         return out
 
@@ -505,7 +568,7 @@ class NetworkSpec:
         import pandas as pd
 
         return pd.DataFrame(self.rows(), columns=[
-            "spoke", "region", "vpc_cidr", "role", "az", "az_id", "cidr", "usable_ips", "ips_needed", "headroom"])
+            "spoke", "region", "admission", "vpc_cidr", "role", "az", "az_id", "cidr", "usable_ips", "ips_needed", "headroom"])
 
     @property
     def azs(self) -> tuple[str, ...]:
@@ -608,6 +671,87 @@ class NetworkSpec:
                 others += _summarize(cursor, runs[r][1])
             out[name] = tuple(_cidr(start, plen) for start, plen in sorted(others))
         return {sp.name: out[sp.name] for sp in self.spokes}
+
+    def network_cidrs(self) -> tuple[str, ...]:
+        """The network's own address blocks, every Region's: each Region's summary block (one
+        Region: the supernet). What the network ACLs admit all traffic from and to."""
+        # (existing VPCs' blocks outside the supernet are the network's too: issue 20)
+        outside = [c for sp in self.existing_spokes for c in sp.cidrs
+                   if not ipaddress.IPv4Network(c).subnet_of(ipaddress.IPv4Network(self.supernet))]
+        return tuple(dict.fromkeys([*(self.summary_of(r) for r in self.regions), *outside]))
+
+    def nacl_rules(self, public: bool = False) -> tuple[NaclRule, ...]:
+        """The entries of a spoke's network ACL (issue 19): its private subnets' (the VPC's default
+        ACL, which every subnet without another ACL uses) or, ``public=True``, its public subnets'
+        (the NAT gateway's). Network ACLs are stateless, so every admitted flow needs its return
+        path admitted too:
+
+        - all traffic to and from the network's own CIDRs (every Region's summary block);
+        - private subnets: HTTPS out to anywhere (the S3 gateway endpoint's addresses are S3's public
+          ranges, which change and which an ACL cannot reference as a prefix list; and the NAT path)
+          and its return TCP on the nodes' ephemeral ports 32768-65535; HTTP out as well with a NAT;
+        - public subnets: what the NAT gateway forwards out (all TCP) and its return on 1024-65535
+          (the NAT gateway's ports; AWS documents that range), all from and to anywhere;
+        - ICMP type 3 code 4 (fragmentation needed) both ways: TGW path-MTU discovery (Nov 2024),
+          and any Internet path.
+
+        Everything else meets the final deny. The same for every spoke of the network."""
+        out: list[NaclRule] = []
+        for egress in (False, True):
+            for k, cidr in enumerate(self.network_cidrs()):
+                out.append(NaclRule(100 + k, egress, "-1", cidr, why="the network's own CIDRs"))
+            if public:
+                if egress:
+                    out.append(NaclRule(200, True, "6", "0.0.0.0/0", 0, 65535, why="what the NAT gateway forwards out"))
+                else:
+                    out.append(NaclRule(200, False, "6", "0.0.0.0/0", *NAT_EPHEMERAL,
+                                        why="return traffic to the NAT gateway's ports"))
+            elif self.s3_endpoint or self.public_subnets:
+                if egress:
+                    out.append(NaclRule(200, True, "6", "0.0.0.0/0", 443, 443,
+                                        why="HTTPS: the S3 gateway endpoint" + (" and the NAT gateway" if self.public_subnets else "")))
+                    if self.public_subnets:
+                        out.append(NaclRule(210, True, "6", "0.0.0.0/0", 80, 80, why="HTTP through the NAT gateway"))
+                else:
+                    out.append(NaclRule(200, False, "6", "0.0.0.0/0", *NODE_EPHEMERAL,
+                                        why="return traffic of the S3 endpoint" + (" and the NAT gateway" if self.public_subnets else "")))
+            out.append(NaclRule(300, egress, "1", "0.0.0.0/0", icmp_type=3, icmp_code=4,
+                                why="ICMP fragmentation needed (path-MTU discovery through the TGW)"))
+        return tuple(out)
+
+    def referenced_peers(self, spoke: Spoke) -> tuple[Spoke, ...]:
+        """The spokes whose training groups ``spoke``'s training group admits by reference: its
+        same-Region peers when its admission is ``reference`` (references do not cross TGW peering)."""
+        if spoke.admission != "reference":
+            return ()
+        region = self.region_of(spoke)
+        return tuple(sp for sp in self.spokes if sp is not spoke and self.region_of(sp) == region)
+
+    def prefix_list_cidrs(self) -> dict[str, tuple[str, ...]]:
+        """For each spoke, the CIDR blocks its peer prefix list holds: every other spoke
+        (:meth:`peer_cidrs`) for admission ``prefix-list``; for ``reference``, the other Regions'
+        summary blocks only (each holds exactly that Region's spokes), empty in one Region."""
+        every = None
+        out = {}
+        for sp in self.spokes:
+            if sp.admission == "reference":
+                region = self.region_of(sp)
+                out[sp.name] = tuple(self.summary_of(r) for r in self.regions if r != region)
+            else:
+                every = every if every is not None else self.peer_cidrs()
+                out[sp.name] = every[sp.name]
+        return out
+
+    def admission_text(self, spoke: Spoke) -> str:
+        """What ``spoke``'s training group admits the other spokes by, for a person: ``group
+        references (2 peers)``, ``+ prefix list (other Regions)``, or ``prefix list``."""
+        if len(self.spokes) < 2:
+            return ""
+        if spoke.admission != "reference":
+            return "prefix list"
+        peers = len(self.referenced_peers(spoke))
+        text = f"group references ({peers} peer{'s' if peers != 1 else ''})"
+        return text + (" + prefix list (other Regions)" if self.multi_region else "")
 
     def summary(self) -> str:
         wl = self.workload

@@ -67,10 +67,13 @@ class                           widget                                       att
 ``labnet-deploy-picture``       Image (PNG): the picture of what was built   ``picture``
 ``labnet-matrix-table``         HTML: spoke × spoke matrix after Deploy      ``matrix_table``
 ``labnet-matrix-picture``       Image (PNG): the connectivity heatmap        ``matrix_picture``
+``labnet-posture-table``        HTML: the security posture after Deploy      ``posture_table``
 ==============================  ===========================================  ==================
 
 After a deploy the form also verifies the network (:meth:`labnet.Lab.connectivity`): the matrix says
-"ok" or the reason codes per spoke pair, and the message says how many pairs are reachable.
+"ok" or the reason codes per spoke pair, and the message says how many pairs are reachable; and it
+shows the posture table (:meth:`labnet.Lab.posture`, from the same snapshot). Destroy keeps the
+flow-log bucket (audit data) and says so; the form says it next to the button.
 
 Every message written to a form's message area is also kept, newest last, in ``form.history``
 as ``(kind, text)`` with kind ``info`` (an operation started), ``ok``, ``warning``, ``error`` or
@@ -162,7 +165,8 @@ def _instance_options(target: str, region: str, all_types: bool) -> list[tuple[s
         if row.accelerators:
             bits.append(f"{row.accelerators}× {row.accelerator_name}".strip())
         if row.efa_supported:
-            bits.append(f"EFA, {row.network_cards} network cards")
+            cards = int(row.network_cards)
+            bits.append(f"EFA, {cards} network card{'s' if cards != 1 else ''}")
         options.append((f"{row.instance_type}" + (f" · {' · '.join(bits)}" if bits else ""), row.instance_type))
     return options
 
@@ -196,8 +200,11 @@ class SizingForm(W.VBox):
         self.nodes_per_spoke = _classed(W.IntSlider(value=nodes_per_spoke, min=0, max=max(max_nodes, nodes_per_spoke),
                                                     description="Nodes/spoke", continuous_update=False, style=style,
                                                     layout=layout), "labnet-nodes-per-spoke")
+        # Wider than the sliders: its labels run to ~70 characters ("g7e.48xlarge · 8× NVIDIA RTX PRO Server
+        # 6000 · EFA, 4 network cards"); tests/test_browser.py measures that the longest fits.
         self.instance_type = _classed(W.Dropdown(options=options, value=instance_type, description="Instance",
-                                                 style=style, layout=layout), "labnet-instance-type")
+                                                 style=style, layout=W.Layout(width="640px")),
+                                      "labnet-instance-type")
         self.azs = _classed(W.IntSlider(value=azs, min=1, max=max(6, azs), description="AZs",
                                         continuous_update=False, style=style, layout=layout), "labnet-azs")
         # Where an EFA cluster's nodes go: "auto" (sizing's rule) or one of the AZs that offer the type,
@@ -320,7 +327,8 @@ class SizingForm(W.VBox):
             _set_picture(self.picture, b"")
             notes.append(f"picture: {exc}")
         try:
-            self.cost.value = _table_html(labnet.cost.estimate(spec, cross_vpc_gb_per_month=self.cross_vpc_gb_per_month))
+            estimate = labnet.cost.estimate(spec, cross_vpc_gb_per_month=self.cross_vpc_gb_per_month)
+            self.cost.value = _table_html(labnet.formats.readable(estimate))  # 2,190 and 0.15, not 2190.0, 0.150000
         except LabnetError as exc:
             self.cost.value = ""
             notes.append(f"cost: {exc}")
@@ -355,8 +363,9 @@ class DeployForm(W.VBox):
                                        "labnet-preview-button")
         self.deploy_button = _classed(W.Button(description="Deploy", icon="play", button_style="primary",
                                                tooltip="create the network"), "labnet-deploy-button")
+        # Wide enough for its placeholder (tests/test_browser.py measures it).
         self.confirm = _classed(W.Text(description="Confirm", placeholder="type the stack name to destroy",
-                                       style=style), "labnet-destroy-confirm")
+                                       style=style, layout=W.Layout(width="400px")), "labnet-destroy-confirm")
         self.destroy_button = _classed(W.Button(description="Destroy", icon="trash", button_style="danger",
                                                 tooltip="delete everything the stack owns"), "labnet-destroy-button")
         self.progress = _classed(W.IntProgress(value=0, min=0, max=1, description="", bar_style="info"),
@@ -369,6 +378,7 @@ class DeployForm(W.VBox):
         self.matrix_table = _classed(W.HTML(), "labnet-matrix-table")
         self.matrix_picture = _classed(W.Image(format="png", layout=W.Layout(max_width="600px", display="none")),
                                        "labnet-matrix-picture")
+        self.posture_table = _classed(W.HTML(), "labnet-posture-table")
         self._messages = _Messages(self.message)
         self.buttons = (self.preview_button, self.deploy_button, self.destroy_button)
         self._inflight = 0
@@ -382,7 +392,10 @@ class DeployForm(W.VBox):
             W.HBox([self.preview_button, self.deploy_button]), self.progress, self.message,
             W.HTML("<b>Preview</b>"), self.preview_table, W.HTML("<b>Outputs</b>"), self.outputs_table, self.picture,
             W.HTML("<b>Connectivity</b>"), self.matrix_table, self.matrix_picture,
+            W.HTML("<b>Security posture</b>"), self.posture_table,
             W.HTML("<b>Tear down</b>"), W.HBox([self.confirm, self.destroy_button]),
+            W.HTML("<i>Destroy keeps the stack's flow-log bucket (audit data; a later deploy of the stack reuses "
+                   "it). To delete the logs too: <code>labnet.Lab(name).destroy(delete_logs=True)</code>.</i>"),
         ])
         self.add_class("labnet-deploy-form")
 
@@ -512,14 +525,19 @@ class DeployForm(W.VBox):
         from .analysis import verify
 
         try:
-            frame = lab.connectivity()
+            snap = lab.snapshot()
+            frame = lab.connectivity(snapshot=snap)
+            posture = lab.posture(snapshot=snap)
         except LabnetError as exc:  # the network is deployed either way: say why it was not verified
             self.matrix_table.value = f"<i>{html.escape(f'not verified: {exc}')}</i>"
+            self.posture_table.value = ""
             _set_picture(self.matrix_picture, b"")
             return f"connectivity not verified ({exc})"
         self.matrix_table.value = verify.matrix(frame).to_html(border=0, classes="labnet-table")
         _set_picture(self.matrix_picture, _png(labnet.heatmap.draw(frame)))
-        return f"connectivity: {verify.summary(frame)}"
+        self.posture_table.value = posture.to_html(index=False, border=0, classes="labnet-table")
+        failed = int((posture.status == "fail").sum())
+        return f"connectivity: {verify.summary(frame)}; posture: {failed} failed control(s) of {len(posture)}"
 
     def on_destroy(self, _button: Any = None) -> None:
         """Destroy everything the stack owns, only once the stack name is typed into the confirm box."""
@@ -533,7 +551,8 @@ class DeployForm(W.VBox):
             self._messages.show("info", "destroying…")
             lab = self._open(with_spec=False)  # what the stack owns, from its saved state
             self._progress_start()
-            removed = lab.destroy()
+            result = lab.destroy()
+            removed, kept = result[result.outcome == "removed"], result[result.outcome == "kept"]
             self.lab = lab
             self._progress_finish()
             self.confirm.value = ""
@@ -541,8 +560,11 @@ class DeployForm(W.VBox):
             self.preview_table.value = "<i>the stack was destroyed: preview again to plan a new deploy</i>"
             _set_picture(self.picture, b"")
             self.matrix_table.value = ""
+            self.posture_table.value = ""
             _set_picture(self.matrix_picture, b"")
-            return f"destroyed {name}: {len(removed)} resource(s) removed, state {lab.status()}"
+            kept_text = (f"; kept {len(kept)} (the flow-log bucket and its settings: audit data, reused by the next "
+                         "deploy of this stack; destroy(delete_logs=True) deletes them)" if len(kept) else "")
+            return f"destroyed {name}: {len(removed)} resource(s) removed{kept_text}, state {lab.status()}"
         self._operation("destroy", body)
 
 

@@ -37,6 +37,15 @@ def _ec2_instance_types() -> dict:
 _TYPES = None
 
 
+def by_cidr(spec):
+    """``spec`` with every spoke admitting its peers by CIDR (the peer prefix list), as before issue 19's
+    group references: what the prefix-list tests are about."""
+    import dataclasses
+
+    return dataclasses.replace(spec, spokes=tuple(dataclasses.replace(sp, admission="prefix-list")
+                                                  for sp in spec.spokes))
+
+
 def plan(**kw):
     args = dict(spokes=3, nodes_per_spoke=16, instance=P5, region=US_EAST_1, azs=2)
     args.update(kw)

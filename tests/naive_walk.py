@@ -153,6 +153,21 @@ class Walk:
             return None
         return ("NACL_EGRESS" if egress else "NACL_INGRESS", acl.id)
 
+    def refs_across(self, vpc_a, vpc_b):
+        """AWS's rule for a group reference across a TGW (issue 19): an available VPC attachment of each
+        VPC on one TGW in one Region, references enabled on that TGW and on both attachments."""
+        for x in self.snap.attachments:
+            if x.resource_type != "vpc" or x.resource_id != vpc_a or x.state != "available" or x.sg_referencing != "enable":
+                continue
+            tgw = next((t for t in self.snap.transit_gateways if t.id == x.tgw_id), None)
+            if tgw is None or tgw.sg_referencing != "enable":
+                continue
+            for y in self.snap.attachments:
+                if (y.resource_type == "vpc" and y.resource_id == vpc_b and y.tgw_id == x.tgw_id and y.region == x.region
+                        and y.state == "available" and y.sg_referencing == "enable"):
+                    return True
+        return False
+
     def sg_ok(self, g, egress, p, port, peer_sid, peer_gid):
         peer = self.subnet(peer_sid)
         block = net(peer.cidr)
@@ -164,7 +179,8 @@ class Walk:
             if rp != "-1" and (rp != p or (r.from_port != -1 and not r.from_port <= port <= r.to_port)):
                 continue
             rules.append(r)
-        if any(r.group_id == peer_gid and peer.vpc_id == g.vpc_id for r in rules):
+        if any(r.group_id == peer_gid and (peer.vpc_id == g.vpc_id or (not egress and self.refs_across(g.vpc_id, peer.vpc_id)))
+               for r in rules):
             return True
         nets = [net(r.cidr) for r in rules if r.cidr]
         for r in rules:

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import labnet
+from tests.helpers import by_cidr  # the peer prefix list (references: test_security)
 from labnet.engines import handlers
 from tests.inspect_ec2 import assert_reaches_like_the_full_mesh, inventory, total
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def spec3(ec2):
-    return labnet.size(spokes=3, nodes_per_spoke=8, instance_type="p5.48xlarge", azs=2)
+    return by_cidr(labnet.size(spokes=3, nodes_per_spoke=8, instance_type="p5.48xlarge", azs=2))
 
 
 def test_up_three_spokes_matches_what_boto3_sees_and_destroy_leaves_nothing(ec2, spec3):
@@ -198,7 +199,7 @@ def test_resources_labnet_did_not_create_survive_destroy(ec2, spec3):
 
 
 def test_up_twice_changes_nothing_and_adding_a_spoke_only_adds(ec2):
-    spec = labnet.size(spokes=2, nodes_per_spoke=8, azs=2)
+    spec = by_cidr(labnet.size(spokes=2, nodes_per_spoke=8, azs=2))
     events = []
     lab = labnet.Lab("e2e-idem", spec, engine="rehearsal", progress=events.append)
     first = lab.up()
@@ -208,7 +209,7 @@ def test_up_twice_changes_nothing_and_adding_a_spoke_only_adds(ec2):
     assert events == [] and inventory(ec2) == before
     pd.testing.assert_frame_equal(first, second)
 
-    bigger = labnet.size(spokes=3, nodes_per_spoke=8, azs=2)
+    bigger = by_cidr(labnet.size(spokes=3, nodes_per_spoke=8, azs=2))
     lab3 = labnet.Lab("e2e-idem", bigger, engine="rehearsal", progress=events.append)
     plan = lab3.preview()
     assert set(plan.action) == {"same", "create", "update"}
@@ -220,7 +221,7 @@ def test_up_twice_changes_nothing_and_adding_a_spoke_only_adds(ec2):
     assert {e.action for e in events} == {"create", "update"}
 
     # A change the rehearsal engine cannot make in place stops before any AWS call.
-    changed = labnet.size(spokes=3, nodes_per_spoke=200, azs=2)
+    changed = by_cidr(labnet.size(spokes=3, nodes_per_spoke=200, azs=2))
     with pytest.raises(labnet.SpecChangedError) as err:
         labnet.Lab("e2e-idem", changed, engine="rehearsal").up()
     assert "destroy()" in str(err.value)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import labnet
 from labnet import preflight
 from labnet.spec import NetworkSpec, Subnet, Tags, TransitGateway, Workload
-from tests.helpers import US_EAST_1, plan
+from tests.helpers import US_EAST_1, by_cidr, plan
 
 
 def _with_spoke(spec: NetworkSpec, i: int, **changes) -> NetworkSpec:
@@ -233,7 +233,8 @@ def test_a_spec_that_drops_either_efa_self_rule_is_refused(option):
     assert err.value.field == f"security.{option}" and err.value.value is False
     assert "EFA" in str(err.value) and "reference the group" in str(err.value)
     assert plan().to_dict()["security"] == {"cross_spoke_ports": [0, 65535], "self_ingress": True,
-                                            "self_egress": True}
+                                            "self_egress": True, "flow_logs": True, "flow_log_destination": "",
+                                            "flow_log_expiry_days": 365, "flow_log_role_arn": "", "s3_buckets": []}
 
 
 def _fresh_account_rows(spec):
@@ -249,7 +250,7 @@ def test_sized_networks_stay_within_the_default_route_and_rule_quotas(n):
     """Counted AWS's way, from the declared program: the peer prefix list counts its max entries as rules."""
     from labnet.analysis import quota_report
 
-    spec = plan(spokes=n, nodes_per_spoke=1)
+    spec = by_cidr(plan(spokes=n, nodes_per_spoke=1))  # the peer prefix list (references: test_security)
     rows = {r.quota: r for r in _fresh_account_rows(spec)}
     for quota in ("Routes per route table", "Inbound rules per security group"):
         assert rows[quota].fits, rows[quota]
@@ -359,3 +360,53 @@ def test_offerings_and_az_ids_in_region_facts():
     assert spec.spokes[0].subnets[0].az_id == "use1-az6"
     no_ids = preflight.RegionFacts("us-east-1", ("us-east-1a",))
     assert no_ids.az_id("us-east-1a") == "" and no_ids.label("us-east-1a") == "us-east-1a"
+
+
+# -- logical names that would collide (issue 23) ---------------------------------------------------
+def _with(spec, **changes):
+    import dataclasses
+
+    return dataclasses.replace(spec, **changes)
+
+
+def test_a_spoke_named_like_anothers_public_route_table_is_refused():
+    """With public subnets, spoke 'a' declares 'a-public-rt', the private route table of spoke 'a-public'."""
+    spec = plan(spokes=["a", "a-public"], public_subnets=True)
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        preflight.check(spec)
+    assert err.value.field == "spokes[1].name" and "'a-public-rt'" in str(err.value)
+    preflight.check(plan(spokes=["a", "a-public"], public_subnets=False))  # no public route tables: fine
+
+
+def test_tgw_route_table_names_that_meet_across_regions_are_refused():
+    from tests.test_regions import plan_regions
+
+    spec = plan_regions()
+    tables = ("spokes", "spokes-us-west-2")
+    bad = _with(spec, transit_gateway=_with(spec.transit_gateway, route_tables=tables))
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        preflight.check(bad)
+    assert err.value.field == "transit_gateway.route_tables" and "'tgw-rt-spokes-us-west-2'" in str(err.value)
+
+
+def test_preflight_predicts_the_tgw_route_table_names_the_program_declares():
+    """The names preflight checks are the names the program gives (one rule, checked both ways)."""
+    from labnet.declare import declare
+    from tests.test_regions import plan_regions
+
+    spec = plan_regions()
+    spec = _with(spec, transit_gateway=_with(spec.transit_gateway, route_tables=("spokes", "shared")))
+    declared = {r.name for r in declare(spec).resources if r.type == "aws:ec2transitgateway/routeTable:RouteTable"}
+    predicted = {f"tgw-rt-{t}{'' if r == spec.region else '-' + r}" for r in spec.regions
+                 for t in spec.transit_gateway.route_tables}
+    assert declared == predicted
+
+
+def test_the_program_refuses_any_duplicate_logical_name_before_registering_it():
+    """The program's own guard (run here without preflight): the duplicate never reaches an engine."""
+    from labnet.declare import declare
+
+    spec = plan(spokes=["b", "b-public"], public_subnets=True)
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        declare(spec)
+    assert "b-public-rt" in str(err.value) and "RouteTable" in str(err.value)

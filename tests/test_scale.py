@@ -13,6 +13,7 @@ import dataclasses
 import pytest
 
 import labnet
+from tests.helpers import by_cidr  # the peer prefix list (references: test_security)
 from labnet.analysis import quota_report
 from labnet.engines import handlers
 from tests.inspect_ec2 import (assert_reaches_like_the_full_mesh, counted_inbound_rules, counted_routes, inventory,
@@ -78,7 +79,7 @@ def test_sixty_spokes_fit_the_default_route_and_rule_quotas_counted_awss_way(ec2
 
 
 def test_adding_and_removing_spokes_updates_the_lists_and_rebuilds_nothing(ec2):
-    three = labnet.size(spokes=3, nodes_per_spoke=2, azs=2)
+    three = by_cidr(labnet.size(spokes=3, nodes_per_spoke=2, azs=2))
     with wire() as sent:
         lab = labnet.Lab("scale-grow", three, engine="rehearsal")
         lab.up()
@@ -86,7 +87,7 @@ def test_adding_and_removing_spokes_updates_the_lists_and_rebuilds_nothing(ec2):
         before = _ids(lab)
 
         # Add two spokes: the existing lists are modified in place, nothing existing is replaced.
-        five = labnet.size(spokes=5, nodes_per_spoke=2, azs=2)
+        five = by_cidr(labnet.size(spokes=5, nodes_per_spoke=2, azs=2))
         lab = labnet.Lab("scale-grow", five, engine="rehearsal")
         plan = lab.preview()
         assert set(plan[plan.action == "update"].name) == {f"{s.name}-peers" for s in three.spokes}
@@ -134,9 +135,9 @@ def _check_lists(ec2, spec, exports, sent) -> None:
 def test_an_update_interrupted_midway_is_finished_by_the_next_up(ec2, monkeypatch):
     """Killed between a prefix list's resize and its entries: the journal says which update was in
     flight, and the next up makes it again from what the list holds by then."""
-    three = labnet.size(spokes=3, nodes_per_spoke=2, azs=1)
+    three = by_cidr(labnet.size(spokes=3, nodes_per_spoke=2, azs=1))
     labnet.Lab("scale-cut", three, engine="rehearsal").up()
-    four = labnet.size(spokes=4, nodes_per_spoke=2, azs=1)
+    four = by_cidr(labnet.size(spokes=4, nodes_per_spoke=2, azs=1))
     real = handlers.ManagedPrefixList._modify
 
     def cut(self, client, pl, add, remove):

@@ -107,7 +107,7 @@ def test_from_dict_names_the_bad_field(mutate, field):
 def test_table_has_one_row_per_subnet_with_headroom():
     spec = plan(spokes=2, nodes_per_spoke=16, azs=2)
     table = spec.table()
-    assert list(table.columns) == ["spoke", "region", "vpc_cidr", "role", "az", "az_id", "cidr", "usable_ips", "ips_needed",
+    assert list(table.columns) == ["spoke", "region", "admission", "vpc_cidr", "role", "az", "az_id", "cidr", "usable_ips", "ips_needed",
                                    "headroom"]
     assert len(table) == sum(len(s.subnets) for s in spec.spokes)
     compute = table[table.role == "compute"].iloc[0]

@@ -83,7 +83,8 @@ def snapshots(draw):
                                                                                    "active"),)))
         att_subnets = tuple(s.id for s in attach) + (
             (compute[0].id,) if draw(st.integers(0, 6)) == 0 else ())
-        atts.append(TgwAttachment(f"tgw-attach-{i}", r, tgw, "vpc", f"vpc-{i}", draw(state), att_subnets))
+        atts.append(TgwAttachment(f"tgw-attach-{i}", r, tgw, "vpc", f"vpc-{i}", draw(state), att_subnets,
+                                  sg_referencing=draw(st.sampled_from(["enable"] * 3 + ["disable"]))))
         g = f"sg-{i}"
         rules = []
         if draw(st.integers(0, 6)):
@@ -95,8 +96,13 @@ def snapshots(draw):
         for j in range(n):
             if j == i:
                 continue
-            kind = draw(st.sampled_from(["all-tcp"] * 4 + ["none", "one-port", "udp", "any", "half"]))
-            if kind == "all-tcp":
+            kind = draw(st.sampled_from(["all-tcp"] * 4 + ["none", "one-port", "udp", "any", "half", "ref", "ref",
+                                                          "ref-out"]))
+            if kind == "ref":  # the peer's group by reference across the TGW (issue 19)
+                rules.append(SgRule(f"sgr-{i}-{j}", False, "tcp", 0, 65535, group_id=f"sg-{j}"))
+            elif kind == "ref-out":  # an outbound reference: never carried across a TGW
+                rules.append(SgRule(f"sgr-{i}-{j}", True, "tcp", 0, 65535, group_id=f"sg-{j}"))
+            elif kind == "all-tcp":
                 rules.append(SgRule(f"sgr-{i}-{j}", False, "tcp", 0, 65535, cidr=cidr[j]))
             elif kind == "one-port":
                 rules.append(SgRule(f"sgr-{i}-{j}", False, "tcp", 29500, 29500, cidr=cidr[j]))
@@ -131,9 +137,10 @@ def snapshots(draw):
                                              NaclEntry(32767, False, "-1", False, "0.0.0.0/0"))))
         spokes.append(Spoke(f"s{i}", r, f"vpc-{i}", cidr[i], tuple(s.id for s in compute), g, f"tgw-attach-{i}", tgw,
                             draw(st.sampled_from([True, None, False]))))
-    tgws = [TransitGateway("tgw-1", "r1", "available")]
+    refs = st.sampled_from(["enable"] * 3 + ["disable"])
+    tgws = [TransitGateway("tgw-1", "r1", "available", draw(refs))]
     if two_tgws:
-        tgws.append(TransitGateway("tgw-2", "r2", "available"))
+        tgws.append(TransitGateway("tgw-2", "r2", "available", draw(refs)))
         atts.append(TgwAttachment("tgw-attach-p", "r1", "tgw-1", "peering", "tgw-2", draw(state), (), "tgw-2", "r2"))
         atts.append(TgwAttachment("tgw-attach-p", "r2", "tgw-2", "peering", "tgw-1", draw(state), (), "tgw-1", "r1"))
     tables = []

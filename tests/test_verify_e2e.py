@@ -21,6 +21,7 @@ import boto3
 import pytest
 
 import labnet
+from tests.helpers import by_cidr  # the peer prefix list (references: test_security)
 from tests.helpers import verdicts
 from labnet.analysis import snapshot as snapshot_mod
 from labnet.analysis.snapshot import Snapshot
@@ -97,7 +98,7 @@ def net(emulator_url, tmp_path_factory):
     saved = os.environ.get("LABNET_HOME")
     os.environ["LABNET_HOME"] = str(tmp_path_factory.mktemp("verify-home"))
     try:
-        spec = labnet.size(spokes=4, nodes_per_spoke=4, instance_type="p5.48xlarge", azs=2, supernet="10.0.0.0/16")
+        spec = by_cidr(labnet.size(spokes=4, nodes_per_spoke=4, instance_type="p5.48xlarge", azs=2, supernet="10.0.0.0/16"))
         lab = labnet.Lab("verify-e2e", spec, engine="rehearsal", progress=lambda e: None)
         lab.up()
         yield Net(lab, _client(emulator_url))

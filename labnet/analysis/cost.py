@@ -7,6 +7,10 @@ One row per line item, each with its quantity, unit, unit price and the page the
   once, where it is sent into the TGW from a VPC attachment.
 - NAT gateway hours and NAT data processed, when the spec has public subnets (one NAT per spoke).
 - S3 gateway endpoints: free, shown at 0 so the table says so.
+- Flow-log delivery (issue 19), when the spec's flow logs are on: the stated GB of flow-log records
+  per month (``flow_log_gb_per_month``), billed as CloudWatch vended logs per GB delivered, to S3
+  (labnet's bucket or yours) or to CloudWatch Logs at that destination's price, in the Region of
+  the VPCs and TGWs that log (split by spokes across Regions). Storage of the logs is not included.
 - Across regions (a network with spokes in several regions, one TGW per region): every line above
   per region at that region's prices (each spoke's share of the traffic is billed where it is sent);
   Transit Gateway peering attachment-hours, one peering per pair of regions, billed on each TGW it
@@ -50,7 +54,8 @@ PRICES_FILE = Path(__file__).with_name("prices.json")
 # ``region``: where the line item is billed (the sending region for inter-Region data transfer).
 COLUMNS = ["item", "region", "quantity", "unit", "unit_price_usd", "per_hour_usd", "per_month_usd", "basis", "source"]
 MAX_HOURS_PER_MONTH = 744  # 31 days; 730 (8,760 h / 12) is the average month AWS's examples use
-NOT_INCLUDED = ("EC2 instances, EBS, cross-AZ and internet data transfer, S3 storage and requests")
+NOT_INCLUDED = ("EC2 instances, EBS, cross-AZ and internet data transfer, S3 storage and requests (the flow logs' "
+                "storage included)")
 
 
 @dataclass(frozen=True)
@@ -104,14 +109,15 @@ def load_prices(source: PriceSet | Mapping[str, Any] | str | Path | None = None)
 
 def estimate(spec: NetworkSpec, cross_vpc_gb_per_month: float = 1000.0, hours_per_month: float = 730.0,
              prices: PriceSet | Mapping[str, Any] | str | Path | None = None, *,
-             nat_gb_per_month: float = 100.0,
+             nat_gb_per_month: float = 100.0, flow_log_gb_per_month: float = 10.0,
              inter_region_gb_per_month: float | Mapping[tuple[str, str], float] | None = None) -> "pd.DataFrame":
     """Estimate the network's own cost: one row per line item plus a total, in USD.
 
     ``cross_vpc_gb_per_month`` is the traffic between spokes (through the TGW); ``hours_per_month``
     how long the network stays up (730 is an average month); ``nat_gb_per_month`` the traffic through
     NAT gateways (used only when the spec has public subnets; S3 traffic takes the free gateway
-    endpoint instead). ``prices`` defaults to labnet's price data for the spec's regions.
+    endpoint instead); ``flow_log_gb_per_month`` the flow-log records the network's VPCs and TGWs
+    deliver (used only when the spec's flow logs are on). ``prices`` defaults to labnet's price data for the spec's regions.
 
     Across regions, ``inter_region_gb_per_month`` is the part of ``cross_vpc_gb_per_month`` that runs
     between spokes in different regions: ``None`` derives it (spokes exchanging equal traffic, see the
@@ -137,6 +143,8 @@ def estimate(spec: NetworkSpec, cross_vpc_gb_per_month: float = 1000.0, hours_pe
                                f"must be more than 0 and at most {MAX_HOURS_PER_MONTH} (a 31-day month)",
                                "730 is an average month (8,760 hours / 12)")
     nat_gb = _amount("nat_gb_per_month", nat_gb_per_month, "GB through NAT per month, for example 100")
+    log_gb = _amount("flow_log_gb_per_month", flow_log_gb_per_month,
+                     "GB of flow-log records per month, for example 10")
     regions = list(spec.regions)
     spokes_in = {r: Decimal(len(spec.spokes_in(r))) for r in regions}
     crossing, derived = _inter_region(spec, gb, inter_region_gb_per_month)
@@ -218,6 +226,17 @@ def estimate(spec: NetworkSpec, cross_vpc_gb_per_month: float = 1000.0, hours_pe
             n = owned_in[r]
             line("s3_gateway_endpoint", r, n, Decimal(0),
                  f"{_n(n)} gateway endpoint(s), free: S3 traffic skips NAT and the TGW")
+    kind = spec.security.flow_log_kind
+    if kind != "off":
+        key = "flow_log_delivery_cwl_gb" if kind == "cloud-watch-logs" else "flow_log_delivery_s3_gb"
+        dest = {"labnet-bucket": "labnet's log bucket", "s3": "your S3 bucket",
+                "cloud-watch-logs": "your CloudWatch Logs group"}[kind]
+        for r in regions:
+            share = log_gb * spokes_in[r] / total_spokes
+            line(key, r, share, None,
+                 f"{_q(share)} GB/month of flow-log records from {_n(spokes_in[r])} VPC(s) and the TGW"
+                 + (f" in {r} ({_n(spokes_in[r])}/{_n(total_spokes)} of {_n(log_gb)} GB, by spokes)" if many else "")
+                 + f" delivered to {dest} (vended logs, first 10 TB tier); per hour is the monthly average")
     where = ", ".join(regions)
     rows.append({
         "item": "total", "region": where, "quantity": None, "unit": "", "unit_price_usd": None,
@@ -233,7 +252,8 @@ def estimate(spec: NetworkSpec, cross_vpc_gb_per_month: float = 1000.0, hours_pe
     frame = pd.DataFrame(rows, columns=COLUMNS)
     assumptions: dict[str, Any] = {
         "spokes": len(spec.spokes), "cross_vpc_gb_per_month": float(gb), "hours_per_month": float(hours),
-        "nat_gb_per_month": float(nat_gb), "public_subnets": spec.public_subnets, "s3_endpoint": spec.s3_endpoint}
+        "nat_gb_per_month": float(nat_gb), "public_subnets": spec.public_subnets, "s3_endpoint": spec.s3_endpoint,
+        "flow_log_gb_per_month": float(log_gb) if kind != "off" else 0.0, "flow_logs": kind}
     if many:
         assumptions.update({
             "spokes_per_region": {r: int(n) for r, n in spokes_in.items()},

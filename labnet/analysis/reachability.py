@@ -30,8 +30,11 @@ stays inside one subnet meets no NACL. Propagated TGW routes are derived here fr
 (the propagating VPC attachment's CIDRs, only while the attachment is available), the same on the
 emulator and on AWS; a static route wins over a propagated one for the same prefix, as on AWS.
 Prefix lists are resolved from the snapshot in VPC routes and in security group rules. Routes are
-matched against the whole destination subnet (the longest prefix that contains all of it); a group
-reference matches peers in the same VPC only (cross-VPC security group referencing is not modelled).
+matched against the whole destination subnet (the longest prefix that contains all of it). A group
+reference admits a peer carrying the referenced group in the same VPC, and across a Transit Gateway
+(issue 19) the way AWS allows it: an inbound rule only, both VPCs in one Region attached to the same
+TGW, with SecurityGroupReferencingSupport enabled on the TGW and on both attachments (which must be
+available); never across TGW peering.
 
 Across regions a packet crosses a TGW peering: the static route in the source side's TGW route
 table names the peering attachment, which must be available on both sides, and the table associated
@@ -284,6 +287,8 @@ class _Model:
             if a.resource_type == "vpc":
                 self.vpc_attachments.setdefault(a.resource_id, []).append(a)
         self.tgw_tables = {t.id: t for t in snap.tgw_route_tables}
+        self.tgws = {t.id: t for t in snap.transit_gateways}
+        self._ref_cache: dict[tuple[str, str], bool] = {}
         self.assoc: dict[tuple[str, str], TgwRouteTable] = {}
         for t in snap.tgw_route_tables:
             for aid in t.associations:
@@ -408,10 +413,30 @@ class _Model:
     def sg_allows(self, group: SecurityGroup, egress: bool, proto: str, port: int, peer_subnet: Subnet,
                   peer_group: str) -> bool:
         peers, merged = self._sg_allowed(group, egress, proto, port)
-        if peer_group in peers and peer_subnet.vpc_id == group.vpc_id:
+        if peer_group in peers and (peer_subnet.vpc_id == group.vpc_id
+                                    or (not egress and self.references_across(group.vpc_id, peer_subnet.vpc_id))):
             return True
         lo, hi = self.spans[peer_subnet.id]
         return _covers(merged, lo, hi)
+
+    def references_across(self, vpc_a: str, vpc_b: str) -> bool:
+        """Whether a group reference reaches from VPC ``vpc_a`` to ``vpc_b`` through a Transit Gateway:
+        one TGW in one Region that both attach to, referencing enabled on it and on both (available)
+        attachments. Peering attachments never carry references."""
+        key = (vpc_a, vpc_b)
+        hit = self._ref_cache.get(key)
+        if hit is None:
+            hit = False
+            for a in self.vpc_attachments.get(vpc_a, ()):
+                tgw = self.tgws.get(a.tgw_id)
+                if a.state != UP or a.sg_referencing != "enable" or tgw is None or tgw.sg_referencing != "enable":
+                    continue
+                if any(b.tgw_id == a.tgw_id and b.region == a.region and b.state == UP and b.sg_referencing == "enable"
+                       for b in self.vpc_attachments.get(vpc_b, ())):
+                    hit = True
+                    break
+            self._ref_cache[key] = hit
+        return hit
 
     @staticmethod
     def sg_efa(group: SecurityGroup, egress: bool) -> bool:
@@ -826,10 +851,25 @@ def exposure(snapshot: Snapshot) -> tuple[Finding, ...]:
     """Every ingress rule of the stack's security groups and network ACLs (those in its VPCs) that
     admits traffic from outside the stack's spokes: 0.0.0.0/0, ::/0 or any IPv6 range (the spokes
     are IPv4), a CIDR outside the spokes' CIDRs, a prefix list holding such a CIDR (or whose entries
-    are unknown), or a security group outside the stack. Egress rules are not findings."""
+    are unknown), or a security group outside the stack. Egress rules are not findings.
+
+    Network ACLs are stateless, so they must admit the replies of connections the nodes open; such
+    entries admit no connection (the groups, stateful, are what admit one) and are not findings: TCP
+    or UDP to ports 1024 and up only (replies land on ephemeral ports; every well-known service port
+    is below), and ICMP type 3 (destination unreachable: path-MTU discovery). An ACL entry for the
+    network's own blocks (each Region's summary, :attr:`Snapshot.network_cidrs`) is inside too: the
+    Transit Gateway routes only the spokes' CIDRs, so nothing else of such a block reaches a spoke."""
     vpc_ids = {sp.vpc_id for sp in snapshot.spokes}
     name_of = {sp.vpc_id: sp.name for sp in snapshot.spokes}
     inside = _merge(_span(c) for v in snapshot.vpcs if v.id in vpc_ids for c in v.cidrs)
+    network = _merge([*(_span(c) for v in snapshot.vpcs if v.id in vpc_ids for c in v.cidrs),
+                      *(_span(c) for c in snapshot.network_cidrs)])
+
+    def reply_only(e) -> bool:
+        p = _proto(e.protocol)
+        if p in ("6", "17"):
+            return e.from_port >= 1024
+        return p == "1" and e.icmp_type == 3
     own_groups = {g.id for g in snapshot.security_groups if g.vpc_id in vpc_ids}
     lists = {p.id: p for p in snapshot.prefix_lists}
     # Storage groups (spec.storage) are listed whole: what each admits is the point of the option.
@@ -878,6 +918,8 @@ def exposure(snapshot: Snapshot) -> tuple[Finding, ...]:
             if e.egress or not e.allow:
                 continue
             source = e.cidr or e.cidr_v6
+            if reply_only(e) or (e.cidr and not e.cidr.endswith("/0") and _covers(network, *_span(e.cidr))):
+                continue
             why = outside_cidr(e.cidr) if e.cidr else (
                 "the whole IPv6 internet" if e.cidr_v6.endswith("/0") else "an IPv6 range (the spokes are IPv4)")
             if why:

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from ..errors import StateError, TargetError
-from ..outputs import StackOutputs, is_secret
+from ..outputs import FlowLogOutput, StackOutputs, is_secret
 from ..spec import STORAGE_PORTS
 from ..spec import _plain  # the one way labnet turns nested dataclass dicts into JSON-ready data
 
@@ -103,6 +103,9 @@ class TransitGateway:
     id: str
     region: str
     state: str
+    # Its options the posture table and the reference model read (issue 19): "enable" | "disable".
+    sg_referencing: str = "disable"
+    auto_accept_shared_attachments: str = "disable"
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,8 @@ class TgwAttachment:
     subnet_ids: tuple[str, ...] = ()
     peer_tgw_id: str = ""
     peer_region: str = ""
+    sg_referencing: str = "disable"  # a VPC attachment's SecurityGroupReferencingSupport
+    appliance_mode: str = "disable"
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,8 @@ class NaclEntry:
     cidr_v6: str = ""
     from_port: int = -1
     to_port: int = -1
+    icmp_type: int = -1  # ICMP entries: the type and code they match (-1: any)
+    icmp_code: int = -1
 
 
 @dataclass(frozen=True)
@@ -203,6 +210,48 @@ class PrefixList:
     name: str
     owner_id: str
     cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FlowLog:
+    """A flow log of one of the stack's VPCs or TGWs (``resource_id``)."""
+
+    id: str
+    region: str
+    resource_id: str
+    destination_type: str  # s3 | cloud-watch-logs | kinesis-data-firehose
+    destination: str
+    traffic_type: str
+    status: str  # EC2's DeliverLogsStatus: SUCCESS | FAILED
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A VPC endpoint in one of the stack's VPCs, with its policy document (JSON text)."""
+
+    id: str
+    region: str
+    vpc_id: str
+    service: str
+    type: str
+    policy: str
+
+
+@dataclass(frozen=True)
+class LogBucket:
+    """The S3 bucket a Region's flow logs go to, as S3 reports it. ``owned``: labnet's own bucket for
+    the stack; a bucket of the user's is read only as far as the user's credentials allow."""
+
+    name: str
+    region: str
+    owned: bool
+    exists: bool
+    encryption: str = ""  # AES256 | aws:kms | "" (none, or not readable)
+    public_access_blocked: bool = False  # all four settings on
+    policy: str = ""
+    expiry_days: int = 0
+    versioning: str = ""
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -242,6 +291,12 @@ class Snapshot:
     security_groups: tuple[SecurityGroup, ...] = ()
     network_acls: tuple[NetworkAcl, ...] = ()
     prefix_lists: tuple[PrefixList, ...] = ()
+    # issue 19: what posture reads, from the same snapshot verify takes
+    flow_logs: tuple[FlowLog, ...] = ()
+    endpoints: tuple[Endpoint, ...] = ()
+    log_buckets: tuple[LogBucket, ...] = ()
+    # The network's own address blocks (every Region's summary), from the outputs: what its ACLs admit.
+    network_cidrs: tuple[str, ...] = ()
     read_calls: int = 0  # EC2 API calls the read made
     read_seconds: float = 0.0
     version: int = VERSION
@@ -309,12 +364,14 @@ def _value(hint: Any, value: Any) -> Any:
 
 
 # -- reading -------------------------------------------------------------------------------------
-def spokes_from_exports(exports: "StackOutputs | Mapping[str, Any]", efa: bool | None = None) -> tuple[Spoke, ...]:
+def spokes_from_exports(exports: "StackOutputs | Mapping[str, Any]", efa: bool | None = None,
+                        stack: str = "") -> tuple[Spoke, ...]:
     """The spokes a stack's outputs describe (``Lab.stack_outputs()`` or ``Lab.exports()``); raises if
     there are none, or if a spoke's ids are secret (verify needs them)."""
     out_ = StackOutputs.of(exports)
     if is_secret(out_.spokes) or not out_.spokes:
-        raise StateError("the stack has no outputs to verify: deploy it first (lab.up())")
+        which = f"stack {stack!r}" if stack else "the stack"
+        raise StateError(f"{which} has no outputs to verify: deploy it first (lab.up())")
     tgws = out_.tgw_ids()
     out = []
     for name, sp in out_.spokes.items():
@@ -373,27 +430,60 @@ def read(ec2: Any | Callable[[str], Any], exports: "StackOutputs | Mapping[str, 
             tgws.append(tgw_id)
     parts: dict[str, list[Any]] = {k: [] for k in ("vpcs", "subnets", "route_tables", "transit_gateways",
                                                    "attachments", "tgw_route_tables", "security_groups",
-                                                   "network_acls", "prefix_lists")}
+                                                   "network_acls", "prefix_lists", "flow_logs", "endpoints",
+                                                   "log_buckets")}
+    logs = exports.flow_logs
     peerings = peerings_from_exports(exports)
     # A region at a time, each with that region's client: the calls grow with the regions, not the spokes.
     for region, (vpc_ids, tgw_ids) in scopes.items():
         client = client_for(region)
         counter = _count_calls(client, calls)
         try:
-            _Reader(client, region, parts, emulator).read(vpc_ids, tgw_ids, peerings.get(region, []))
+            reader = _Reader(client, region, parts, emulator)
+            reader.read(vpc_ids, tgw_ids, peerings.get(region, []))
+            if region in logs:
+                reader.read_log_bucket(logs[region], calls)
         finally:
             client.meta.events.unregister("before-call.ec2", counter)
+    network = exports.network_cidrs()
     return Snapshot(stack=stack, taken_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), spokes=spokes,
-                    **{k: tuple(v) for k, v in parts.items()}, read_calls=calls[0],
+                    **{k: tuple(v) for k, v in parts.items()}, network_cidrs=network, read_calls=calls[0],
                     read_seconds=round(time.perf_counter() - started, 4))
 
 
-def _count_calls(client: Any, calls: list[int]) -> Callable[..., None]:
+def _count_calls(client: Any, calls: list[int], service: str = "ec2") -> Callable[..., None]:
     def counter(**_kw: Any) -> None:
         calls[0] += 1
 
-    client.meta.events.register("before-call.ec2", counter)
+    client.meta.events.register(f"before-call.{service}", counter)
     return counter
+
+
+def _log_bucket(s3: Any, name: str, region: str, owned: bool) -> LogBucket:
+    from botocore.exceptions import ClientError
+
+    def get(call: str, **kw: Any) -> dict[str, Any] | None:
+        try:
+            return getattr(s3, call)(Bucket=name, **kw)
+        except ClientError:  # not set, or not readable with these credentials: posture says so
+            return None
+
+    if get("head_bucket") is None:
+        return LogBucket(name, region, owned, exists=False)
+    sse = ((get("get_bucket_encryption") or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules") or []
+    block = (get("get_public_access_block") or {}).get("PublicAccessBlockConfiguration") or {}
+    rules = (get("get_bucket_lifecycle_configuration") or {}).get("Rules") or []
+    expiry = [int(x["Expiration"]["Days"]) for x in rules
+              if x.get("Status") == "Enabled" and (x.get("Expiration") or {}).get("Days")]
+    tags = (get("get_bucket_tagging") or {}).get("TagSet") or []
+    return LogBucket(
+        name, region, owned, exists=True,
+        encryption=str(((sse[0] if sse else {}).get("ApplyServerSideEncryptionByDefault") or {}).get("SSEAlgorithm", "")),
+        public_access_blocked=all(block.get(k) for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
+                                                          "RestrictPublicBuckets")),
+        policy=str((get("get_bucket_policy") or {}).get("Policy", "")), expiry_days=min(expiry) if expiry else 0,
+        versioning=str((get("get_bucket_versioning") or {}).get("Status", "")),
+        tags=tuple(sorted((t["Key"], t["Value"]) for t in tags)))
 
 
 def _chunks(values: list[str]) -> list[list[str]]:
@@ -453,12 +543,45 @@ class _Reader:
         if tgw_ids:
             self._read_tgws(tgw_ids, list(peering_ids))
         self._read_prefix_lists(list(dict.fromkeys(prefix_ids)))
+        # issue 19: flow logs of the VPCs and TGWs (one call), the VPCs' endpoints with their policies (one).
+        for chunk in _chunks(list(vpc_ids) + list(tgw_ids)):
+            for f in self._all("describe_flow_logs", "FlowLogs", Filters=[{"Name": "resource-id", "Values": chunk}]):
+                p["flow_logs"].append(FlowLog(f["FlowLogId"], r, f.get("ResourceId", ""),
+                                              f.get("LogDestinationType", ""),
+                                              f.get("LogDestination") or f.get("LogGroupName", ""),
+                                              f.get("TrafficType", ""), f.get("DeliverLogsStatus", "")))
+        for e in self._by_vpc("describe_vpc_endpoints", "VpcEndpoints", vpc_ids):
+            if str(e.get("State", "")).lower() in ("deleted", "deleting"):
+                continue
+            p["endpoints"].append(Endpoint(e["VpcEndpointId"], r, e.get("VpcId", ""), e.get("ServiceName", ""),
+                                           str(e.get("VpcEndpointType", "")), e.get("PolicyDocument", "")))
+
+    def read_log_bucket(self, logs: "FlowLogOutput", calls: list[int]) -> None:
+        """The Region's flow-log bucket as S3 reports it (labnet's own, or the user's as far as the
+        caller may read it): encryption, public access block, policy, lifecycle expiry, versioning, tags."""
+        from ..clients import sibling
+
+        if logs.type != "s3":
+            return
+        name = logs.bucket or (logs.destination or "").split(":::", 1)[-1].split("/", 1)[0]
+        if not name or is_secret(name):
+            return
+        s3 = sibling(self.ec2, "s3")
+        counter = _count_calls(s3, calls, "s3")
+        try:
+            self.parts["log_buckets"].append(_log_bucket(s3, name, self.region, logs.owned))
+        finally:
+            s3.meta.events.unregister("before-call.s3", counter)
 
     def _read_tgws(self, tgw_ids: list[str], expected_peerings: list[str]) -> None:
         r, p = self.region, self.parts
         phantom_defaults = set()
         for t in self._all("describe_transit_gateways", "TransitGateways", TransitGatewayIds=tgw_ids):
-            p["transit_gateways"].append(TransitGateway(t["TransitGatewayId"], r, t.get("State", "")))
+            opts = t.get("Options", {})
+            p["transit_gateways"].append(TransitGateway(
+                t["TransitGatewayId"], r, t.get("State", ""),
+                str(opts.get("SecurityGroupReferencingSupport", "disable")),
+                str(opts.get("AutoAcceptSharedAttachments", "disable"))))
             if self.emulator and t.get("Options", {}).get("DefaultRouteTableAssociation") == "disable":
                 phantom_defaults.add(t["TransitGatewayId"])
         tgw_filter = [{"Name": "transit-gateway-id", "Values": tgw_ids}]
@@ -481,9 +604,12 @@ class _Reader:
             if a.get("ResourceType") == "peering" and aid in peers:
                 continue  # read below, from this side's point of view
             seen.add(aid)
+            options = vpc_atts.get(aid, {}).get("Options", {})
             p["attachments"].append(TgwAttachment(
                 aid, r, a["TransitGatewayId"], a.get("ResourceType", ""), a.get("ResourceId", ""), a.get("State", ""),
-                tuple(vpc_atts.get(aid, {}).get("SubnetIds", []))))
+                tuple(vpc_atts.get(aid, {}).get("SubnetIds", [])),
+                sg_referencing=str(options.get("SecurityGroupReferencingSupport", "disable")),
+                appliance_mode=str(options.get("ApplianceModeSupport", "disable"))))
         for aid, a in peers.items():
             # Each side of a peering is this region's TGW and the other one. On AWS each region lists the
             # attachment under its own TGW; the emulator lists it under the requester's in both.
@@ -496,8 +622,12 @@ class _Reader:
                         a.get("State", ""), (), other.get("TransitGatewayId", ""), other.get("Region", "")))
         for aid, a in vpc_atts.items():  # an emulator may list a VPC attachment only here
             if aid not in seen:
-                p["attachments"].append(TgwAttachment(aid, r, a["TransitGatewayId"], "vpc", a.get("VpcId", ""),
-                                                      a.get("State", ""), tuple(a.get("SubnetIds", []))))
+                options = a.get("Options", {})
+                p["attachments"].append(TgwAttachment(
+                    aid, r, a["TransitGatewayId"], "vpc", a.get("VpcId", ""), a.get("State", ""),
+                    tuple(a.get("SubnetIds", [])),
+                    sg_referencing=str(options.get("SecurityGroupReferencingSupport", "disable")),
+                    appliance_mode=str(options.get("ApplianceModeSupport", "disable"))))
         for t in self._all("describe_transit_gateway_route_tables", "TransitGatewayRouteTables", Filters=tgw_filter):
             if t.get("State") in ("deleting", "deleted"):
                 continue
@@ -570,4 +700,5 @@ def _nacl_entry(e: dict[str, Any]) -> NaclEntry:
     return NaclEntry(rule_number=int(e["RuleNumber"]), egress=bool(e.get("Egress")), protocol=str(e.get("Protocol", "-1")),
                      allow=e.get("RuleAction") == "allow", cidr=e.get("CidrBlock", ""),
                      cidr_v6=e.get("Ipv6CidrBlock", ""), from_port=int(ports.get("From", -1)),
-                     to_port=int(ports.get("To", -1)))
+                     to_port=int(ports.get("To", -1)), icmp_type=int((e.get("IcmpTypeCode") or {}).get("Type", -1)),
+                     icmp_code=int((e.get("IcmpTypeCode") or {}).get("Code", -1)))

@@ -36,18 +36,59 @@ def _warm() -> None:
 
 
 def fix_moto() -> None:
-    """Where moto 5.2.5 answers differently from EC2 in a way labnet's reader depends on, correct it
-    in labnet's own emulator (the fixes are in the emulator, never in labnet's reader or analysis):
+    """Where moto 5.2.5 answers differently from AWS in a way labnet depends on, correct it in
+    labnet's own emulator (the fixes are in the emulator, never in labnet's reader or analysis):
 
     - A static TGW route to an attachment is stored with its attachment as a dict where EC2's shape
       (and moto's own serializer) expects a list, so ``create_transit_gateway_route`` and
       ``search_transit_gateway_routes`` answer the route with no attachment at all. Inter-region
       routes via a peering attachment then look like routes to nowhere.
+    - Service Quotas' ``GetAWSDefaultServiceQuota`` is not implemented: every call answered a 500 and
+      left a traceback in the emulator's log. It is served from the defaults moto ships (those
+      ``ListAWSDefaultServiceQuotas`` serves); a quota moto has no default for answers
+      ``NoSuchResourceException``, as AWS answers a code it does not know, so the log keeps only real
+      problems.
+    - A new VPC's default security group has no inbound rule; AWS's has one, all traffic from the group
+      itself. labnet's program revokes both of AWS's rules (issue 19): without this fix the emulator
+      would show that as done when only the egress rule was ever there.
+    - A network ACL entry's ICMP type and code (``IcmpTypeCode``) are read from a parameter name the
+      API does not use, so they are dropped: an ICMP type 3 code 4 entry reads back as "all ICMP",
+      which Prowler and labnet's exposure would both report as open to the Internet.
     - For existing TGWs and VPCs (issue 20), each explained where it is made: a TGW's default route
       table association and propagation (:func:`_fix_default_route_tables`), a VPC attachment's tags
       (:func:`_fix_attachment_tags`), a deleted subnet's network ACL association
       (:func:`_fix_deleted_subnet_acl_associations`).
     """
+    _fix_tgw_route_attachments()
+    _serve_default_service_quota()
+    _fix_default_group()
+    _fix_nacl_icmp()
+
+
+def _serve_default_service_quota() -> None:
+    from moto.core.exceptions import JsonRESTError
+    from moto.servicequotas import responses
+
+    if hasattr(responses.ServiceQuotasResponse, "get_aws_default_service_quota"):
+        return  # served already (by this fix, or by a moto that implements it)
+
+    def get_aws_default_service_quota(self) -> str:
+        params = json.loads(self.body)
+        service, code = str(params.get("ServiceCode")), str(params.get("QuotaCode"))
+        try:
+            defaults = self.backend.list_aws_default_service_quotas(service)
+        except JsonRESTError:
+            defaults = []
+        for quota in defaults:
+            if quota.get("QuotaCode") == code:
+                return json.dumps({"Quota": quota})
+        raise JsonRESTError("NoSuchResourceException",
+                            f"the emulator has no AWS default for quota {code} of service {service}")
+
+    responses.ServiceQuotasResponse.get_aws_default_service_quota = get_aws_default_service_quota
+
+
+def _fix_tgw_route_attachments() -> None:
     from moto.ec2.models import transit_gateway_route_tables as tgw_rt
 
     real = tgw_rt.TransitGatewayRouteTableBackend.create_transit_gateway_route
@@ -142,6 +183,51 @@ def _fix_deleted_subnet_acl_associations() -> None:
         return deleted
 
     backend.delete_subnet = delete_subnet
+
+
+def _fix_default_group() -> None:
+    from moto.ec2.models import vpcs
+
+    real = vpcs.VPCBackend.create_vpc
+    if getattr(real, "_labnet_fixed", False):
+        return
+
+    def create_vpc(self, *args, **kwargs):
+        vpc = real(self, *args, **kwargs)
+        group = self.get_security_group_from_name("default", vpc_id=vpc.id)
+        if group is not None and not group.ingress_rules:
+            self.authorize_security_group_ingress(group.id, "-1", None, None, [],
+                                                  source_groups=[{"GroupId": group.id}], vpc_id=vpc.id)
+        return vpc
+
+    create_vpc._labnet_fixed = True  # type: ignore[attr-defined]
+    vpcs.VPCBackend.create_vpc = create_vpc
+
+
+def _fix_nacl_icmp() -> None:
+    from moto.ec2.responses import network_acls
+
+    cls = network_acls.NetworkACLs
+    if getattr(cls.create_network_acl_entry, "_labnet_fixed", False):
+        return
+
+    def fixed(real):
+        def call(self):
+            result = real(self)
+            code, kind = self._get_param("IcmpTypeCode.Code"), self._get_param("IcmpTypeCode.Type")
+            if code is not None or kind is not None:
+                acl = self.ec2_backend.get_network_acl(self._get_param("NetworkAclId"))
+                number, egress = int(self._get_param("RuleNumber")), self._get_param("Egress")
+                for entry in acl.network_acl_entries:
+                    if int(entry.rule_number) == number and str(entry.egress).lower() == str(egress).lower():
+                        entry.icmp_code, entry.icmp_type = code, kind
+            return result
+
+        call._labnet_fixed = True  # type: ignore[attr-defined]
+        return call
+
+    cls.create_network_acl_entry = fixed(cls.create_network_acl_entry)
+    cls.replace_network_acl_entry = fixed(cls.replace_network_acl_entry)
 
 
 def serialized(app, header: tuple[str, str]):

@@ -22,6 +22,8 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
+from ..clients import sibling
+
 NOT_FOUND = ("NotFound", "InvalidVpcID", "InvalidSubnetID", "InvalidRouteTableID", "InvalidGroup",
              "InvalidAssociationID", "InvalidRoute", "InvalidTransitGateway", "InvalidVpcEndpoint",
              "InvalidInternetGatewayID", "InvalidAllocationID", "InvalidNatGatewayID",
@@ -141,6 +143,14 @@ class Handler:
 
 class TransitGateway(Handler):
     token = "aws:ec2transitgateway/transitGateway:TransitGateway"
+    # A stack deployed before issue 19 gains group references in place (ModifyTransitGateway).
+    updatable = frozenset({"securityGroupReferencingSupport"})
+
+    def update(self, ec2, rid, inputs, outputs):
+        ec2.modify_transit_gateway(TransitGatewayId=rid, Options={
+            "SecurityGroupReferencingSupport": inputs.get("securityGroupReferencingSupport", "disable")})
+        _wait(lambda: self._state(ec2, rid), {"available"}, f"transit gateway {rid}")
+        return dict(outputs)
 
     def create(self, ec2, name, inputs):
         opts = {
@@ -150,6 +160,7 @@ class TransitGateway(Handler):
             "DefaultRouteTableAssociation": inputs.get("defaultRouteTableAssociation", "enable"),
             "DefaultRouteTablePropagation": inputs.get("defaultRouteTablePropagation", "enable"),
             "AutoAcceptSharedAttachments": inputs.get("autoAcceptSharedAttachments", "disable"),
+            "SecurityGroupReferencingSupport": inputs.get("securityGroupReferencingSupport", "disable"),
         }
         tgw = ec2.create_transit_gateway(Description=inputs.get("description", ""), Options=opts,
                                          TagSpecifications=_tag_spec("transit-gateway", inputs))["TransitGateway"]
@@ -221,7 +232,13 @@ class Vpc(Handler):
     def adopt(self, ec2, rid, inputs):
         ec2.modify_vpc_attribute(VpcId=rid, EnableDnsSupport={"Value": bool(inputs.get("enableDnsSupport", True))})
         ec2.modify_vpc_attribute(VpcId=rid, EnableDnsHostnames={"Value": bool(inputs.get("enableDnsHostnames", False))})
-        return {"arn": f"vpc/{rid}"}
+        # What pulumi-aws's Vpc outputs too: the defaults EC2 made with the VPC (the program locks them down).
+        acls = ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [rid]},
+                                                  {"Name": "default", "Values": ["true"]}])["NetworkAcls"]
+        groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [rid]},
+                                                       {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"]
+        return {"arn": f"vpc/{rid}", "defaultNetworkAclId": acls[0]["NetworkAclId"] if acls else "",
+                "defaultSecurityGroupId": groups[0]["GroupId"] if groups else ""}
 
     def delete(self, ec2, rid, inputs, outputs):
         ec2.delete_vpc(VpcId=rid)
@@ -407,12 +424,22 @@ class InternetGateway(Handler):
 
 class VpcAttachment(Handler):
     token = "aws:ec2transitgateway/vpcAttachment:VpcAttachment"
+    updatable = frozenset({"securityGroupReferencingSupport", "applianceModeSupport"})
+
+    def update(self, ec2, rid, inputs, outputs):
+        ec2.modify_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=rid, Options={
+            "SecurityGroupReferencingSupport": inputs.get("securityGroupReferencingSupport", "disable"),
+            "ApplianceModeSupport": inputs.get("applianceModeSupport", "disable")})
+        _wait(lambda: self._state(ec2, rid), {"available"}, f"attachment {rid}")
+        return dict(outputs)
 
     def create(self, ec2, name, inputs):
         att = ec2.create_transit_gateway_vpc_attachment(
             TransitGatewayId=inputs["transitGatewayId"], VpcId=inputs["vpcId"],
             SubnetIds=list(inputs["subnetIds"]),
-            Options={"DnsSupport": inputs.get("dnsSupport", "enable")},
+            Options={"DnsSupport": inputs.get("dnsSupport", "enable"),
+                     "SecurityGroupReferencingSupport": inputs.get("securityGroupReferencingSupport", "disable"),
+                     "ApplianceModeSupport": inputs.get("applianceModeSupport", "disable")},
             TagSpecifications=_tag_spec("transit-gateway-attachment", inputs),
         )["TransitGatewayVpcAttachment"]
         aid = att["TransitGatewayAttachmentId"]
@@ -899,11 +926,20 @@ class ManagedPrefixList(Handler):
 
 class VpcEndpoint(Handler):
     token = "aws:ec2/vpcEndpoint:VpcEndpoint"
+    updatable = frozenset({"policy"})  # the scoped policy (issue 19) replaces the default one in place
+
+    def update(self, ec2, rid, inputs, outputs):
+        if inputs.get("policy"):
+            ec2.modify_vpc_endpoint(VpcEndpointId=rid, PolicyDocument=inputs["policy"])
+        else:
+            ec2.modify_vpc_endpoint(VpcEndpointId=rid, ResetPolicy=True)
+        return dict(outputs)
 
     def create(self, ec2, name, inputs):
         ep = ec2.create_vpc_endpoint(VpcEndpointType=inputs.get("vpcEndpointType", "Gateway"),
                                      VpcId=inputs["vpcId"], ServiceName=inputs["serviceName"],
                                      RouteTableIds=list(inputs.get("routeTableIds") or []),
+                                     **({"PolicyDocument": inputs["policy"]} if inputs.get("policy") else {}),
                                      TagSpecifications=_tag_spec("vpc-endpoint", inputs))["VpcEndpoint"]
         return ep["VpcEndpointId"], {}
 
@@ -1009,6 +1045,8 @@ def _launch_template_data(inputs: dict[str, Any]) -> dict[str, Any]:
             item["Groups"] = list(ni["securityGroups"])
         if ni.get("deleteOnTermination") not in (None, ""):
             item["DeleteOnTermination"] = flag(ni["deleteOnTermination"])
+        if ni.get("associatePublicIpAddress") not in (None, ""):
+            item["AssociatePublicIpAddress"] = flag(ni["associatePublicIpAddress"])
         if ni.get("description"):
             item["Description"] = ni["description"]
         interfaces.append(item)
@@ -1066,10 +1104,419 @@ class LaunchTemplate(Handler):
             raise
 
 
+# -- issue 19: flow logs, their bucket, and the VPC's defaults locked down -------------------------
+def _s3_missing(exc: BaseException, *codes: str) -> bool:
+    if not isinstance(exc, ClientError):
+        return False
+    code = exc.response.get("Error", {}).get("Code", "")
+    return code in ("NoSuchBucket", "404", "NotFound", *codes)
+
+
+def _tagset(tags: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": str(v)} for k, v in tags.items()]
+
+
+def bucket_tags(s3, name: str) -> dict[str, str]:
+    try:
+        return {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name).get("TagSet", [])}
+    except ClientError as exc:
+        if _s3_missing(exc, "NoSuchTagSet", "NoSuchTagSetError"):
+            return {}
+        raise
+
+
+class Bucket(Handler):
+    """An S3 bucket with a name of labnet's own (the flow-log bucket). A bucket of that name that this
+    stack already owns (its stack and Name tags: kept by an earlier destroy) is taken over, not made
+    again: a later ``up`` of the stack reuses its logs. One that is not the stack's is refused."""
+
+    token = "aws:s3/bucket:Bucket"
+
+    def create(self, ec2, name, inputs):
+        s3 = sibling(ec2, "s3")
+        bucket = physical_name(name, inputs) if not inputs.get("bucket") else str(inputs["bucket"])
+        found = self.find(ec2, inputs)
+        if found is None:
+            try:
+                s3.head_bucket(Bucket=bucket)
+            except ClientError as exc:
+                if not _s3_missing(exc):
+                    raise
+            else:
+                raise RuntimeError(f"S3 bucket {bucket} exists and is not this stack's (its stack tag differs): "
+                                   "labnet will not write this stack's flow logs into it")
+            region = ec2.meta.region_name
+            args = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            s3.create_bucket(Bucket=bucket, **args)
+        return bucket, self.adopt(ec2, bucket, inputs)
+
+    def adopt(self, ec2, rid, inputs):
+        s3 = sibling(ec2, "s3")
+        if inputs.get("tags"):
+            s3.put_bucket_tagging(Bucket=rid, Tagging={"TagSet": _tagset(inputs["tags"])})
+        return {"bucket": rid, "arn": f"arn:aws:s3:::{rid}", "region": ec2.meta.region_name}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        """Empty the bucket (every version and delete marker: it is versioned) and delete it. Reached
+        only when a user asks to delete the logs: the program retains the bucket on destroy."""
+        s3 = sibling(ec2, "s3")
+        pages = s3.get_paginator("list_object_versions").paginate(Bucket=rid)
+        for page in pages:
+            doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                      for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            for i in range(0, len(doomed), 1000):
+                s3.delete_objects(Bucket=rid, Delete={"Objects": doomed[i:i + 1000], "Quiet": True})
+        s3.delete_bucket(Bucket=rid)
+
+    def find(self, ec2, inputs):
+        bucket = inputs.get("bucket")
+        if not bucket:
+            return None
+        try:
+            tags = bucket_tags(sibling(ec2, "s3"), str(bucket))
+        except ClientError as exc:
+            if _s3_missing(exc):
+                return None
+            raise
+        want = inputs.get("tags") or {}
+        return str(bucket) if all(tags.get(k) == want[k] for k in ("stack", "Name") if k in want) else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        try:
+            sibling(ec2, "s3").head_bucket(Bucket=rid)
+        except ClientError as exc:
+            if _s3_missing(exc):
+                return False
+            raise
+        return True
+
+
+class _BucketSetting(Handler):
+    """One configuration of a bucket (pulumi-aws's per-setting bucket resources): put on create and
+    on update, its id is the bucket's name. Every input may change in place."""
+
+    updatable = frozenset({"rule", "rules", "policy", "versioningConfiguration", "blockPublicAcls",
+                           "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"})
+    get_call = delete_call = ""
+    missing: tuple[str, ...] = ()
+
+    def put(self, s3, bucket: str, inputs: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def create(self, ec2, name, inputs):
+        self.put(sibling(ec2, "s3"), inputs["bucket"], inputs)
+        return str(inputs["bucket"]), {}
+
+    def adopt(self, ec2, rid, inputs):
+        self.put(sibling(ec2, "s3"), rid, inputs)
+        return {}
+
+    def update(self, ec2, rid, inputs, outputs):
+        return self.adopt(ec2, rid, inputs)
+
+    def delete(self, ec2, rid, inputs, outputs):
+        try:
+            getattr(sibling(ec2, "s3"), self.delete_call)(Bucket=rid)
+        except ClientError as exc:
+            if not _s3_missing(exc, *self.missing):
+                raise
+
+    def find(self, ec2, inputs):
+        return str(inputs["bucket"]) if self.find_by_id(ec2, str(inputs["bucket"]), inputs) else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        try:
+            getattr(sibling(ec2, "s3"), self.get_call)(Bucket=rid)
+        except ClientError as exc:
+            if _s3_missing(exc, *self.missing):
+                return False
+            raise
+        return True
+
+
+class BucketPublicAccessBlock(_BucketSetting):
+    token = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+    get_call, delete_call = "get_public_access_block", "delete_public_access_block"
+    missing = ("NoSuchPublicAccessBlockConfiguration",)
+
+    def put(self, s3, bucket, inputs):
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+            k[0].upper() + k[1:]: bool(inputs.get(k, False))
+            for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")})
+
+
+class BucketOwnershipControls(_BucketSetting):
+    token = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+    get_call, delete_call = "get_bucket_ownership_controls", "delete_bucket_ownership_controls"
+    missing = ("OwnershipControlsNotFoundError",)
+
+    def put(self, s3, bucket, inputs):
+        s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={
+            "Rules": [{"ObjectOwnership": (inputs.get("rule") or {}).get("objectOwnership", "BucketOwnerEnforced")}]})
+
+
+class BucketEncryption(_BucketSetting):
+    token = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    get_call, delete_call = "get_bucket_encryption", "delete_bucket_encryption"
+    missing = ("ServerSideEncryptionConfigurationNotFoundError",)
+
+    def put(self, s3, bucket, inputs):
+        rules = []
+        for r in inputs.get("rules") or []:
+            default = r.get("applyServerSideEncryptionByDefault") or {}
+            rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": {
+                "SSEAlgorithm": default.get("sseAlgorithm", "AES256"),
+                **({"KMSMasterKeyID": default["kmsMasterKeyId"]} if default.get("kmsMasterKeyId") else {})}}
+            if r.get("bucketKeyEnabled") is not None:
+                rule["BucketKeyEnabled"] = bool(r["bucketKeyEnabled"])
+            rules.append(rule)
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": rules})
+
+
+class BucketVersioning(_BucketSetting):
+    token = "aws:s3/bucketVersioning:BucketVersioning"
+    get_call = "get_bucket_versioning"
+
+    def put(self, s3, bucket, inputs):
+        status = (inputs.get("versioningConfiguration") or {}).get("status", "Enabled")
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
+
+    def delete(self, ec2, rid, inputs, outputs):
+        # Like pulumi-aws: a versioned bucket cannot go back to unversioned; deleting the setting suspends it.
+        try:
+            sibling(ec2, "s3").put_bucket_versioning(Bucket=rid, VersioningConfiguration={"Status": "Suspended"})
+        except ClientError as exc:
+            if not _s3_missing(exc):
+                raise
+
+
+class BucketLifecycle(_BucketSetting):
+    token = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    get_call, delete_call = "get_bucket_lifecycle_configuration", "delete_bucket_lifecycle"
+    missing = ("NoSuchLifecycleConfiguration",)
+
+    def put(self, s3, bucket, inputs):
+        rules = []
+        for r in inputs.get("rules") or []:
+            rule: dict[str, Any] = {"ID": r.get("id", ""), "Status": r.get("status", "Enabled"),
+                                    "Filter": {"Prefix": (r.get("filter") or {}).get("prefix", "")}}
+            if (r.get("expiration") or {}).get("days"):
+                rule["Expiration"] = {"Days": _i(r["expiration"]["days"])}
+            if (r.get("noncurrentVersionExpiration") or {}).get("noncurrentDays"):
+                rule["NoncurrentVersionExpiration"] = {"NoncurrentDays": _i(r["noncurrentVersionExpiration"]["noncurrentDays"])}
+            if (r.get("abortIncompleteMultipartUpload") or {}).get("daysAfterInitiation"):
+                rule["AbortIncompleteMultipartUpload"] = {
+                    "DaysAfterInitiation": _i(r["abortIncompleteMultipartUpload"]["daysAfterInitiation"])}
+            rules.append(rule)
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+
+
+class BucketPolicy(_BucketSetting):
+    token = "aws:s3/bucketPolicy:BucketPolicy"
+    get_call, delete_call = "get_bucket_policy", "delete_bucket_policy"
+    missing = ("NoSuchBucketPolicy",)
+
+    def put(self, s3, bucket, inputs):
+        s3.put_bucket_policy(Bucket=bucket, Policy=inputs["policy"])
+
+
+class FlowLog(Handler):
+    """A flow log of a VPC or a Transit Gateway, to S3 or CloudWatch Logs."""
+
+    token = "aws:ec2/flowLog:FlowLog"
+
+    @staticmethod
+    def _resource(inputs):
+        for key, kind in (("vpcId", "VPC"), ("transitGatewayId", "TransitGateway"), ("subnetId", "Subnet"),
+                          ("eniId", "NetworkInterface")):
+            if inputs.get(key):
+                return kind, inputs[key]
+        raise ValueError("a flow log needs a vpcId, transitGatewayId, subnetId or eniId")
+
+    def create(self, ec2, name, inputs):
+        kind, rid = self._resource(inputs)
+        args: dict[str, Any] = {"ResourceType": kind, "ResourceIds": [rid],
+                                "LogDestinationType": inputs.get("logDestinationType", "cloud-watch-logs"),
+                                "LogDestination": inputs["logDestination"],
+                                "TagSpecifications": _tag_spec("vpc-flow-log", inputs)}
+        if kind != "TransitGateway":  # TGW flow logs record every packet; EC2 refuses a traffic type for them
+            args["TrafficType"] = inputs.get("trafficType", "ALL")
+        if inputs.get("maxAggregationInterval"):
+            args["MaxAggregationInterval"] = _i(inputs["maxAggregationInterval"])
+        if inputs.get("iamRoleArn"):
+            args["DeliverLogsPermissionArn"] = inputs["iamRoleArn"]
+        resp = ec2.create_flow_logs(**args)
+        if resp.get("Unsuccessful") or not resp.get("FlowLogIds"):
+            errors = [u.get("Error", {}).get("Message", "") for u in resp.get("Unsuccessful", [])]
+            raise RuntimeError(f"flow log for {rid} was not created: {'; '.join(errors) or 'no id returned'}")
+        return resp["FlowLogIds"][0], {"arn": f"vpc-flow-log/{resp['FlowLogIds'][0]}"}
+
+    def delete(self, ec2, rid, inputs, outputs):
+        resp = ec2.delete_flow_logs(FlowLogIds=[rid])
+        failed = [u for u in resp.get("Unsuccessful", []) if "NotFound" not in str(u)]
+        if failed:
+            raise RuntimeError(f"could not delete flow log {rid}: {failed}")
+
+    def find(self, ec2, inputs):
+        _, rid = self._resource(inputs)
+        items = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [rid]}])["FlowLogs"]
+        items = [f for f in items if f.get("LogDestination") == inputs["logDestination"]]
+        return items[0]["FlowLogId"] if items else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        return bool(ec2.describe_flow_logs(FlowLogIds=[rid])["FlowLogs"])
+
+
+def _revoke_all(ec2, group: dict[str, Any]) -> None:
+    gid = group["GroupId"]
+    if group.get("IpPermissions"):
+        ec2.revoke_security_group_ingress(GroupId=gid, IpPermissions=[_strip(p) for p in group["IpPermissions"]])
+    if group.get("IpPermissionsEgress"):
+        ec2.revoke_security_group_egress(GroupId=gid, IpPermissions=[_strip(p) for p in group["IpPermissionsEgress"]])
+
+
+class DefaultSecurityGroup(Handler):
+    """The VPC's default group, adopted and emptied (pulumi-aws's DefaultSecurityGroup without rules:
+    it revokes every rule, the self-referencing ingress and the all-traffic egress AWS made). A VPC
+    cannot lose its default group, so deleting this resource changes nothing on the target; the
+    group goes with its VPC."""
+
+    token = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+
+    def _group(self, ec2, vpc_id):
+        groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
+                                                       {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"]
+        if not groups:
+            raise RuntimeError(f"VPC {vpc_id} has no default security group")
+        return groups[0]
+
+    def create(self, ec2, name, inputs):
+        if inputs.get("ingress") or inputs.get("egress"):
+            raise ValueError("labnet's DefaultSecurityGroup handler only empties the group (no rules)")
+        group = self._group(ec2, inputs["vpcId"])
+        _revoke_all(ec2, group)
+        if inputs.get("tags"):
+            ec2.create_tags(Resources=[group["GroupId"]], Tags=_tagset(inputs["tags"]))
+        return group["GroupId"], {"arn": f"security-group/{group['GroupId']}", "name": "default"}
+
+    def adopt(self, ec2, rid, inputs):
+        return self.create(ec2, "", inputs)[1]
+
+    def find(self, ec2, inputs):
+        return self._group(ec2, inputs["vpcId"])["GroupId"]
+
+    def delete(self, ec2, rid, inputs, outputs):
+        return None
+
+    def find_by_id(self, ec2, rid, inputs):
+        return bool(ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [rid]}])["SecurityGroups"])
+
+
+def _nacl_entry_args(rule: dict[str, Any], egress: bool) -> dict[str, Any]:
+    args: dict[str, Any] = {"RuleNumber": _i(rule["ruleNo"]), "Protocol": str(rule["protocol"]),
+                            "RuleAction": rule.get("action", "allow"), "Egress": egress,
+                            "CidrBlock": rule["cidrBlock"]}
+    if str(rule["protocol"]) in ("6", "17", "tcp", "udp"):
+        args["PortRange"] = {"From": _i(rule.get("fromPort", 0)), "To": _i(rule.get("toPort", 0))}
+    if str(rule["protocol"]) in ("1", "icmp"):
+        args["IcmpTypeCode"] = {"Type": _i(rule.get("icmpType", -1)), "Code": _i(rule.get("icmpCode", -1))}
+    return args
+
+
+def _sync_nacl(ec2, acl_id: str, inputs: dict[str, Any]) -> None:
+    """Make the ACL's entries exactly the ``ingress``/``egress`` blocks (the final * entries stay)."""
+    (acl,) = ec2.describe_network_acls(NetworkAclIds=[acl_id])["NetworkAcls"]
+    for e in acl.get("Entries", []):
+        if int(e["RuleNumber"]) < 32767:
+            ec2.delete_network_acl_entry(NetworkAclId=acl_id, RuleNumber=int(e["RuleNumber"]), Egress=bool(e["Egress"]))
+    for key, egress in (("ingress", False), ("egress", True)):
+        for rule in inputs.get(key) or []:
+            ec2.create_network_acl_entry(NetworkAclId=acl_id, **_nacl_entry_args(rule, egress))
+
+
+class DefaultNetworkAcl(Handler):
+    """The VPC's default network ACL, adopted with exactly the entries given (pulumi-aws's
+    DefaultNetworkAcl: AWS's allow-all entries go). Like the default group it stays with its VPC."""
+
+    token = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
+    updatable = frozenset({"ingress", "egress"})
+
+    def create(self, ec2, name, inputs):
+        acl_id = inputs["defaultNetworkAclId"]
+        return acl_id, self.adopt(ec2, acl_id, inputs)
+
+    def adopt(self, ec2, rid, inputs):
+        _sync_nacl(ec2, rid, inputs)
+        if inputs.get("tags"):
+            ec2.create_tags(Resources=[rid], Tags=_tagset(inputs["tags"]))
+        return {"arn": f"network-acl/{rid}"}
+
+    def update(self, ec2, rid, inputs, outputs):
+        return self.adopt(ec2, rid, inputs)
+
+    def find(self, ec2, inputs):
+        return inputs["defaultNetworkAclId"]
+
+    def delete(self, ec2, rid, inputs, outputs):
+        return None
+
+    def find_by_id(self, ec2, rid, inputs):
+        return bool(ec2.describe_network_acls(Filters=[{"Name": "network-acl-id", "Values": [rid]}])["NetworkAcls"])
+
+
+class NetworkAcl(Handler):
+    """A network ACL with its entries and the subnets it serves (each subnet's association moved to
+    it from the ACL that served it; on delete, back to the VPC's default ACL)."""
+
+    token = "aws:ec2/networkAcl:NetworkAcl"
+    updatable = frozenset({"ingress", "egress"})
+
+    def create(self, ec2, name, inputs):
+        acl = ec2.create_network_acl(VpcId=inputs["vpcId"], TagSpecifications=_tag_spec("network-acl", inputs))
+        acl_id = acl["NetworkAcl"]["NetworkAclId"]
+        return acl_id, self.adopt(ec2, acl_id, inputs)
+
+    def adopt(self, ec2, rid, inputs):
+        _sync_nacl(ec2, rid, inputs)
+        for subnet in inputs.get("subnetIds") or []:
+            self._move(ec2, subnet, rid)
+        return {"arn": f"network-acl/{rid}"}
+
+    def update(self, ec2, rid, inputs, outputs):
+        _sync_nacl(ec2, rid, inputs)
+        return {"arn": f"network-acl/{rid}"}
+
+    @staticmethod
+    def _move(ec2, subnet: str, acl_id: str) -> None:
+        acls = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [subnet]}])["NetworkAcls"]
+        for a in acls:
+            for assoc in a.get("Associations", []):
+                if assoc.get("SubnetId") == subnet and a["NetworkAclId"] != acl_id:
+                    ec2.replace_network_acl_association(AssociationId=assoc["NetworkAclAssociationId"],
+                                                        NetworkAclId=acl_id)
+
+    def delete(self, ec2, rid, inputs, outputs):
+        default = ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [inputs["vpcId"]]},
+                                                     {"Name": "default", "Values": ["true"]}])["NetworkAcls"]
+        if default:
+            for subnet in inputs.get("subnetIds") or []:
+                self._move(ec2, subnet, default[0]["NetworkAclId"])
+        ec2.delete_network_acl(NetworkAclId=rid)
+
+    def find(self, ec2, inputs):
+        return _by_name_tag(ec2.describe_network_acls, "NetworkAcls", inputs, "NetworkAclId",
+                            [{"Name": "vpc-id", "Values": [inputs["vpcId"]]}])
+
+    def find_by_id(self, ec2, rid, inputs):
+        return bool(ec2.describe_network_acls(Filters=[{"Name": "network-acl-id", "Values": [rid]}])["NetworkAcls"])
+
+
 HANDLERS: dict[str, Handler] = {h.token: h for h in (
     TransitGateway(), TgwRouteTable(), Vpc(), Subnet(), RouteTable(), RouteTableAssociation(), Route(),
     InternetGateway(), VpcAttachment(), TgwAssociation(), TgwPropagation(), SecurityGroup(), SgIngress(),
     SgEgress(), VpcEndpoint(), Eip(), NatGateway(), ManagedPrefixList())}
 HANDLERS[LaunchTemplate.token] = LaunchTemplate()
-for _handler in (TgwPeeringAttachment(), TgwPeeringAccepter(), TgwRoute(), VpcCidrBlock()):
+for _handler in (TgwPeeringAttachment(), TgwPeeringAccepter(), TgwRoute(), Bucket(), BucketPublicAccessBlock(),
+                 BucketOwnershipControls(), BucketEncryption(), BucketVersioning(), BucketLifecycle(), BucketPolicy(),
+                 FlowLog(), DefaultSecurityGroup(), DefaultNetworkAcl(), NetworkAcl(), VpcCidrBlock()):
     HANDLERS[_handler.token] = _handler

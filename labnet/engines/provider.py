@@ -87,6 +87,22 @@ REPLACE_ON_CHANGES: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "aws:ec2/eip:Eip": {"address", "domain", "ipamPoolId", "networkBorderGroup", "publicIpv4Pool"},
     "aws:ec2/natGateway:NatGateway": {"allocationId", "subnetId", "connectivityType", "privateIp"},
     "aws:ec2/launchTemplate:LaunchTemplate": {"name", "namePrefix"},
+    # issue 19: flow logs, their bucket, the VPC's defaults
+    "aws:ec2/flowLog:FlowLog": {"deliverCrossAccountRole", "destinationOptions", "eniId", "iamRoleArn",
+                                "logDestination", "logDestinationType", "logFormat", "maxAggregationInterval",
+                                "subnetId", "trafficType", "transitGatewayAttachmentId", "transitGatewayId",
+                                "vpcId"},
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": {"vpcId"},
+    "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl": {"defaultNetworkAclId"},
+    "aws:ec2/networkAcl:NetworkAcl": {"vpcId"},
+    "aws:s3/bucket:Bucket": {"bucket", "bucketPrefix", "objectLockEnabled", "region"},
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": {"bucket", "region"},
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": {"bucket", "region"},
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": {
+        "bucket", "expectedBucketOwner", "region"},
+    "aws:s3/bucketVersioning:BucketVersioning": {"bucket", "expectedBucketOwner", "mfa", "region"},
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": {"bucket", "expectedBucketOwner", "region"},
+    "aws:s3/bucketPolicy:BucketPolicy": {"bucket", "region"},
 }.items()}
 
 # A security group rule's source (Terraform: "you cannot change the rule's source type"): changing
@@ -547,8 +563,11 @@ def main(argv: list[str] | None = None) -> int:
     args, _unknown = parser.parse_known_args(argv)
     server = serve(args.engine)
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # A terminal's Ctrl-C reaches the whole process group, this plugin included. The engine decides:
+    # it lets the operations in flight finish (Cancel tells the provider) and then closes the plugin;
+    # stopping here would fail those operations and leave pending creates in the stack's state.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A CLI that dies without closing its plugins (killed, or its pipes closed under it) leaves them
     # running; Pulumi's own providers then exit when the engine stops answering. This one exits when
     # the process that started it is gone (it is adopted by another).

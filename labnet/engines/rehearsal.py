@@ -247,7 +247,7 @@ class RehearsalEngine:
                 raise Cancelled(f"cancelled before {'updating' if change == 'update' else 'creating'} {name}")
             try:
                 return (update(typ, name, inputs, rec) if change == "update"
-                        else make(typ, name, inputs, rec, region))
+                        else make(typ, name, inputs, rec, region, declared.retain))
             except BaseException as exc:
                 # Like Pulumi's engine: after the first failure start no new creates (the ones in
                 # flight finish), so an endpoint that stopped answering costs one timeout, not one per
@@ -257,7 +257,8 @@ class RehearsalEngine:
                 self._cancel.set()
                 raise
 
-        def make(typ: str, name: str, inputs: dict, rec: Resource | None, region: str) -> tuple[str, dict]:
+        def make(typ: str, name: str, inputs: dict, rec: Resource | None, region: str,
+                 retain: bool = False) -> tuple[str, dict]:
             urn = urn_of(typ, name)
             handler = HANDLERS[typ]
             ec2 = self.client(region)
@@ -274,7 +275,7 @@ class RehearsalEngine:
                                               "seq": seq})
                     return found, {**inputs, **outputs, "id": found}
             self.store.record(state, {"event": "pending", "urn": urn, "type": typ, "name": name, "inputs": inputs,
-                                      "region": region})
+                                      "region": region, "retain": retain})
             with lock:
                 done, total = counter["done"], counter["total"]
             progress(ProgressEvent("up", "create", name, typ, done, total, "started"))
@@ -288,8 +289,10 @@ class RehearsalEngine:
                 counter["seq"] += 1
                 counter["done"] += 1
                 seq, done, total = counter["seq"], counter["done"], counter["total"]
-            self.store.record(state, {"event": "created", "urn": urn, "id": rid, "outputs": outputs, "seq": seq})
-            progress(ProgressEvent("up", "create", name, typ, done, total, "done"))
+                self.store.record(state, {"event": "created", "urn": urn, "id": rid, "outputs": outputs,
+                                          "seq": seq})
+                # Reported under the lock that numbered it: step numbers reach the display in order.
+                progress(ProgressEvent("up", "create", name, typ, done, total, "done"))
             return rid, {**inputs, **outputs, "id": rid}
 
         def update(typ: str, name: str, inputs: dict, rec: Resource) -> tuple[str, dict]:
@@ -309,18 +312,25 @@ class RehearsalEngine:
             with lock:
                 counter["done"] += 1
                 done, total = counter["done"], counter["total"]
-            self.store.record(state, {"event": "updated", "urn": rec.urn, "inputs": inputs, "outputs": outputs})
-            progress(ProgressEvent("up", "update", name, typ, done, total, "done"))
+                self.store.record(state, {"event": "updated", "urn": rec.urn, "inputs": inputs, "outputs": outputs})
+                progress(ProgressEvent("up", "update", name, typ, done, total, "done"))
             return rec.id or "", {**inputs, **outputs, "id": rec.id}
 
         return hook
 
     # -- destroy ---------------------------------------------------------------------------------
     def destroy(self, spec: NetworkSpec, progress: ProgressCallback = ignore) -> DestroyResult:
-        """Delete everything the state owns, newest first; nothing else. Returns what was removed."""
+        """Delete everything the state owns, newest first; nothing else. Returns what was removed, and
+        what the program retains on delete (Pulumi's ``retain_on_delete``: forgotten, left on the target)."""
+        kept: list[str] = []
         with self.store.lock("destroy"):
             state = self._claimed(spec)
             todo = list(state.pending) + list(reversed(state.created))
+            for rec in [r for r in todo if r.retain and r.status == "created"]:
+                # Pulumi's retain_on_delete: out of the state, still on the target.
+                todo.remove(rec)
+                kept.append(rec.name)
+                self.store.record(state, {"event": "deleted", "urn": rec.urn})
             self.store.record(state, {"event": "operation", "operation": {
                 "kind": "destroy", "started": time.time(), "planned": len(todo)}})
             removed: list[str] = []
@@ -352,7 +362,7 @@ class RehearsalEngine:
             state.last = {"kind": "destroy", "result": "succeeded", "finished": time.time(),
                           "deleted": len(removed)}
             self.store.save(state)
-            return DestroyResult(tuple(removed))
+            return DestroyResult(tuple(removed), tuple(kept))
 
     def _delete_one(self, state: StackState, rec: Resource, progress: ProgressCallback, counter: dict,
                     total: int, operation: str) -> bool:

@@ -46,11 +46,12 @@ class Resource:
     seq: int = 0
     updating: dict[str, Any] | None = None
     region: str = ""  # where its calls go; "" (states written before regions): the stack's own region
+    retain: bool = False  # Pulumi's retain_on_delete: destroy forgets it and leaves it on the target
 
     def to_json(self) -> dict[str, Any]:
         return {"urn": self.urn, "type": self.type, "name": self.name, "inputs": self.inputs,
                 "id": self.id, "outputs": self.outputs, "status": self.status, "seq": self.seq,
-                "updating": self.updating, "region": self.region}
+                "updating": self.updating, "region": self.region, "retain": self.retain}
 
 
 @dataclass
@@ -159,7 +160,7 @@ class StackState:
         kind = event["event"]
         if kind == "pending":
             r = Resource(urn=event["urn"], type=event["type"], name=event["name"], inputs=event["inputs"],
-                         region=event.get("region", ""))
+                         region=event.get("region", ""), retain=bool(event.get("retain", False)))
             self.resources[r.urn] = r
         elif kind == "created":
             r = self.resources[event["urn"]]

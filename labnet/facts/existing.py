@@ -57,6 +57,7 @@ class ExistingTgw:
     attachments: tuple[ExistingAttachment, ...]
     route_tables: tuple[str, ...]
     routes: int  # routes its route tables hold (what the 10,000 combined routes quota counts)
+    sg_referencing: bool = False  # security group references across the TGW (its option; labnet never sets it)
 
 
 def _code(exc: BaseException) -> str:
@@ -200,7 +201,8 @@ def read_tgw(ec2, tgw_id: str) -> ExistingTgw | None:
         default_propagation=opts.get("DefaultRouteTablePropagation") == "enable",
         association_table=opts.get("AssociationDefaultRouteTableId", "") or "",
         propagation_table=opts.get("PropagationDefaultRouteTableId", "") or "",
-        attachments=attachments, route_tables=tuple(tables), routes=routes)
+        attachments=attachments, route_tables=tuple(tables), routes=routes,
+        sg_referencing=opts.get("SecurityGroupReferencingSupport") == "enable")
 
 
 def unknown(field: str, value: str, kind: str, region: str, elsewhere: str | None) -> InvalidSpecError:
