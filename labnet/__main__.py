@@ -288,10 +288,14 @@ def _size(args: argparse.Namespace, labnet, **extra):
     from labnet import request
 
     regions = request.parse_regions(args.regions)
+    existing = request.parse_pairs("existing_vpcs", args.existing, "data=vpc-0123456789abcdef0")
+    storage = request.parse_pairs("storage", args.storage, "data=fsx-lustre")
     return labnet.size(spokes=None if regions else args.spokes, regions=regions,
                        region=next(iter(regions)) if regions else args.region,
                        nodes_per_spoke=args.nodes_per_spoke, instance_type=args.instance_type, azs=args.azs,
-                       supernet=args.supernet, compute_az=None if regions else args.compute_az, **extra)
+                       supernet=args.supernet, compute_az=None if regions else args.compute_az,
+                       existing_vpcs=existing, transit_gateway_id=args.transit_gateway or None, storage=storage,
+                       **extra)
 
 
 def _sizing_args(p: argparse.ArgumentParser) -> None:
@@ -308,6 +312,13 @@ def _sizing_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--supernet", default="10.0.0.0/8",
                    help="the block every spoke's VPC CIDR is cut from, private address space (default 10.0.0.0/8)")
     p.add_argument("--region", default="us-east-1", help="AWS region of a one-region network (default us-east-1)")
+    p.add_argument("--existing", action="append", default=[], metavar="NAME=VPC_ID",
+                   help="attach a VPC that exists already as spoke NAME (repeat); labnet adds only what it owns "
+                        "inside it (--spokes 0: existing VPCs only)")
+    p.add_argument("--transit-gateway", default="", metavar="TGW_ID",
+                   help="attach the spokes to this existing Transit Gateway instead of creating one")
+    p.add_argument("--storage", action="append", default=[], metavar="NAME=KIND",
+                   help="storage in spoke NAME the training groups reach across the TGW (fsx-lustre)")
 
 
 TARGET_HELP = "where the stack was deployed: the embedded emulator (default) or your AWS account"

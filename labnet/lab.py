@@ -36,7 +36,8 @@ def size(spokes: int | Sequence[str] | None = None, nodes_per_spoke: int = 64, i
          interface_mode: str = "efa", headroom: float = 0.25, public_subnets: bool = False,
          s3_endpoint: bool = True, project: str = "labnet", owner: str = "data-science",
          target: str = "emulator", compute_az: str | dict | None = None, image_id: str | None = None,
-         regions: dict | None = None) -> NetworkSpec:
+         regions: dict | None = None, existing_vpcs: dict | None = None, transit_gateway_id: str | None = None,
+         storage: dict | None = None) -> NetworkSpec:
     """Size a hub-and-spoke network for a training workload and return its spec.
 
     Instance facts come from EC2's ``describe_instance_types`` on ``target`` (the embedded emulator by
@@ -57,6 +58,13 @@ def size(spokes: int | Sequence[str] | None = None, nodes_per_spoke: int = 64, i
 
     >>> size(regions={"us-east-1": 2, "us-west-2": 2}, nodes_per_spoke=16, instance_type="p5.48xlarge")
     spokes: 3 unless ``regions`` is given.
+
+    Existing networks: ``existing_vpcs`` maps a spoke name to a VPC that exists already
+    (``{"data": "vpc-…"}``); labnet reads it (blocks, subnets, route tables, attachments), places new
+    spokes around it and adds only what it owns inside it (see README, "Bring your own VPCs").
+    ``spokes=0`` then builds a network of existing VPCs only. ``transit_gateway_id`` attaches the
+    spokes to an existing Transit Gateway instead of creating one. ``storage`` (``{"data":
+    "fsx-lustre"}``) lets the training groups reach a spoke's storage on its ports.
     """
     # sizing checks every argument that needs no facts before it calls for a client, so bad input
     # never costs an AWS call (or starts an emulator).
@@ -64,7 +72,8 @@ def size(spokes: int | Sequence[str] | None = None, nodes_per_spoke: int = 64, i
                           region=region, spokes=spokes, regions=regions, nodes_per_spoke=nodes_per_spoke,
                           azs=azs, supernet=supernet, interface_mode=interface_mode, headroom=headroom,
                           public_subnets=public_subnets, s3_endpoint=s3_endpoint,
-                          tags=Tags(project=project, owner=owner), compute_az=compute_az, image_id=image_id)
+                          tags=Tags(project=project, owner=owner), compute_az=compute_az, image_id=image_id,
+                          existing_vpcs=existing_vpcs, transit_gateway_id=transit_gateway_id, storage=storage)
     return spec
 
 
@@ -224,7 +233,15 @@ class Lab:
         types = [wl.instance_type] if wl is not None else []
         facts = {r: instances.region_facts(self._ec2_in(r), types)
                  for r in self.spec.regions}  # every region the network spans, each by its own client
-        self.warnings = preflight.check(self.spec, facts)
+        spec = self.spec
+        if spec.existing_spokes or spec.transit_gateway.existing_id:
+            # Existing VPCs / TGW: judged by what the target holds now (routes added since sizing).
+            from .facts import existing
+
+            # (routes via the TGW of this stack's own outputs are its own: an up after an up)
+            own = str((self._store.load().outputs or {}).get("transit_gateway_id") or "")
+            spec = existing.current(spec, self._ec2(), self.stack_name, own)
+        self.warnings = preflight.check(spec, facts)
 
     def _check_quotas(self, title: str, engine: contract.Engine, resources=None, *, refuse: bool = True,
                       always: bool = False, show: bool = True, facts=None, existing=None) -> None:
@@ -287,7 +304,7 @@ class Lab:
         engine = self._engine()
         plan = engine.plan(self.spec)
         self._check_quotas("preview", engine, plan.resources, refuse=False)
-        return tables.preview(list(plan.rows), [s.name for s in self.spec.spokes], self.spec.region)
+        return tables.preview(list(plan.rows), [s.name for s in self.spec.spokes], self.spec.region, self.spec)
 
     def up(self, resume: bool = False, check_quotas: bool = True) -> pd.DataFrame:
         """Deploy (live progress); returns the outputs table. An unchanged spec changes nothing.

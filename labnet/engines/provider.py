@@ -70,6 +70,8 @@ REPLACE_ON_CHANGES: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "aws:ec2transitgateway/route:Route": {
         "blackhole", "destinationCidrBlock", "transitGatewayAttachmentId", "transitGatewayRouteTableId"},
     "aws:ec2/vpc:Vpc": {"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"},
+    "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation": {
+        "cidrBlock", "vpcId", "ipv4IpamPoolId", "ipv4NetmaskLength"},
     "aws:ec2/subnet:Subnet": {"availabilityZone", "availabilityZoneId", "cidrBlock", "vpcId", "outpostArn",
                               "ipv6Native"},
     "aws:ec2/routeTable:RouteTable": {"vpcId"},

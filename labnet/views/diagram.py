@@ -17,6 +17,7 @@ session's matplotlib backend. matplotlib is imported only when a picture is draw
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ..errors import InvalidSpecError
 from ..outputs import SECRET, SpokeOutput, StackOutputs, is_secret
-from ..spec import NetworkSpec, Spoke, Workload
+from ..spec import NetworkSpec, Spoke, Subnet, Workload
 from . import figure
 
 if TYPE_CHECKING:  # typing only: matplotlib loads when a picture is drawn
@@ -54,7 +55,7 @@ LANE_GAP = 1.2  # between a peering link's line and its label, and above a panel
 LINK_SPREAD = 1.4  # between the points where a hub's peering links leave its top
 
 # Top to bottom in every spoke, wherever it sits around the hub, so every spoke reads the same way.
-ROLE_ORDER = ("compute", "public", "attachment")
+ROLE_ORDER = ("existing", "compute", "public", "attachment")
 ROLE_STYLE = {
     "compute": {"face": "#dbeafe", "edge": "#1e40af", "linestyle": "solid",
                 "legend": "compute subnet (training nodes)"},
@@ -62,6 +63,8 @@ ROLE_STYLE = {
                "legend": "public subnet (NAT gateway)"},
     "attachment": {"face": "#fef3c7", "edge": "#b45309", "linestyle": "solid",
                    "legend": "attachment /28 (TGW interface)"},
+    "existing": {"face": "#f1f5f9", "edge": "#64748b", "linestyle": "dotted",
+                 "legend": "existing subnet (not managed by labnet)"},
 }
 SPOKE_FACE, SPOKE_EDGE = "#f8fafc", "#475569"
 TGW_FACE, TGW_EDGE = "#4c1d95", "#2e1065"
@@ -180,6 +183,14 @@ class _SpokeBox:
     @classmethod
     def of(cls, spoke: Spoke, built: SpokeOutput | None, extras: str,
            workload: Workload | None = None) -> "_SpokeBox":
+        if spoke.existing is not None:
+            # An existing VPC: its own subnets drawn as "existing" beside what labnet adds, the title
+            # marked, and nothing of the extras (labnet puts no endpoint or NAT in a VPC it does not own).
+            ex = spoke.existing
+            theirs = tuple(Subnet("existing", sn.az, sn.cidr, 0, sn.az_id) for sn in ex.subnets)
+            spoke = dataclasses.replace(spoke, subnets=theirs + spoke.subnets, existing=None,
+                                        cidr=", ".join(spoke.cidrs) + f"  existing {ex.vpc_id}")
+            extras = ""
         azs = list(spoke.azs)
         roles = [r for r in ROLE_ORDER if spoke.subnets_by_role(r)]
         # Custom specs may carry roles labnet does not draw specially; keep them visible.
@@ -247,7 +258,7 @@ class _Layout:
             boxes.append(_SpokeBox.of(spoke, _built_spoke(exports, spoke), extras, spec.workload))
 
         tgw = spec.transit_gateway
-        hub = ["Transit Gateway"]
+        hub = ["Transit Gateway" + (" (existing)" if tgw.existing_id else "")]
         if exports is not None:
             hub += _hub_lines(exports, spec.region, tgw.route_tables)
         else:
@@ -288,7 +299,8 @@ class _Layout:
 
     def _roles(self) -> list[str]:
         """Roles the legend explains: those this network has."""
-        return [r for r in ROLE_ORDER if any(s.role == r for sp in self.spec.spokes for s in sp.subnets)]
+        return [r for r in ROLE_ORDER if any(s.role == r for sp in self.spec.spokes for s in sp.subnets)
+                or (r == "existing" and self.spec.existing_spokes)]
 
     def _legend_width(self) -> float:
         return sum(LEGEND_SWATCH + len(ROLE_STYLE[r]["legend"]) * CHAR_W + LEGEND_GAP for r in self._roles())
