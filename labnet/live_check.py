@@ -103,12 +103,10 @@ def run(aws_region: str | None = None, yes: bool = False, out: Callable[[str], N
     old_home = os.environ.get("LABNET_HOME")
     home = tempfile.mkdtemp(prefix="labnet-live-check-")
     os.environ["LABNET_HOME"] = home
-    left = True  # until the check's own record says otherwise
     try:
-        code = _run(aws_region, yes, out, ask, target)
-        left = _anything_left()
-        return code
+        return _run(aws_region, yes, out, ask, target)
     finally:
+        left = _anything_left()  # read while LABNET_HOME is still the check's
         if old_home is None:
             os.environ.pop("LABNET_HOME", None)
         else:
@@ -153,7 +151,10 @@ def _run(aws_region: str | None, yes: bool, out, ask, target_text: str) -> int:
         return REFUSED
     report.step("size", True, time.monotonic() - t, spec.summary())
     if kind == "aws":
-        est = labnet.cost.estimate(spec, cross_vpc_gb_per_month=0, hours_per_month=1)
+        # Per hour of existence: the check sends no traffic, so the volume-priced items (TGW data,
+        # NAT data, flow-log delivery) are nil; their monthly defaults divided by one hour are not a rate.
+        est = labnet.cost.estimate(spec, cross_vpc_gb_per_month=0, hours_per_month=1, nat_gb_per_month=0,
+                                   flow_log_gb_per_month=0)
         hourly = float(est[est.item == "total"].per_hour_usd.iloc[0])
         out(f"The live check creates {SPOKES} small spokes (VPCs, subnets, one Transit Gateway, attachments) in "
             f"your AWS account, region {region}, as stack {stack!r}, and destroys them again (about 10-15 minutes). "
