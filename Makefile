@@ -41,12 +41,13 @@ lab: venv
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --allow-root --notebook-dir=notebooks
 
 ## The deploy form as a web page: Voilà on http://127.0.0.1:$(APP_PORT)/ with labnet's template (the page makes
-## no request outside this machine). Defaults from LABNET_APP_STACK, _SPOKES, _NODES, _INSTANCE, _AZS,
-## _SUPERNET, _TARGET, _ENGINE (see app/deploy_form.ipynb).
+## no request outside this machine) and app/config/voila.py (a closed page shuts its kernel down). Defaults from
+## LABNET_APP_STACK, _SPOKES, _NODES, _INSTANCE, _AZS, _SUPERNET, _TARGET, _ENGINE (see app/deploy_form.ipynb).
 APP_PORT ?= 8866
 app: venv
 	JUPYTER_PATH=$(CURDIR)/app/share/jupyter$${JUPYTER_PATH:+:$$JUPYTER_PATH} $(BIN)/voila app/deploy_form.ipynb \
-	  --Voila.ip=127.0.0.1 --port=$(APP_PORT) --no-browser --template=labnet --theme=light
+	  --Voila.ip=127.0.0.1 --port=$(APP_PORT) --no-browser --template=labnet --theme=light \
+	  --Voila.config_file_paths=$(CURDIR)/app/config
 
 ## The Automation API engine end to end on a machine with the pulumi CLI: preview, up, outputs, an unchanged up,
 ## destroy, against the embedded emulator; prints a report to paste into a bug report (exit 3: no CLI here).

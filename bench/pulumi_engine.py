@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -33,13 +32,10 @@ from _common import ROOT, emulator, fresh_home, loadavg, machine, quiet, reset, 
 
 
 def find_cli() -> Path | None:
-    """The CLI on PATH, else the one `make pulumi` built for this checkout."""
-    found = shutil.which("pulumi")
-    if found:
-        return Path(found)
-    m = re.search(r"github\.com/pulumi/pulumi/pkg/v3 (v[0-9.]+)", (ROOT / "tools/pulumi/go.mod").read_text())
-    built = ROOT / ".tools" / f"pulumi-{m.group(1)}" / "pulumi" if m else None
-    return built if built is not None and os.access(built, os.X_OK) else None
+    """The CLI on PATH, else the one `make pulumi` built for this checkout (labnet's own lookup)."""
+    from labnet.engines import automation
+
+    return automation.cli_path()
 
 
 def provider_start(reps: int = 5) -> dict[str, float]:
@@ -107,6 +103,54 @@ def compare(url: str, ns: tuple[int, ...], reps: int) -> list[dict[str, Any]]:
     return rows
 
 
+def profile(url: str, n: int) -> dict[str, Any]:
+    """One up + destroy of ``n`` spokes through the real engine, every CLI call the Automation API makes
+    timed by its command (``up``, ``destroy``, ``stack output`` …): where the time goes besides the
+    engine's own work. Then the same ``pulumi up``/``destroy`` with PULUMI_SKIP_CHECKPOINTS=true (Pulumi
+    writes the whole state after every resource step unless told not to)."""
+    import labnet
+    from pulumi import automation as auto
+
+    calls: list[tuple[str, float]] = []
+    real = auto.PulumiCommand.run
+
+    def timed(self, args, *rest, **kw):
+        t0 = time.perf_counter()
+        try:
+            return real(self, args, *rest, **kw)
+        finally:
+            words = [a for a in args if not a.startswith("-")][:2]
+            calls.append((" ".join(words[:1] if words[:1] in (["up"], ["destroy"], ["preview"], ["refresh"])
+                                   else words), time.perf_counter() - t0))
+
+    auto.PulumiCommand.run = timed
+    out: dict[str, Any] = {}
+    try:
+        for label, extra in (("checkpoints", {}), ("no_checkpoints", {"PULUMI_SKIP_CHECKPOINTS": "true"})):
+            os.environ.update(extra)
+            try:
+                reset(url)
+                fresh_home()
+                calls.clear()
+                lab = labnet.Lab(f"bench-profile-{label}", spec_for(n), engine="pulumi", progress=quiet)
+                t0 = time.perf_counter()
+                lab.up()
+                t1 = time.perf_counter()
+                lab.destroy()
+                t2 = time.perf_counter()
+            finally:
+                for key in extra:
+                    os.environ.pop(key, None)
+            by: dict[str, list[float]] = {}
+            for cmd, secs in calls:
+                by.setdefault(cmd, []).append(secs)
+            out[label] = {"up_s": t1 - t0, "destroy_s": t2 - t1,
+                          "cli": {cmd: {"calls": len(v), "seconds": sum(v)} for cmd, v in sorted(by.items())}}
+    finally:
+        auto.PulumiCommand.run = real
+    return out
+
+
 def build_times() -> dict[str, float]:
     """`make pulumi` with the binary there (no build), and a rebuild into a fresh folder (Go's cache warm)."""
     script = ROOT / "tools" / "pulumi" / "build.sh"
@@ -140,6 +184,7 @@ def main() -> None:
     with emulator() as url:
         res["provider_start"] = provider_start()
         res["engines"] = compare(url, tuple(args.ns), args.reps)
+        res["profile"] = profile(url, max(args.ns))
     res["load_after"] = loadavg()
     print(json.dumps(res, indent=1))
     print(f"\npulumi {version}; load {res['machine']['load']} → {res['load_after']}")
@@ -148,6 +193,13 @@ def main() -> None:
     if "build" in res:
         b = res["build"]
         print(f"make pulumi: binary there {b['cached_s']:.2f}s; rebuild, Go cache warm {b['rebuild_warm_go_cache_s']:.1f}s")
+    for label, prof in res["profile"].items():
+        cli = prof["cli"]
+        engine = sum(v["seconds"] for k, v in cli.items() if k in ("up", "destroy"))
+        other = sum(v["seconds"] for k, v in cli.items() if k not in ("up", "destroy"))
+        print(f"profile ({label}, {max(args.ns)} spokes): up {prof['up_s']:.2f}s, destroy {prof['destroy_s']:.2f}s; "
+              f"pulumi up+destroy {engine:.2f}s; {sum(v['calls'] for k, v in cli.items() if k not in ('up', 'destroy'))} "
+              f"other CLI calls {other:.2f}s ({', '.join(k + ' x' + str(v['calls']) for k, v in cli.items())})")
     print("spokes | rehearsal up+destroy | pulumi up+destroy (up / destroy) | ratio | pulumi unchanged up")
     for r in res["engines"]:
         print(f"{r['spokes']:6} | {r['rehearsal_total']:8.2f}s | {r['pulumi_total']:8.2f}s "

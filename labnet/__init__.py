@@ -14,8 +14,8 @@ from typing import Any
 
 from .errors import (DeployError, EmulatorError, EngineUnavailableError, FactsError, InterruptedByUserError,
                      InterruptedOperationError, InvalidSpecError, LabnetError, QuotaExceededError, SizingError,
-                     SpecChangedError,
-                     StackLockedError, StateCorruptError, StateError, TargetError, TeardownIncompleteError)
+                     SpecChangedError, StackLockedError, StackNotFoundError, StateCorruptError, StateError,
+                     TargetError, TeardownIncompleteError)
 from .spec import NetworkSpec, Security, Spoke, Subnet, Tags, TransitGateway, Workload
 
 __version__ = "0.1.0"
@@ -28,14 +28,15 @@ _LAZY = {
     "traffic": "analysis.traffic",
     "quotas": "analysis.quota_report", "request_quota_increases": "analysis.quota_report",
     "heatmap": "views.heatmap", "Probe": "analysis.reachability", "StackOutputs": "outputs",
+    "formats": "views.formats",
 }
 
 __all__ = ["Lab", "size", "stacks", "instance_types", "spec_warnings", "offerings", "NetworkSpec", "Spoke", "Subnet",
            "TransitGateway", "Security", "Tags", "Workload", "LabnetError", "InvalidSpecError", "SizingError",
            "FactsError", "TargetError", "EmulatorError", "EngineUnavailableError", "StackLockedError",
-           "StateError", "StateCorruptError", "InterruptedOperationError", "InterruptedByUserError", "SpecChangedError",
-           "DeployError", "TeardownIncompleteError", "QuotaExceededError", "quotas", "request_quota_increases", "Probe",
-           "StackOutputs"]
+           "StackNotFoundError", "StateError", "StateCorruptError", "InterruptedOperationError", "InterruptedByUserError",
+           "SpecChangedError", "DeployError", "TeardownIncompleteError", "QuotaExceededError", "quotas",
+           "request_quota_increases", "Probe", "StackOutputs"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,9 +1,9 @@
 """labnet's command line, a thin caller of the Python API.
 
     python -m labnet demo [--spokes 3 --nodes-per-spoke 16 --instance-type p5.48xlarge --azs 2]
-    python -m labnet spec [--spokes 3 ...]      # the sized spec as JSON
-    python -m labnet quotas [--spokes 8 ... --target emulator|aws]   # the quota preflight table
-    python -m labnet emulator start|status|stop
+    python -m labnet spec [--spokes 3 ... --target emulator|aws --region R]   # the sized spec as JSON
+    python -m labnet quotas [--spokes 8 ... --target emulator|aws --request]   # the quota preflight table
+    python -m labnet emulator start|status|stop|url
     python -m labnet stacks
     python -m labnet destroy STACK
     python -m labnet unlock STACK
@@ -22,9 +22,30 @@ import time
 import pandas as pd
 
 
-def _print(frame: pd.DataFrame) -> None:
-    with pd.option_context("display.max_rows", 200, "display.max_columns", 20, "display.width", 160):
-        print(frame.to_string(index=False))
+def _print(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> None:
+    """A table that fits a terminal (160 columns; the API's frames keep every column and digit)."""
+    from labnet.views import formats
+
+    one_region = "region" in frame.columns and frame["region"].nunique(dropna=False) <= 1
+    print(formats.fit(formats.readable(frame), drop=(*drop, *(["region"] if one_region else []))))
+
+
+def _say(text: str) -> None:
+    """A sentence, wrapped to the terminal's 160 columns (addresses are never broken)."""
+    import textwrap
+
+    from labnet.views.formats import TERMINAL_WIDTH
+
+    print(textwrap.fill(text, TERMINAL_WIDTH, subsequent_indent="  ", break_on_hyphens=False,
+                        break_long_words=False))
+
+
+def _print_cost(est: pd.DataFrame) -> None:
+    """The cost estimate: the figures as a table, then what each row counts and where its price is from
+    (sentences and addresses, too long for a column)."""
+    _print(est, drop=("basis", "source"))
+    for row in est.itertuples(index=False):
+        _say(f"- {row.item}: {row.basis} (source: {row.source})")
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -44,10 +65,12 @@ def demo(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace, labnet, t0: float) -> int:
     spec = _size(args, labnet)
     print(f"== sizing: {spec.summary()}")
+    for warning in labnet.spec_warnings(spec):
+        print(f"warning: {warning}")
     _print(spec.table())
     est = labnet.cost.estimate(spec)
     print("\n== cost estimate")
-    _print(est)
+    _print_cost(est)
     lab = labnet.Lab(args.stack, spec, engine=args.engine)
     print(f"\n== preview: {lab!r}")
     plan = lab.preview()
@@ -76,7 +99,10 @@ def spec_cmd(args: argparse.Namespace) -> int:
 
     import labnet
 
-    spec = _size(args, labnet)
+    # Sized against the target it will be deployed to: its AZs, their IDs and its offerings.
+    spec = _size(args, labnet, target=args.target)
+    for warning in labnet.spec_warnings(spec):
+        print(f"warning: {warning}", file=sys.stderr)
     print(json.dumps(spec.to_dict()))
     return 0
 
@@ -87,11 +113,20 @@ def quotas_cmd(args: argparse.Namespace) -> int:
 
     spec = _size(args, labnet, target=args.target)
     frame = labnet.quotas(spec, target=args.target)
-    _print(frame.drop(columns=["source"] + ([] if len(spec.regions) > 1 else ["region"])))
+    _print(frame, drop=("scope", "source", "note"))
+    _say("(in_use and adds are blank for a quota per resource: needs is the fullest route table, group, TGW "
+         "or VPC's own count; request is blank where the quota fits)")
     bad = frame[~frame.fits & (frame.needed_for == "deploy")]
     for row in bad.itertuples():
-        print(f"does not fit: {row.quota} ({row.code or 'no Service Quotas code'}): applied {row.applied}, "
-              f"needs {row.needs}; source: {row.source}")
+        _say(f"does not fit: {row.quota} ({row.code or 'no Service Quotas code'}): applied {row.applied}, "
+             f"needs {row.needs}; source: {row.source}")
+    if args.request:
+        print("\n== quota increase requests filed in Service Quotas")
+        _print(labnet.request_quota_increases(spec, target=args.target))
+    elif (~frame.fits).any():
+        _say("to file the increases in Service Quotas: run this command again with --target aws --request "
+             "(or labnet.request_quota_increases(spec, target='aws')); a quota without a code is raised by "
+             "AWS Support")
     return 1 if len(bad) else 0
 
 
@@ -103,6 +138,12 @@ def emulator_cmd(args: argparse.Namespace) -> int:
         print(f"emulator running at {em.url}" + (f" (pid {em.pid})" if em.pid else " (external)"))
     elif args.action == "stop":
         print("emulator stopped" if emulator.stop() else "no emulator of labnet's was running")
+    elif args.action == "url":  # for shell snippets: aws --endpoint-url "$(python -m labnet emulator url)"
+        st = emulator.status()
+        if not st["running"]:
+            print("the emulator is not running: `python -m labnet emulator start`", file=sys.stderr)
+            return 1
+        print(st["url"])
     else:
         st = emulator.status()
         print(f"running at {st['url']} (pid {st['pid']})" if st["running"] else "not running")
@@ -116,10 +157,23 @@ def stacks_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def destroy_cmd(args: argparse.Namespace) -> int:
+def _open(stack: str, target: str):
+    """The Lab of a stack that exists on this machine; a name labnet does not know is refused with
+    the stacks there are (the Python API would take it for a new stack that needs a spec)."""
     import labnet
+    from labnet import preflight
+    from labnet.engines.state import list_stacks
+    from labnet.errors import StackNotFoundError
 
-    lab = labnet.Lab(args.stack, target=args.target)
+    name = preflight.check_stack_name(stack)
+    if name not in list_stacks():
+        known = labnet.stacks()
+        raise StackNotFoundError(name, list(zip(known.stack_name, known.state)))
+    return labnet.Lab(name, target=target)
+
+
+def destroy_cmd(args: argparse.Namespace) -> int:
+    lab = _open(args.stack, args.target)
     result = lab.destroy(delete_logs=args.delete_logs)
     kept = result[result.outcome == "kept"]
     print(f"removed {int((result.outcome == 'removed').sum())} resources; stack {args.stack!r} is {lab.status()}")
@@ -166,9 +220,14 @@ def verify_cmd(args: argparse.Namespace) -> int:
             raise InvalidSpecError("--snapshot", args.snapshot, f"cannot be read ({exc.strerror})",
                                    "name a file written by --save-snapshot") from None
     else:
-        import labnet
+        from labnet.errors import StateError
 
-        snap = labnet.Lab(args.stack, target=args.target).snapshot()
+        lab = _open(args.stack, args.target)
+        if not lab.exports():
+            raise StateError(f"stack {args.stack!r} is {lab.status()}: it has no deployed network to verify. "
+                             f"Deploy it again (labnet.Lab({args.stack!r}).up()), or pick a deployed stack from "
+                             "`python -m labnet stacks`")
+        snap = lab.snapshot()
     if args.save_snapshot:
         from labnet import paths
 
@@ -182,14 +241,14 @@ def verify_cmd(args: argparse.Namespace) -> int:
         hidden += ["src_region", "dst_region"]  # one region: the columns say nothing
     table = shown.drop(columns=hidden).astype(object).fillna("n/a")
     if len(table):
-        _print_all(table)
+        _print(table)
     bad = verify.blocked(frame)
     for row in bad.itertuples(index=False):
         print(f"- {row.src_spoke} -> {row.dst_spoke} {row.probe} [{row.reason}, {row.path}]: {row.detail}")
     findings = verify.exposure(reachability.exposure(snap))
     print(f"\n== exposure: {len(findings)} rule(s) admit traffic from outside the stack's spokes")
     if args.exposure and len(findings):
-        _print_all(findings)
+        _print(findings)
     return 0 if bad.empty else 1
 
 
@@ -229,54 +288,80 @@ def _size(args: argparse.Namespace, labnet, **extra):
     from labnet import request
 
     regions = request.parse_regions(args.regions)
+    existing = request.parse_pairs("existing_vpcs", args.existing, "data=vpc-0123456789abcdef0")
+    storage = request.parse_pairs("storage", args.storage, "data=fsx-lustre")
     return labnet.size(spokes=None if regions else args.spokes, regions=regions,
                        region=next(iter(regions)) if regions else args.region,
                        nodes_per_spoke=args.nodes_per_spoke, instance_type=args.instance_type, azs=args.azs,
-                       supernet=args.supernet, compute_az=None if regions else args.compute_az, **extra)
+                       supernet=args.supernet, compute_az=None if regions else args.compute_az,
+                       existing_vpcs=existing, transit_gateway_id=args.transit_gateway or None, storage=storage,
+                       **extra)
 
 
 def _sizing_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--spokes", type=int, default=3)
+    p.add_argument("--spokes", type=int, default=3, help="number of VPCs behind the Transit Gateway (default 3)")
     p.add_argument("--regions", default="", help="a network across regions: REGION:SPOKES,... "
                    "(us-east-1:2,us-west-2:2); --spokes and --region are then not used")
-    p.add_argument("--nodes-per-spoke", type=int, default=16)
-    p.add_argument("--instance-type", default="p5.48xlarge")
+    p.add_argument("--nodes-per-spoke", type=int, default=16,
+                   help="training nodes in each spoke, which sizes its compute subnet (default 16)")
+    p.add_argument("--instance-type", default="p5.48xlarge",
+                   help="EC2 instance type of the nodes; its network facts come from EC2 (default p5.48xlarge)")
     p.add_argument("--azs", type=_azs, default=2,
                    help="a number of AZs, or AZ names / AZ IDs separated by commas (use1-az5,use1-az2)")
     p.add_argument("--compute-az", default=None, help="an EFA cluster's compute AZ, by name or AZ ID")
-    p.add_argument("--supernet", default="10.0.0.0/8")
-    p.add_argument("--region", default="us-east-1")
+    p.add_argument("--supernet", default="10.0.0.0/8",
+                   help="the block every spoke's VPC CIDR is cut from, private address space (default 10.0.0.0/8)")
+    p.add_argument("--region", default="us-east-1", help="AWS region of a one-region network (default us-east-1)")
+    p.add_argument("--existing", action="append", default=[], metavar="NAME=VPC_ID",
+                   help="attach a VPC that exists already as spoke NAME (repeat); labnet adds only what it owns "
+                        "inside it (--spokes 0: existing VPCs only)")
+    p.add_argument("--transit-gateway", default="", metavar="TGW_ID",
+                   help="attach the spokes to this existing Transit Gateway instead of creating one")
+    p.add_argument("--storage", action="append", default=[], metavar="NAME=KIND",
+                   help="storage in spoke NAME the training groups reach across the TGW (fsx-lustre)")
 
 
-def main(argv: list[str] | None = None) -> int:
+TARGET_HELP = "where the stack was deployed: the embedded emulator (default) or your AWS account"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per entry of the module docstring, every argument with help."""
     parser = argparse.ArgumentParser(prog="python -m labnet", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="size, preview, deploy to the emulator, print outputs, tear down")
-    d.add_argument("--stack", default="labnet-demo")
+    d.add_argument("--stack", default="labnet-demo", help="stack name (default labnet-demo)")
     _sizing_args(d)
-    d.add_argument("--engine", default="rehearsal", choices=["auto", "pulumi", "rehearsal"])
+    d.add_argument("--engine", default="rehearsal", choices=["auto", "pulumi", "rehearsal"],
+                   help="rehearsal (no CLI needed, the default), pulumi (the Automation API), or auto")
     d.add_argument("--diagram", default="", help="also write the hub-and-spoke picture (.png/.svg)")
     d.add_argument("--keep", action="store_true", help="leave the network deployed")
     d.set_defaults(fn=demo)
     p = sub.add_parser("spec", help="size a network and print its spec as JSON")
     _sizing_args(p)
+    p.add_argument("--target", default="emulator", choices=["emulator", "aws"],
+                   help="size against this target's facts (aws: for `pulumi up` with your credentials)")
     p.set_defaults(fn=spec_cmd)
     q = sub.add_parser("quotas", help="size a network and check it against the account's AWS quotas")
     _sizing_args(q)
-    q.add_argument("--target", default="emulator", choices=["emulator", "aws"])
+    q.add_argument("--target", default="emulator", choices=["emulator", "aws"],
+                   help="whose quotas: the emulator's (AWS's defaults) or your AWS account's")
+    q.add_argument("--request", action="store_true",
+                   help="with --target aws: file an increase in Service Quotas for every quota that does not fit")
     q.set_defaults(fn=quotas_cmd)
     e = sub.add_parser("emulator", help="start, stop or show the embedded AWS emulator")
-    e.add_argument("action", choices=["start", "status", "stop"])
+    e.add_argument("action", choices=["start", "status", "stop", "url"],
+                   help="start it (if not running), show its status, stop it, or print its URL alone "
+                        "(for --endpoint-url in shell commands)")
     e.set_defaults(fn=emulator_cmd)
     s = sub.add_parser("stacks", help="list the stacks labnet knows and their state")
     s.set_defaults(fn=stacks_cmd)
     x = sub.add_parser("destroy", help="destroy a stack (everything its state owns, nothing else)")
-    x.add_argument("stack")
-    x.add_argument("--target", default="emulator", choices=["emulator", "aws"])
+    x.add_argument("stack", help="the stack's name, as `python -m labnet stacks` lists it")
+    x.add_argument("--target", default="emulator", choices=["emulator", "aws"], help=TARGET_HELP)
     x.add_argument("--delete-logs", action="store_true", help="delete the flow-log bucket(s) too (kept by default)")
     x.set_defaults(fn=destroy_cmd)
     u = sub.add_parser("unlock", help="break a stale stack lock (explicit request only)")
-    u.add_argument("stack")
+    u.add_argument("stack", help="the stack's name, as `python -m labnet stacks` lists it")
     u.add_argument("--force", action="store_true",
                    help="also break the lock of a process that is still running (two operations may then collide)")
     u.set_defaults(fn=unlock_cmd)
@@ -288,8 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     lc.add_argument("--yes", action="store_true", help="with --aws: do not ask for confirmation")
     lc.set_defaults(fn=live_check_cmd)
     v = sub.add_parser("verify", help="connectivity matrix of a deployed stack (exit 0: all reachable, 1: any blocked)")
-    v.add_argument("stack")
-    v.add_argument("--target", default="emulator", choices=["emulator", "aws"])
+    v.add_argument("stack", help="the deployed stack to read back, as `python -m labnet stacks` lists it "
+                   "(with --snapshot: the name shown for the saved snapshot)")
+    v.add_argument("--target", default="emulator", choices=["emulator", "aws"], help=TARGET_HELP)
     v.add_argument("--probe", action="append", metavar="PROBE",
                    help="tcp:PORT, udp:PORT or efa; repeat for several (default: tcp:29500, tcp:50000, efa)")
     v.add_argument("--blocked", action="store_true", help="print only the blocked rows")
@@ -298,15 +384,19 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--snapshot", metavar="PATH", help="analyse a saved snapshot instead of reading the target")
     v.set_defaults(fn=verify_cmd)
     po = sub.add_parser("posture", help="security posture of a deployed stack (exit 1: a control fails)")
-    po.add_argument("stack")
+    po.add_argument("stack", help="the stack's name, as `python -m labnet stacks` lists it")
     po.set_defaults(fn=posture_cmd)
     au = sub.add_parser("audit", help="Prowler's EC2/VPC/S3 checks against a deployed stack (exit 1: a failure "
                         "not by design; needs make audit-venv)")
-    au.add_argument("stack")
+    au.add_argument("stack", help="the stack's name, as `python -m labnet stacks` lists it")
     au.add_argument("--prowler", default=None, help="the prowler executable (default: .venv-audit/bin/prowler)")
     au.add_argument("--output", default=None, help="keep Prowler's OCSF report in this folder")
     au.set_defaults(fn=audit_cmd)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     from labnet.errors import LabnetError
 
     try:

@@ -82,6 +82,23 @@ class StateError(LabnetError):
     """A stack's state cannot be used as it is (damaged file, interrupted operation, changed spec)."""
 
 
+class StackNotFoundError(StateError):
+    """No stack of that name on this machine. ``known`` lists the stacks there are, as
+    ``(name, state)`` pairs, so the message can name them."""
+
+    def __init__(self, stack: str, known: list[tuple[str, str]]) -> None:
+        self.stack = stack
+        self.known = list(known)
+        shown = ", ".join(f"{name} ({state})" for name, state in self.known[:10])
+        if len(self.known) > 10:
+            shown += f" and {len(self.known) - 10} more"
+        there = f"the stacks there are: {shown}" if self.known else "there are no stacks yet"
+        super().__init__(
+            f"there is no stack {stack!r} on this machine; {there} (`python -m labnet stacks` lists them). "
+            "Check the name, or deploy a new stack first: labnet.Lab(name, labnet.size(...)).up() or "
+            "`python -m labnet demo --stack NAME --keep`")
+
+
 class StateCorruptError(StateError):
     """A state file is damaged. A copy is kept at ``kept_at`` and the damaged file stays in place, so
     every operation on the stack stops here until it is repaired; nothing is redeployed."""

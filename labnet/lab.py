@@ -36,7 +36,8 @@ def size(spokes: int | Sequence[str] | None = None, nodes_per_spoke: int = 64, i
          interface_mode: str = "efa", headroom: float = 0.25, public_subnets: bool = False,
          s3_endpoint: bool = True, project: str = "labnet", owner: str = "data-science",
          target: str = "emulator", compute_az: str | dict | None = None, image_id: str | None = None,
-         regions: dict | None = None) -> NetworkSpec:
+         regions: dict | None = None, existing_vpcs: dict | None = None, transit_gateway_id: str | None = None,
+         storage: dict | None = None) -> NetworkSpec:
     """Size a hub-and-spoke network for a training workload and return its spec.
 
     Instance facts come from EC2's ``describe_instance_types`` on ``target`` (the embedded emulator by
@@ -57,6 +58,13 @@ def size(spokes: int | Sequence[str] | None = None, nodes_per_spoke: int = 64, i
 
     >>> size(regions={"us-east-1": 2, "us-west-2": 2}, nodes_per_spoke=16, instance_type="p5.48xlarge")
     spokes: 3 unless ``regions`` is given.
+
+    Existing networks: ``existing_vpcs`` maps a spoke name to a VPC that exists already
+    (``{"data": "vpc-…"}``); labnet reads it (blocks, subnets, route tables, attachments), places new
+    spokes around it and adds only what it owns inside it (see README, "Bring your own VPCs").
+    ``spokes=0`` then builds a network of existing VPCs only. ``transit_gateway_id`` attaches the
+    spokes to an existing Transit Gateway instead of creating one. ``storage`` (``{"data":
+    "fsx-lustre"}``) lets the training groups reach a spoke's storage on its ports.
     """
     # sizing checks every argument that needs no facts before it calls for a client, so bad input
     # never costs an AWS call (or starts an emulator).
@@ -64,7 +72,8 @@ def size(spokes: int | Sequence[str] | None = None, nodes_per_spoke: int = 64, i
                           region=region, spokes=spokes, regions=regions, nodes_per_spoke=nodes_per_spoke,
                           azs=azs, supernet=supernet, interface_mode=interface_mode, headroom=headroom,
                           public_subnets=public_subnets, s3_endpoint=s3_endpoint,
-                          tags=Tags(project=project, owner=owner), compute_az=compute_az, image_id=image_id)
+                          tags=Tags(project=project, owner=owner), compute_az=compute_az, image_id=image_id,
+                          existing_vpcs=existing_vpcs, transit_gateway_id=transit_gateway_id, storage=storage)
     return spec
 
 
@@ -134,11 +143,22 @@ class Lab:
     """One stack of one network on one target. See the module docstring for the workflow."""
 
     def __init__(self, stack_name: str, spec: NetworkSpec | dict | None = None, *, target: str = "emulator",
-                 engine: str = "auto", backend: str | None = None,
+                 engine: str = "auto", backend: str | None = None, secrets_provider: str | None = None,
                  progress: Callable[[ProgressEvent], None] | None = None) -> None:
         self.stack_name = preflight.check_stack_name(stack_name)
         self._store = StackStore(stack_name)
         state = self._store.load()  # a damaged state file stops here, before anything else
+        from .engines import automation  # the Pulumi engine's backend: shared specs, the URL named
+
+        self._shared_outputs: dict[str, Any] = {}
+        if (spec is None and target in targets.KINDS and isinstance(backend, (str, type(None)))
+                and (not state.spec or not automation.is_local(automation.backend_url(self._store.root, backend)))
+                and (engine == "pulumi" or (engine == "auto" and automation.cli_on_path()))):
+            # No record here, or a shared backend (where a teammate may have changed the stack since):
+            # the stack itself carries its spec and outputs.
+            shared = automation.shared_spec(stack_name, self._store.root, backend, target, secrets_provider)
+            if shared is not None:
+                spec, self._shared_outputs = NetworkSpec.from_dict(shared[0]), shared[1]
         if spec is None:
             if not state.spec:
                 raise InvalidSpecError("spec", None, f"stack {stack_name!r} is new, so it needs a spec",
@@ -165,11 +185,18 @@ class Lab:
         if backend is not None and not isinstance(backend, str):
             raise InvalidSpecError("backend", backend, "must be a backend URL string or None",
                                    "for example 's3://my-bucket/labnet'")
+        if engine == "rehearsal" and (backend is not None or secrets_provider is not None):
+            raise InvalidSpecError("backend" if backend is not None else "secrets_provider",
+                                   backend if backend is not None else secrets_provider,
+                                   "only the Pulumi engine keeps its state in a backend",
+                                   "use engine='pulumi' (or 'auto' with the pulumi CLI on PATH)")
         if engine == "rehearsal" and target == "aws":
             raise TargetError(contract.unavailable(engine, target))
         self.target_kind = target
         self.engine_name = engine
-        self.backend = backend
+        # The backend actually used (PULUMI_BACKEND_URL honoured), named in the repr and in errors.
+        self.backend = automation.backend_url(self._store.root, backend) if engine == "pulumi" else None
+        self.secrets_provider = secrets_provider
         self._progress = progress
         self._target: targets.Target | None = None
         self._client = None
@@ -195,7 +222,8 @@ class Lab:
         if self._engine_obj is None:
             self._store.load().check_binding(self.target_kind, self.engine_name)  # before any work
             self._engine_obj = contract.open_engine(self.engine_name, self._store, self._resolve(),
-                                                    backend=self.backend)
+                                                    backend=self.backend,
+                                                    secrets_provider=self.secrets_provider)
         return self._engine_obj
 
     def _preflight_facts(self) -> None:
@@ -205,7 +233,15 @@ class Lab:
         types = [wl.instance_type] if wl is not None else []
         facts = {r: instances.region_facts(self._ec2_in(r), types)
                  for r in self.spec.regions}  # every region the network spans, each by its own client
-        self.warnings = preflight.check(self.spec, facts)
+        spec = self.spec
+        if spec.existing_spokes or spec.transit_gateway.existing_id:
+            # Existing VPCs / TGW: judged by what the target holds now (routes added since sizing).
+            from .facts import existing
+
+            # (routes via the TGW of this stack's own outputs are its own: an up after an up)
+            own = str((self._store.load().outputs or {}).get("transit_gateway_id") or "")
+            spec = existing.current(spec, self._ec2(), self.stack_name, own)
+        self.warnings = preflight.check(spec, facts)
 
     def _check_quotas(self, title: str, engine: contract.Engine, resources=None, *, refuse: bool = True,
                       always: bool = False, show: bool = True, facts=None, existing=None) -> None:
@@ -245,6 +281,7 @@ class Lab:
         return analysis.table(self.quota_rows)
 
     def _run(self, title: str, fn):
+        self._shared_outputs = {}  # what the stack said when opened; after an operation, the record here
         shown = display.make(f"{title} {self.stack_name}", self._progress)
         try:
             result = fn(shown)
@@ -267,7 +304,7 @@ class Lab:
         engine = self._engine()
         plan = engine.plan(self.spec)
         self._check_quotas("preview", engine, plan.resources, refuse=False)
-        return tables.preview(list(plan.rows), [s.name for s in self.spec.spokes], self.spec.region)
+        return tables.preview(list(plan.rows), [s.name for s in self.spec.spokes], self.spec.region, self.spec)
 
     def up(self, resume: bool = False, check_quotas: bool = True) -> pd.DataFrame:
         """Deploy (live progress); returns the outputs table. An unchanged spec changes nothing.
@@ -311,6 +348,8 @@ class Lab:
     def exports(self) -> dict[str, Any]:
         """The raw stack outputs (nested dict; secrets shown as ``[secret]``): what the last up here
         recorded, else (a stack shared through a backend) what the engine's backend holds."""
+        if self._shared_outputs:  # read from a shared backend when this Lab opened the stack by name
+            return dict(self._shared_outputs)
         recorded = self._store.load().outputs
         return dict(recorded) if recorded else self._engine().outputs(self.spec)
 
@@ -340,7 +379,7 @@ class Lab:
         from .analysis import snapshot
 
         exports = self.stack_outputs()
-        snapshot.spokes_from_exports(exports)  # a stack with no outputs stops here, before any call
+        snapshot.spokes_from_exports(exports, stack=self.stack_name)  # no outputs: stops here, before any call
         efa = self.spec.workload.efa if self.spec.workload else None
         return snapshot.read(self._ec2_in, exports, stack=self.stack_name, efa=efa,
                              emulator=self.target_kind == "emulator")
@@ -442,4 +481,5 @@ class Lab:
         except LabnetError:
             state = "unreadable"
         return (f"Lab(stack={self.stack_name!r}, spokes={len(self.spec.spokes)}, region={self.spec.region!r}, "
-                f"target={self.target_kind!r}, engine={self.engine_name!r}, state={state!r})")
+                f"target={self.target_kind!r}, engine={self.engine_name!r}, state={state!r}"
+                + (f", backend={self.backend!r})" if self.backend else ")"))

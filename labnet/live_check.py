@@ -10,8 +10,9 @@ with its result and time. The destroy always runs once an up was tried, also aft
 
 Exit codes: 0 every step passed, 1 a step failed, 2 the check was refused or could not start (bad
 arguments, no confirmation for AWS), 3 the ``pulumi`` CLI is not on PATH (this machine cannot run the
-check; nothing was done). The state of the check's stack lives in a temporary ``LABNET_HOME``; the
-user's Pulumi plugins (``PULUMI_HOME``) are used as they are.
+check; nothing was done). The state of the check's stack lives in a temporary ``LABNET_HOME``, removed
+at the end unless the stack could not be destroyed (then it is kept and its path printed, for the
+destroy to rerun); the user's Pulumi plugins (``PULUMI_HOME``) are used as they are.
 """
 
 from __future__ import annotations
@@ -63,8 +64,10 @@ def versions() -> list[str]:
         except metadata.PackageNotFoundError:
             return "not installed"
 
-    cli = "not on PATH"
-    exe = shutil.which("pulumi")
+    from .engines import automation
+
+    cli = "not found"
+    exe = automation.cli_path()
     if exe:
         try:
             cli = subprocess.run([exe, "version"], capture_output=True, text=True, timeout=60).stdout.strip()
@@ -103,11 +106,29 @@ def run(aws_region: str | None = None, yes: bool = False, out: Callable[[str], N
     try:
         return _run(aws_region, yes, out, ask, target)
     finally:
+        left = _anything_left()  # read while LABNET_HOME is still the check's
         if old_home is None:
             os.environ.pop("LABNET_HOME", None)
         else:
             os.environ["LABNET_HOME"] = old_home
-        shutil.rmtree(home, ignore_errors=True)
+        if left:
+            # The state is what a rerun of destroy needs: deleting it would strand the network.
+            out(f"labnet live-check: the check's state folder is kept at {home} (the stack there was not "
+                f"destroyed); finish with `LABNET_HOME={home} python -m labnet destroy <stack> --target ...`, "
+                "then delete the folder")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _anything_left() -> bool:
+    """Whether a stack in the check's state folder may still own resources (not destroyed, not empty)."""
+    import labnet
+
+    try:
+        states = list(labnet.stacks().state)
+    except Exception:  # noqa: BLE001 unreadable state: keep it
+        return True
+    return any(state not in ("destroyed", "empty") for state in states)
 
 
 def _run(aws_region: str | None, yes: bool, out, ask, target_text: str) -> int:
@@ -130,7 +151,10 @@ def _run(aws_region: str | None, yes: bool, out, ask, target_text: str) -> int:
         return REFUSED
     report.step("size", True, time.monotonic() - t, spec.summary())
     if kind == "aws":
-        est = labnet.cost.estimate(spec, cross_vpc_gb_per_month=0, hours_per_month=1, flow_log_gb_per_month=0)
+        # Per hour of existence: the check sends no traffic, so the volume-priced items (TGW data,
+        # NAT data, flow-log delivery) are nil; their monthly defaults divided by one hour are not a rate.
+        est = labnet.cost.estimate(spec, cross_vpc_gb_per_month=0, hours_per_month=1, nat_gb_per_month=0,
+                                   flow_log_gb_per_month=0)
         hourly = float(est[est.item == "total"].per_hour_usd.iloc[0])
         out(f"The live check creates {SPOKES} small spokes (VPCs, subnets, one Transit Gateway, attachments) in "
             f"your AWS account, region {region}, as stack {stack!r}, and destroys them again (about 10-15 minutes). "
@@ -142,6 +166,8 @@ def _run(aws_region: str | None, yes: bool, out, ask, target_text: str) -> int:
                 out("labnet live-check: not confirmed; nothing was created (pass --yes to skip the question).")
                 return REFUSED
     lab = labnet.Lab(stack, spec, target=kind, engine="pulumi", progress=lambda e: None)
+    report.lines.append(f"      stack {stack!r} in backend {lab.backend}; aws provider: "
+                        + ("labnet's emulator provider" if kind == "emulator" else "pulumi-aws"))
     ec2 = lab._ec2()
     tried_up = False
     try:
@@ -169,7 +195,7 @@ def _run(aws_region: str | None, yes: bool, out, ask, target_text: str) -> int:
         if tried_up:
             t = time.monotonic()
             try:
-                removed = lab.destroy(delete_logs=True)  # a check leaves nothing, its flow-log bucket included
+                removed = lab.destroy()
                 left = _left(ec2, stack)
                 report.step("destroy", not left, time.monotonic() - t,
                             f"{len(removed)} removed; left on the target: {left or 'nothing'}")

@@ -78,12 +78,21 @@ class SpokeOutput:
     endpoints: Mapping[str, str | None] = field(default_factory=dict)  # s3_endpoint_id, nat_gateway_id …
     secret: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # An existing VPC (issue 20): the team's route tables labnet added routes to, and the secondary
+    # block labnet associated when asked. Storage (spec.storage): its kind and security group.
+    existing: bool = False
+    route_table_ids: tuple[str, ...] = ()
+    added_cidr: str | None = None
+    storage: str | None = None
+    storage_security_group_id: str | None = None
 
     @property
     def compute_subnet_ids(self) -> tuple[str, ...]:
+        """Where training nodes are: labnet's compute subnets, or an existing VPC's own subnets."""
         if is_secret(self.subnets):
             return ()
-        return tuple(s.id for s in self.subnets if s.role == "compute" and s.id)  # type: ignore[union-attr]
+        return tuple(s.id for s in self.subnets  # type: ignore[union-attr]
+                     if s.role in ("compute", "existing") and s.id)
 
     @classmethod
     def parse(cls, name: str, entry: object, home: str | None) -> "SpokeOutput":
@@ -112,7 +121,11 @@ class SpokeOutput:
             launch_template_id=_text(entry.get("launch_template_id")),
             launch_template=SECRET if is_secret(lt) else (dict(lt) if isinstance(lt, Mapping) else None),
             endpoints={k: _text(entry[k]) for k in ENDPOINT_KEYS if k in entry},
-            raw=dict(entry))
+            raw=dict(entry), existing=entry.get("existing") is True,
+            route_table_ids=tuple(str(x) for x in entry.get("route_table_ids") or ()
+                                  if isinstance(entry.get("route_table_ids"), list)),
+            added_cidr=_text(entry.get("added_cidr")), storage=_text(entry.get("storage")),
+            storage_security_group_id=_text(entry.get("storage_security_group_id")))
 
 
 # The optional per-spoke gateways and endpoints, in the order the outputs table lists them.
@@ -165,6 +178,7 @@ class StackOutputs:
     raw: Mapping[str, Any]
     # issue 19; empty for stacks deployed before flow logs, or with them off
     flow_logs: Mapping[str, FlowLogOutput] = field(default_factory=dict)
+    existing_tgw: bool = False  # the home region's TGW existed before the stack (issue 20)
 
     @property
     def empty(self) -> bool:
@@ -187,7 +201,8 @@ class StackOutputs:
         home = _text(exports.get("region"))
         return cls(region=home, supernet=_text(exports.get("supernet")), hubs=_hubs(exports, home),
                    spokes=_spokes(exports.get("spokes"), home), peerings=_peerings(exports.get("peerings")),
-                   raw=dict(exports), flow_logs=_flow_logs(exports.get("flow_logs")))
+                   raw=dict(exports), flow_logs=_flow_logs(exports.get("flow_logs")),
+                   existing_tgw=exports.get("transit_gateway_existing") is True)
 
     def log_buckets(self) -> dict[str, str]:
         """{region: bucket} of the stack's own flow-log buckets (known, not secret)."""
@@ -197,8 +212,11 @@ class StackOutputs:
         """The network's own blocks: each region's summary, as the outputs record them."""
         if is_secret(self.hubs):
             return ()
-        return tuple(dict.fromkeys(h.summary for h in self.hubs.values()  # type: ignore[union-attr]
-                                   if h.summary and not is_secret(h.summary)))
+        own = [h.summary for h in self.hubs.values() if h.summary and not is_secret(h.summary)]  # type: ignore[union-attr]
+        # Existing VPCs' blocks (issue 20), which may lie outside the supernet.
+        own += [c for sp in ({} if is_secret(self.spokes) else self.spokes).values()  # type: ignore[union-attr]
+                if sp.existing for c in sp.raw.get("cidrs") or () if isinstance(c, str) and not is_secret(c)]
+        return tuple(dict.fromkeys(own))
 
     def hub(self, region: str) -> HubOutput | Secret | None:
         if is_secret(self.hubs):

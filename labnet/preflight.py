@@ -45,6 +45,9 @@ LOGS_ARN_RE = re.compile(r"arn:aws(?:-[a-z]+)*:logs:[a-z0-9-]+:\d{12}:log-group:
 ROLE_ARN_RE = re.compile(r"arn:aws(?:-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 MAX_LIFECYCLE_DAYS = 2147483647  # S3 takes any positive whole number of days
 PRIVATE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
+# Private address space: RFC 1918, and RFC 6598's shared address space, which AWS also accepts for VPCs.
+PRIVATE_RANGES = (("10.0.0.0/8", "RFC 1918"), ("172.16.0.0/12", "RFC 1918"), ("192.168.0.0/16", "RFC 1918"),
+                  ("100.64.0.0/10", "RFC 6598"))
 
 # Patterns are matched with fullmatch: "$" would also accept a trailing newline ("ml-net\n").
 # Stack names follow Pulumi's rule and must also be safe as a folder name under $LABNET_HOME/stacks,
@@ -149,6 +152,7 @@ def _check(spec: NetworkSpec, facts: RegionFacts | Mapping[str, RegionFacts] | N
             check_region(spoke.region, f"spokes[{i}].region")
     facts_of = _facts_lookup(facts)
     supernet = parse_cidr("supernet", spec.supernet, (8, 28))
+    warnings += _check_private(supernet)
     _check_tgw(spec)
     _check_tags(spec)
     _check_security(spec)
@@ -163,7 +167,7 @@ def _check(spec: NetworkSpec, facts: RegionFacts | Mapping[str, RegionFacts] | N
                                "split the network over several Transit Gateways or use fewer spokes")
 
     seen_names: set[str] = set()
-    vpcs: list[tuple[str, ipaddress.IPv4Network]] = []
+    vpcs: list[tuple[int, str, ipaddress.IPv4Network, str]] = []  # (spoke index, name, block, VPC id if existing)
     for i, spoke in enumerate(spec.spokes):
         where = f"spokes[{i}]"
         check_spoke_name(f"{where}.name", spoke.name)
@@ -172,32 +176,92 @@ def _check(spec: NetworkSpec, facts: RegionFacts | Mapping[str, RegionFacts] | N
                                    "rename one of them")
         seen_names.add(spoke.name)
         vpc = parse_cidr(f"{where}.cidr", spoke.cidr, VPC_PREFIX_RANGE)
-        if not vpc.subnet_of(supernet):
-            raise InvalidSpecError(f"{where}.cidr", spoke.cidr, f"is outside the supernet {supernet}",
-                                   "choose a VPC CIDR inside the supernet or widen the supernet")
-        vpcs.append((spoke.name, vpc))
         if spoke.route_table not in spec.transit_gateway.route_tables:
             raise InvalidSpecError(f"{where}.route_table", spoke.route_table,
                                    f"is not one of transit_gateway.route_tables "
                                    f"{list(spec.transit_gateway.route_tables)}",
                                    "name a declared TGW route table")
+        if spoke.existing is not None:
+            blocks = _check_existing_spoke(spec, i, supernet, facts_of(spec.region_of(spoke)))
+            vpcs += [(i, spoke.name, net, spoke.existing.vpc_id) for net in blocks]
+            continue
+        if not vpc.subnet_of(supernet):
+            raise InvalidSpecError(f"{where}.cidr", spoke.cidr, f"is outside the supernet {supernet}",
+                                   "choose a VPC CIDR inside the supernet or widen the supernet")
+        vpcs.append((i, spoke.name, vpc, ""))
         warnings += _check_subnets(spec, i, vpc, facts_of(spec.region_of(spoke)))
 
     warnings += _check_regions(spec, supernet)
-    clash = first_overlap([net for _, net in vpcs])
+    clash = first_overlap([net for _, _, net, _ in vpcs])
     if clash is not None:
-        (a_name, a), (b_name, b) = vpcs[clash[0]], vpcs[clash[1]]
+        (_, a_name, a, a_vpc), (kb, b_name, b, b_vpc) = vpcs[clash[0]], vpcs[clash[1]]
+        if a_vpc and not b_vpc:  # name the new spoke's field: that is what sizing can move
+            (_, a_name, a, a_vpc), (kb, b_name, b, b_vpc) = vpcs[clash[1]], vpcs[clash[0]]
+        a_txt = f"{a} ({a_vpc})" if a_vpc else str(a)
+        b_txt = f"{b} ({b_vpc})" if b_vpc else str(b)
         raise InvalidSpecError(
-            f"spokes[{clash[1]}].cidr", str(b),
-            f"spoke {b_name!r} {b} overlaps spoke {a_name!r} {a}: Transit Gateway cannot route overlapping CIDRs",
-            "choose another supernet or fewer spokes")
+            f"spokes[{kb}].cidr", str(b),
+            f"spoke {b_name!r} {b_txt} overlaps spoke {a_name!r} {a_txt}: Transit Gateway cannot route "
+            "overlapping CIDRs",
+            "attach only VPCs whose CIDRs do not overlap (renumber one, or leave it out)" if a_vpc and b_vpc
+            else "choose another supernet or fewer spokes (labnet.size() allocates new spokes around existing "
+            "VPCs)")
+    warnings += _check_existing_network(spec, supernet)
 
     _check_prefix_list_entries(spec)
+    _check_logical_names(spec)
     if len(spec.spokes) * len(spec.transit_gateway.route_tables) > MAX_TGW_ROUTES:
         raise InvalidSpecError("spokes", len(spec.spokes),
                                f"the TGW would hold more than {MAX_TGW_ROUTES} propagated routes",
                                "use fewer spokes or fewer TGW route tables")
     return warnings
+
+
+def _check_private(supernet: ipaddress.IPv4Network) -> list[str]:
+    """AWS lets a VPC use any block, but a public one belongs to someone on the internet: the spokes
+    could no longer reach those addresses there, which is rarely what a training network wants."""
+    if any(supernet.subnet_of(ipaddress.ip_network(block)) for block, _ in PRIVATE_RANGES):
+        return []
+    ranges = ", ".join(f"{block} ({rfc})" for block, rfc in PRIVATE_RANGES)
+    return [f"supernet {supernet} is not private address space ({ranges}): AWS accepts it, but the spokes could "
+            "not reach the internet hosts that own those addresses; choose a supernet inside one of those "
+            "ranges (10.0.0.0/8 is the default) unless your organisation owns this block"]
+
+
+def _check_logical_names(spec: NetworkSpec) -> None:
+    """Two resources of one type under one logical name: the real engine stops on the duplicate URN
+    half-way through an up, and the rehearsal state would keep only one of them. The program builds
+    names from spoke, route-table and region names (:mod:`labnet.program`), so two families can meet:
+
+    - with public subnets, spoke ``a`` declares route table ``a-public-rt``, which is also the private
+      route table of a spoke called ``a-public``;
+    - across regions, TGW route table ``x`` in region ``r`` is ``tgw-rt-x-r``, which is also route
+      table ``x-r`` of the spec's own region.
+
+    (The program refuses any other duplicate too, under the mock monitor, before an engine runs.)"""
+    names = {sp.name for sp in spec.spokes}
+    if spec.public_subnets:
+        for i, sp in enumerate(spec.spokes):
+            if sp.name.endswith("-public") and sp.name[:-len("-public")] in names:
+                base = sp.name[:-len("-public")]
+                raise InvalidSpecError(
+                    f"spokes[{i}].name", sp.name,
+                    f"with public subnets, spoke {base!r} declares route table '{base}-public-rt', the same logical "
+                    f"name as the route table of spoke {sp.name!r} (Pulumi stops on the duplicate)",
+                    f"rename spoke {sp.name!r}, for example to '{base}-pub'")
+    seen: dict[str, tuple[str, str]] = {}
+    for region in spec.regions:
+        suffix = "" if region == spec.region else f"-{region}"  # program._suffix
+        for table in spec.transit_gateway.route_tables:
+            key = f"tgw-rt-{table}{suffix}"
+            if key in seen:
+                other_table, other_region = seen[key]
+                raise InvalidSpecError(
+                    "transit_gateway.route_tables", table,
+                    f"TGW route table {table!r} in {region} and {other_table!r} in {other_region} both get the "
+                    f"logical name {key!r} (tables outside the spec's region {spec.region} add their region's name)",
+                    "rename one of them so that no table name is another's plus '-<region>'")
+            seen[key] = (table, region)
 
 
 def _facts_lookup(facts):
@@ -648,3 +712,176 @@ def check_spoke_name(field: str, name: object) -> str:
                                "or ending with '-' (they become AWS tags and Pulumi resource names)",
                                "for example 'spoke-1'")
     return name
+
+
+# -- existing VPCs and Transit Gateway (issue 20) ---------------------------------------------------
+# Sources: IPv4 CIDR block association restrictions (docs.aws.amazon.com/vpc/latest/userguide/
+# vpc-cidr-blocks.html), TGW VPC attachments (docs.aws.amazon.com/vpc/latest/tgw/tgw-vpc-attachments.html).
+_RFC1918 = {"10": ipaddress.IPv4Network("10.0.0.0/8"), "172": ipaddress.IPv4Network("172.16.0.0/12"),
+            "192": ipaddress.IPv4Network("192.168.0.0/16"), "198": ipaddress.IPv4Network("198.19.0.0/16")}
+
+
+def secondary_allowed(primary: str, block: str) -> str:
+    """Why AWS refuses ``block`` as a secondary IPv4 block of a VPC whose primary block is ``primary``
+    ("" when it allows it): a VPC whose primary block is in one of 10.0.0.0/8, 172.16.0.0/12,
+    192.168.0.0/16 or 198.19.0.0/16 cannot add a block from another of them; a VPC whose primary
+    block is publicly routable or in 100.64.0.0/10 can add none of them."""
+    p, b = ipaddress.IPv4Network(primary), ipaddress.IPv4Network(block)
+    home = next((k for k, net in _RFC1918.items() if p.subnet_of(net)), None)
+    for k, net in _RFC1918.items():
+        if b.overlaps(net) and k != home:
+            where = f"the {_RFC1918[home]} range" if home else "a publicly routable or 100.64.0.0/10 range"
+            return (f"AWS does not associate a block from {net} with a VPC whose primary block {primary} is in "
+                    f"{where}")
+    return ""
+
+
+def outside_supernet(spec: NetworkSpec) -> tuple[str, ...]:
+    """Blocks of existing spokes that lie outside the supernet: every other spoke's route table needs a
+    route for each (the supernet route does not cover them)."""
+    supernet = ipaddress.IPv4Network(spec.supernet)
+    return tuple(dict.fromkeys(c for sp in spec.existing_spokes for c in sp.cidrs
+                               if not ipaddress.IPv4Network(c).subnet_of(supernet)))
+
+
+def routes_added(spec: NetworkSpec, spoke) -> tuple[str, ...]:
+    """The destinations labnet adds to an existing spoke's route tables: the fewest blocks that cover
+    exactly the other spokes (its peer blocks), all via the Transit Gateway. Never the supernet: in a
+    VPC labnet does not own, a summary route would also catch addresses outside the network that the
+    VPC reaches some other way today."""
+    return spec.peer_cidrs()[spoke.name]
+
+
+def route_conflicts(spec: NetworkSpec) -> list[tuple[str, str, str, str]]:
+    """(spoke, route table, destination, its current target) for each route an existing route table
+    already holds that clashes with one labnet would add: the same destination (AWS refuses a second
+    route for it, RouteAlreadyExists, and labnet never replaces a route it does not own), or a more
+    specific one inside it (it would keep taking part of the network's traffic elsewhere). A broader
+    route (a default route, say) is no conflict: labnet's more specific route wins for the network."""
+    out = []
+    for sp in spec.existing_spokes:
+        want = [ipaddress.IPv4Network(b) for b in routes_added(spec, sp)]
+        for table in sp.existing.route_tables:  # type: ignore[union-attr]
+            if table.id not in sp.existing.serving_tables:  # type: ignore[union-attr]
+                continue
+            for route in table.routes:
+                if route.target == "local" or "/" not in route.destination or ":" in route.destination:
+                    continue
+                dest = ipaddress.IPv4Network(route.destination, strict=False)
+                if any(dest.subnet_of(w) for w in want):
+                    out.append((sp.name, table.id, route.destination, route.target))
+    return out
+
+
+def _check_existing_spoke(spec: NetworkSpec, i: int, supernet: ipaddress.IPv4Network,
+                          facts: RegionFacts | None) -> list[ipaddress.IPv4Network]:
+    """An existing spoke: its recorded blocks, the attachment subnets labnet adds (one /28 per AZ
+    its subnets use, inside its blocks, clear of its subnets), the secondary block labnet adds;
+    returns its blocks (for the network-wide overlap check)."""
+    spoke = spec.spokes[i]
+    ex = spoke.existing
+    assert ex is not None
+    where = f"spokes[{i}].existing"
+    if not ex.cidrs or ex.cidrs[0] != spoke.cidr:
+        raise InvalidSpecError(f"{where}.cidrs", list(ex.cidrs), f"must start with the spoke's cidr {spoke.cidr} "
+                               "(the VPC's primary block)", "size the network again")
+    blocks = [parse_cidr(f"{where}.cidrs[{k}]", c, VPC_PREFIX_RANGE) for k, c in enumerate(ex.cidrs)]
+    if ex.added_cidr:
+        added = parse_cidr(f"{where}.added_cidr", ex.added_cidr, VPC_PREFIX_RANGE)
+        why = secondary_allowed(spoke.cidr, ex.added_cidr)
+        if why:
+            raise InvalidSpecError(f"{where}.added_cidr", ex.added_cidr, why,
+                                   "choose a block from the primary block's range or from 100.64.0.0/10")
+        clash = next((b for b in blocks if b.overlaps(added)), None)
+        if clash is not None:
+            raise InvalidSpecError(f"{where}.added_cidr", ex.added_cidr,
+                                   f"overlaps the VPC's block {clash} ({ex.vpc_id})", "choose a free block")
+        blocks.append(added)
+    for b in blocks:
+        if b.overlaps(supernet) and not b.subnet_of(supernet):
+            raise InvalidSpecError(f"{where}.cidrs", str(b), f"block {b} of {ex.vpc_id} (spoke {spoke.name!r}) "
+                                   f"overlaps the supernet {supernet} without lying inside it: new spokes "
+                                   "could not be placed around it", "choose a supernet that holds it or avoids it")
+    theirs = [ipaddress.IPv4Network(s.cidr) for s in ex.subnets]
+    attach: dict[str, int] = {}
+    for j, sn in enumerate(spoke.subnets):
+        sw = f"spokes[{i}].subnets[{j}]"
+        if sn.role != "attachment":
+            raise InvalidSpecError(f"{sw}.role", sn.role, f"labnet adds only attachment subnets to an existing VPC "
+                                   f"({ex.vpc_id}): the team's nodes stay in its own subnets", "")
+        _check_az(f"{sw}.az", sn.az, spec.region_of(spoke), facts)
+        _check_az_id(f"{sw}.az_id", sn, facts)
+        net = parse_cidr(f"{sw}.cidr", sn.cidr, VPC_PREFIX_RANGE)
+        if not any(net.subnet_of(b) for b in blocks):
+            raise InvalidSpecError(f"{sw}.cidr", sn.cidr, f"is outside every block of {ex.vpc_id} "
+                                   f"({', '.join(map(str, blocks))})", "size the network again")
+        used = next((t for t in theirs if t.overlaps(net)), None)
+        if used is not None:
+            raise InvalidSpecError(f"{sw}.cidr", sn.cidr, f"overlaps subnet {used} that {ex.vpc_id} already has",
+                                   "size the network again: labnet takes attachment subnets from free space")
+        if sn.az in attach:
+            raise InvalidSpecError(f"{sw}.az", sn.az, f"spoke {spoke.name!r} already has an attachment subnet in "
+                                   f"{sn.az}: a TGW VPC attachment takes one subnet per AZ",
+                                   "keep one attachment subnet per AZ")
+        attach[sn.az] = j
+    clash = first_overlap([ipaddress.IPv4Network(sn.cidr) for sn in spoke.subnets])
+    if clash is not None:
+        raise InvalidSpecError(f"spokes[{i}].subnets[{clash[1]}].cidr", spoke.subnets[clash[1]].cidr,
+                               f"overlaps spokes[{i}].subnets[{clash[0]}]", "subnets of one VPC must not overlap")
+    for sn in ex.subnets:
+        if sn.az not in attach:
+            raise InvalidSpecError(f"spokes[{i}].subnets", sn.az,
+                                   f"{ex.vpc_id} has subnet {sn.id} ({sn.cidr}) in {sn.az}, which has no attachment "
+                                   "subnet: AZs without one cannot reach the Transit Gateway",
+                                   f"add a /28 attachment subnet in {sn.az} (labnet.size() does)")
+    if not attach:
+        raise InvalidSpecError(f"{where}.subnets", [], f"{ex.vpc_id} has no subnets: labnet attaches the AZs "
+                               "its subnets are in", "create the VPC's subnets first")
+    tgw = spec.transit_gateway.existing_id
+    same = [a for a, t in ex.attachments if tgw and t == tgw]
+    if same:
+        raise InvalidSpecError(f"{where}.vpc_id", ex.vpc_id,
+                               f"is already attached to Transit Gateway {tgw} ({same[0]}): a VPC attaches to a "
+                               "TGW once, and labnet never takes over an attachment it did not create",
+                               "leave this VPC out (it is on that TGW already), or attach it to a new TGW")
+    return blocks
+
+
+def _check_existing_network(spec: NetworkSpec, supernet: ipaddress.IPv4Network) -> list[str]:
+    warnings: list[str] = []
+    names = {sp.name for sp in spec.spokes}
+    from .spec import STORAGE_PORTS
+
+    for k, (name, kind) in enumerate(spec.storage):
+        if name not in names:
+            raise InvalidSpecError(f"storage[{k}]", [name, kind], f"spoke {name!r} is not a spoke of the network",
+                                   f"name one of {sorted(names)}")
+        if kind not in STORAGE_PORTS:
+            raise InvalidSpecError(f"storage[{k}]", [name, kind], f"kind must be one of {sorted(STORAGE_PORTS)}", "")
+    conflicts = route_conflicts(spec)
+    if conflicts:
+        lines = "; ".join(f"{rt} of spoke {sp!r} already routes {dest} to {target or 'a target'}"
+                          for sp, rt, dest, target in conflicts[:5])
+        sp, rt, dest, target = conflicts[0]
+        raise InvalidSpecError(
+            f"existing_vpcs[{sp!r}]", dest,
+            f"labnet only adds routes, and a route for the same destination (or a part of it) already points "
+            f"elsewhere: {lines}. Nothing was changed",
+            "remove or change that route yourself, or size the network again (labnet.size() places new spokes "
+            "around the destinations an existing VPC routes elsewhere)")
+    for sp in spec.existing_spokes:
+        others = [t for _, t in sp.existing.attachments if t != spec.transit_gateway.existing_id]  # type: ignore[union-attr]
+        if others:
+            warnings.append(f"spoke {sp.name!r} ({sp.existing.vpc_id}) is also attached to {', '.join(others)}: "  # type: ignore[union-attr]
+                            "labnet adds routes for the network's blocks only, and never changes that attachment")
+    tgw = spec.transit_gateway
+    if tgw.existing_id:
+        for on, what in ((tgw.default_association, "association"), (tgw.default_propagation, "propagation")):
+            if on:
+                warnings.append(
+                    f"Transit Gateway {tgw.existing_id} has default route table {what} enabled: every new "
+                    f"attachment, labnet's included, would be {'associated with' if what == 'association' else 'propagated into'} "
+                    "the organisation's default table. labnet turns it off for its own attachments right after "
+                    "creating them (as pulumi-aws does), but for a moment they are in that table; ask the network "
+                    f"team whether that is acceptable, or to disable default {what} on the TGW")
+    return warnings

@@ -97,7 +97,7 @@ def _peer_descriptions(spec: NetworkSpec, blocks) -> dict[str, str]:
     """Each peer block's entry description: the spokes it covers, by address (AWS allows 255 characters)."""
     import bisect
 
-    spokes = sorted((int(ipaddress.IPv4Network(sp.cidr).network_address), sp.name) for sp in spec.spokes)
+    spokes = sorted((int(ipaddress.IPv4Network(c).network_address), sp.name) for sp in spec.spokes for c in sp.cidrs)
     starts = [start for start, _ in spokes]
     out = {}
     for block in set(blocks):
@@ -105,7 +105,7 @@ def _peer_descriptions(spec: NetworkSpec, blocks) -> dict[str, str]:
         # A peer block covers whole spokes only, so the spokes inside it are those starting in it.
         a = bisect.bisect_left(starts, int(net.network_address))
         b = bisect.bisect_right(starts, int(net.broadcast_address))
-        inside = [name for _, name in spokes[a:b]]
+        inside = list(dict.fromkeys(name for _, name in spokes[a:b]))
         text = f"spoke {inside[0]}" if len(inside) == 1 else f"{len(inside)} spokes, {inside[0]} to {inside[-1]}"
         out[block] = text[:255]
     return out
@@ -132,6 +132,15 @@ def provider(region: str, target: dict[str, Any] | None) -> aws.Provider:
         endpoints=[aws.ProviderEndpointArgs(ec2=url, sts=url, s3=url, iam=url)])
 
 
+class ExistingResource:
+    """A VPC or Transit Gateway that exists already, as the program uses it: plain values where a
+    declared resource has Outputs (its id, and a TGW's ARN and owner, read by sizing and recorded in
+    the spec). Never a Pulumi resource, so it is in no engine's state and no destroy can touch it."""
+
+    def __init__(self, tgw_id: str, arn: str = "", owner_id: str = "") -> None:
+        self.id, self.arn, self.owner_id = tgw_id, arn, owner_id
+
+
 class _Regions:
     """Which region's provider the resources declared now go through: one explicit provider per
     region, chosen by a stack transformation while a ``with regions.of(r):`` block declares them (the
@@ -156,6 +165,25 @@ class _Regions:
             args.opts, pulumi.ResourceOptions(provider=self.providers[self.current])))
 
 
+class _Unique:
+    """Refuses a second resource of one type under one logical name, inside its constructor (before
+    it is registered): the real engine would stop half-way on the duplicate URN, and the rehearsal
+    state would keep only one of them. Preflight refuses the known ways to get there first."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str]] = set()
+
+    def transform(self, args: pulumi.ResourceTransformationArgs):
+        key = (args.type_, args.name)
+        if key in self.seen:
+            from .errors import InvalidSpecError
+
+            raise InvalidSpecError("spec", args.name, f"declares two {args.type_} resources named {args.name!r}",
+                                   "rename the spoke or route table whose name produces it")
+        self.seen.add(key)
+        return None
+
+
 def _suffix(spec: NetworkSpec, region: str) -> str:
     """Logical names of per-region resources: the spec's own region keeps the names of a network in
     one region (saved stacks still match), any other region adds its name."""
@@ -173,31 +201,37 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
     stack = stack or pulumi.get_stack()
     regions = _Regions({r: provider(r, target) for r in spec.regions}, spec.region)
     pulumi.runtime.register_stack_transformation(regions.transform)
+    pulumi.runtime.register_stack_transformation(_Unique().transform)
     base_tags = spec.tags.for_stack(stack)
 
     def tags(name: str, **extra: str) -> dict[str, str]:
         return {**base_tags, "Name": f"{stack}-{name}", **extra}
 
     tgw_opts = spec.transit_gateway
-    tgws: dict[str, aws.ec2transitgateway.TransitGateway] = {}
+    tgws: dict[str, Any] = {}
     tables: dict[str, dict[str, aws.ec2transitgateway.RouteTable]] = {}
     for r in spec.regions:
         sfx = _suffix(spec, r)
         with regions.of(r):
-            tgws[r] = aws.ec2transitgateway.TransitGateway(
-                f"tgw{sfx}",
-                description=tgw_opts.description,
-                amazon_side_asn=spec.asn_of(r),
-                dns_support="enable" if tgw_opts.dns_support else "disable",
-                vpn_ecmp_support="enable",
-                # Explicit route tables below: never the TGW's silent default association/propagation.
-                default_route_table_association="disable",
-                default_route_table_propagation="disable",
-                auto_accept_shared_attachments="disable",
-                # Security group references across the TGW (same Region only): each attachment enables them too.
-                security_group_referencing_support="enable",
-                tags=tags(f"tgw{sfx}", **({"region": r} if spec.multi_region else {})),
-            )
+            if tgw_opts.existing_id and r == spec.region:
+                # An existing TGW is looked up, never declared: its id is a plain value, so no engine
+                # holds it in its state and no destroy can touch it. labnet's route tables go on it.
+                tgws[r] = ExistingResource(tgw_opts.existing_id, tgw_opts.existing_arn, tgw_opts.existing_owner)
+            else:
+                tgws[r] = aws.ec2transitgateway.TransitGateway(
+                    f"tgw{sfx}",
+                    description=tgw_opts.description,
+                    amazon_side_asn=spec.asn_of(r),
+                    dns_support="enable" if tgw_opts.dns_support else "disable",
+                    vpn_ecmp_support="enable",
+                    # Explicit route tables below: never the TGW's silent default association/propagation.
+                    default_route_table_association="disable",
+                    default_route_table_propagation="disable",
+                    auto_accept_shared_attachments="disable",
+                    # Security group references across the TGW (same Region only): each attachment enables them too.
+                    security_group_referencing_support="enable",
+                    tags=tags(f"tgw{sfx}", **({"region": r} if spec.multi_region else {})),
+                )
             tables[r] = {
                 name: aws.ec2transitgateway.RouteTable(
                     f"tgw-rt-{name}{sfx}", transit_gateway_id=tgws[r].id, tags=tags(f"tgw-rt-{name}{sfx}"))
@@ -210,7 +244,8 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
     for r in spec.regions:
         with regions.of(r):
             logs[r] = _log_destination(spec, stack, r, tgws[r], tags)
-            if logs[r]:
+            # Not on an existing TGW: its flow log would record the organisation's other traffic too.
+            if logs[r] and not isinstance(tgws[r], ExistingResource):
                 logs[r]["tgw_flow_log"] = aws.ec2.FlowLog(
                     f"tgw-flow-log{_suffix(spec, r)}", transit_gateway_id=tgws[r].id,
                     log_destination_type=logs[r]["type"], log_destination=logs[r]["arn"],
@@ -249,6 +284,7 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
         "supernet": spec.supernet,
         "transit_gateway_id": tgw.id,
         "transit_gateway_arn": tgw.arn,
+        "transit_gateway_existing": bool(spec.transit_gateway.existing_id),
         "transit_gateway_route_tables": {name: t.id for name, t in tgw_tables.items()},
         # Every region's TGW (one entry for a network in one region), and the peerings between them.
         "transit_gateways": {r: {"id": tgws[r].id, "asn": spec.asn_of(r), "summary": spec.summary_of(r),
@@ -259,7 +295,7 @@ def build(spec: NetworkSpec, stack: str | None = None, target: dict[str, Any] | 
         # Where each Region's flow logs go; "owned" for labnet's bucket, which destroy() keeps.
         "flow_logs": {r: {"destination": d["arn"], "type": d["type"], "bucket": d.get("bucket", ""),
                           "owned": d["owned"], "expiry_days": d.get("expiry_days", 0),
-                          "tgw_flow_log_id": d["tgw_flow_log"].id}
+                          "tgw_flow_log_id": d["tgw_flow_log"].id if "tgw_flow_log" in d else ""}
                       for r, d in logs.items() if d},
     }
 
@@ -275,7 +311,7 @@ def _log_destination(spec: NetworkSpec, stack: str, region: str, tgw, tags) -> d
     if kind != "labnet-bucket":
         return {"arn": sec.flow_log_destination, "type": kind, "owned": False, "ready": []}
     sfx = _suffix(spec, region)
-    account = tgw.owner_id
+    account = pulumi.Output.from_input(tgw.owner_id)  # (a plain value for an existing TGW)
     name = account.apply(lambda a: log_bucket_name(stack, region, a))
     bucket = aws.s3.Bucket(f"flow-logs{sfx}", bucket=name, force_destroy=False,
                            tags=tags(f"flow-logs{sfx}", purpose="flow-logs", region=region), opts=RETAINED)
@@ -407,13 +443,24 @@ def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[st
     lo, hi = spec.security.cross_spoke_ports
     region = spec.region_of(spoke)
     s = spoke.name
-    vpc = aws.ec2.Vpc(f"{s}-vpc", cidr_block=spoke.cidr, enable_dns_support=True,
-                      enable_dns_hostnames=True, tags=tags(f"{s}-vpc", spoke=s))
+    ex = spoke.existing
+    added = None
+    if ex is not None:
+        # An existing VPC: looked up by id, never declared. labnet declares only what it adds inside it
+        # (attachment subnets and their route table, the training group, routes in the tables that
+        # serve the VPC's subnets, a secondary block when asked), so destroy removes only those.
+        vpc: Any = ExistingResource(ex.vpc_id)
+        if ex.added_cidr:
+            added = aws.ec2.VpcIpv4CidrBlockAssociation(f"{s}-added-cidr", vpc_id=ex.vpc_id,
+                                                        cidr_block=ex.added_cidr)
+    else:
+        vpc = aws.ec2.Vpc(f"{s}-vpc", cidr_block=spoke.cidr, enable_dns_support=True,
+                          enable_dns_hostnames=True, tags=tags(f"{s}-vpc", spoke=s))
     rt = aws.ec2.RouteTable(f"{s}-rt", vpc_id=vpc.id, tags=tags(f"{s}-rt", spoke=s))
     subnets: dict[int, aws.ec2.Subnet] = {}
     subnet_out = []
     public_rt = igw = None
-    if spec.public_subnets:
+    if spec.public_subnets and ex is None:
         igw = aws.ec2.InternetGateway(f"{s}-igw", vpc_id=vpc.id, tags=tags(f"{s}-igw", spoke=s))
         public_rt = aws.ec2.RouteTable(f"{s}-public-rt", vpc_id=vpc.id, tags=tags(f"{s}-public-rt", spoke=s))
         aws.ec2.Route(f"{s}-public-default", route_table_id=public_rt.id,
@@ -422,12 +469,16 @@ def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[st
         key = subnet_key(spoke, k)
         subnet = aws.ec2.Subnet(
             key, vpc_id=vpc.id, cidr_block=sn.cidr, availability_zone=sn.az,
-            map_public_ip_on_launch=False, tags=tags(key, spoke=s, role=sn.role))
+            map_public_ip_on_launch=False, tags=tags(key, spoke=s, role=sn.role),
+            opts=pulumi.ResourceOptions(depends_on=[added]) if added is not None else None)
         subnets[k] = subnet
         table = public_rt if sn.role == "public" else rt
         aws.ec2.RouteTableAssociation(f"{key}-assoc", subnet_id=subnet.id, route_table_id=table.id)
         subnet_out.append({"name": key, "role": sn.role, "az": sn.az, "az_id": sn.az_id, "cidr": sn.cidr,
                            "id": subnet.id})
+    for sn in (ex.subnets if ex is not None else ()):  # the VPC's own subnets: where the team's nodes are
+        subnet_out.append({"name": sn.id, "role": "existing", "az": sn.az, "az_id": sn.az_id, "cidr": sn.cidr,
+                           "id": sn.id, "route_table_id": sn.route_table_id})
 
     attach_ids = [subnets[k].id for k, sn in enumerate(spoke.subnets) if sn.role == "attachment"]
     attachment = aws.ec2transitgateway.VpcAttachment(
@@ -462,14 +513,18 @@ def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[st
     groups[s] = sg
     # The VPC's default group: no rules at all (CIS 5.4). Nothing of labnet's uses it; an instance
     # launched without a group would get it and reach nothing.
-    aws.ec2.DefaultSecurityGroup(f"{s}-default-sg", vpc_id=vpc.id, tags=tags(f"{s}-default-sg", spoke=s))
-    # The VPC's default network ACL serves every subnet labnet does not give another one: the private
-    # (compute and attachment) subnets. Only what the network needs (NetworkSpec.nacl_rules).
-    ingress, egress = _nacl_args(spec, False, aws.ec2.DefaultNetworkAclIngressArgs, aws.ec2.DefaultNetworkAclEgressArgs)
-    aws.ec2.DefaultNetworkAcl(f"{s}-nacl", default_network_acl_id=vpc.default_network_acl_id,
-                              ingress=ingress, egress=egress, tags=tags(f"{s}-nacl", spoke=s))
+    # An existing VPC's default group, default ACL and flow logs are the team's: labnet adopts and
+    # rewrites none of them (its own subnets there use the VPC's ACL, like the team's).
+    if ex is None:
+        aws.ec2.DefaultSecurityGroup(f"{s}-default-sg", vpc_id=vpc.id, tags=tags(f"{s}-default-sg", spoke=s))
+        # The VPC's default network ACL serves every subnet labnet does not give another one: the private
+        # (compute and attachment) subnets. Only what the network needs (NetworkSpec.nacl_rules).
+        ingress, egress = _nacl_args(spec, False, aws.ec2.DefaultNetworkAclIngressArgs,
+                                     aws.ec2.DefaultNetworkAclEgressArgs)
+        aws.ec2.DefaultNetworkAcl(f"{s}-nacl", default_network_acl_id=vpc.default_network_acl_id,
+                                  ingress=ingress, egress=egress, tags=tags(f"{s}-nacl", spoke=s))
     flow_log = None
-    if logs:
+    if logs and ex is None:
         flow_log = aws.ec2.FlowLog(
             f"{s}-flow-log", vpc_id=vpc.id, traffic_type="ALL", log_destination_type=logs["type"],
             log_destination=logs["arn"], iam_role_arn=spec.security.flow_log_role_arn or None,
@@ -489,7 +544,23 @@ def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[st
         f"{s}-sg-egress", security_group_id=sg.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
         description="all outbound", tags=tags(f"{s}-sg-egress", spoke=s))
 
-    if len(spec.spokes) > 1:
+    others = spec.peer_cidrs()[s] if ex is not None or _outside_supernet(spec) else ()
+    if len(spec.spokes) > 1 and ex is not None:
+        # Routing in a VPC labnet does not own: only added, one route per block that covers exactly the
+        # other spokes, in each table that serves the VPC's subnets; never the supernet (it would catch
+        # addresses the VPC reaches another way today). A route there for the same destination (or a
+        # part of it) is refused by preflight before any change.
+        for table_id in ex.serving_tables:
+            for block in others:
+                aws.ec2.Route(f"{s}-{table_id}-to-{block.replace('/', '-')}", route_table_id=table_id,
+                              destination_cidr_block=block, transit_gateway_id=tgw.id,
+                              opts=pulumi.ResourceOptions(depends_on=[attachment]))
+    if len(spec.spokes) > 1 and ex is None:
+        # Existing spokes' blocks outside the supernet: the summary route below does not cover them.
+        for block in _outside_supernet(spec):
+            aws.ec2.Route(f"{s}-to-{block.replace('/', '-')}", route_table_id=rt.id, destination_cidr_block=block,
+                          transit_gateway_id=tgw.id, opts=pulumi.ResourceOptions(depends_on=[attachment]))
+    if len(spec.spokes) > 1 and ex is None:
         # Routing: one summary route for the supernet. The VPC's local route is more specific, so
         # traffic inside the VPC stays local; everything else in the supernet goes to the TGW,
         # whose route tables hold only the spokes' propagated CIDRs, so what is not a spoke is
@@ -525,6 +596,15 @@ def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[st
     out["admission"] = spoke.admission
     if flow_log is not None:
         out["flow_log_id"] = flow_log.id
+    if ex is not None:
+        out.update({"existing": True, "route_table_ids": list(ex.serving_tables), "cidrs": list(spoke.cidrs)})
+        if ex.added_cidr:
+            out["added_cidr"] = ex.added_cidr
+    kind = dict(spec.storage).get(s)
+    if kind:
+        out.update(_storage_group(spoke, kind, vpc.id, sg, peer_list if peers else None, tags))
+    if ex is not None:
+        return out  # no launch template, endpoint or NAT in a VPC labnet does not own: its nodes are the team's
     if spec.workload is not None:
         out.update(_node_template(spec, spoke, subnets, sg, tags))
     if spec.s3_endpoint:
@@ -532,7 +612,8 @@ def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[st
             f"{s}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=[rt.id] + ([public_rt.id] if public_rt is not None else []),
-            policy=tgw.owner_id.apply(lambda a: json.dumps(s3_endpoint_policy(a, spec.security.s3_buckets))),
+            policy=pulumi.Output.from_input(tgw.owner_id).apply(
+                lambda a: json.dumps(s3_endpoint_policy(a, spec.security.s3_buckets))),
             tags=tags(f"{s}-s3", spoke=s))
         out["s3_endpoint_id"] = endpoint.id
     if spec.public_subnets:
@@ -555,6 +636,39 @@ def _spoke(spec: NetworkSpec, spoke: Spoke, stack: str, tgw, tgw_tables: dict[st
         out["public_route_table_id"] = public_rt.id
     return out
 
+
+
+def _outside_supernet(spec: NetworkSpec) -> tuple[str, ...]:
+    from .preflight import outside_supernet
+
+    return outside_supernet(spec)
+
+
+def _storage_group(spoke: Spoke, kind: str, vpc_id, sg, peer_list, tags) -> dict[str, Any]:
+    """A security group for the spoke's storage (the file system's network interfaces carry it): the
+    kind's TCP ports from the network's training groups (the spoke's own group, and the other spokes
+    through the spoke's peer prefix list, as the training group admits them) and from itself (FSx
+    for Lustre's servers talk to each other on the same ports)."""
+    from .spec import STORAGE_PORTS
+
+    s = spoke.name
+    group = aws.ec2.SecurityGroup(
+        f"{s}-storage-sg", vpc_id=vpc_id, name_prefix=f"{SG_NAME_PREFIX}{s}-storage-",
+        description=f"labnet {kind} storage: its ports from the training groups", tags=tags(f"{s}-storage-sg", spoke=s))
+    for lo, hi in STORAGE_PORTS[kind]:
+        sources = [("self", {"referenced_security_group_id": group.id}),
+                   ("training", {"referenced_security_group_id": sg.id})]
+        if peer_list is not None:
+            sources.append(("spokes", {"prefix_list_id": peer_list.id}))
+        for label, source in sources:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{s}-storage-{lo}-{label}", security_group_id=group.id, ip_protocol="tcp", from_port=lo,
+                to_port=hi, description=f"{kind} TCP {lo}-{hi} from {label}", tags=tags(f"{s}-storage-{lo}-{label}", spoke=s),
+                **source)
+    aws.vpc.SecurityGroupEgressRule(
+        f"{s}-storage-egress", security_group_id=group.id, ip_protocol="-1", referenced_security_group_id=group.id,
+        description="storage servers to each other", tags=tags(f"{s}-storage-egress", spoke=s))
+    return {"storage": kind, "storage_security_group_id": group.id}
 
 
 def _node_template(spec: NetworkSpec, spoke: Spoke, subnets: dict[int, aws.ec2.Subnet],
@@ -606,9 +720,12 @@ def _node_template(spec: NetworkSpec, spoke: Spoke, subnets: dict[int, aws.ec2.S
 
 
 def pulumi_program(spec: NetworkSpec, target: dict[str, Any] | None = None) -> None:
-    """The inline program: declare everything and export the outputs."""
+    """The inline program: declare everything and export the outputs, and the spec itself: the spec
+    travels with the stack, so a teammate sharing its backend opens it by name alone
+    (:func:`labnet.engines.automation.shared_spec`); a file backend keeps stack config on one machine."""
     for key, value in build(spec, target=target).items():
         pulumi.export(key, value)
+    pulumi.export("spec", spec.to_dict())
 
 
 def spec_from_config() -> NetworkSpec:

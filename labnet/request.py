@@ -204,15 +204,110 @@ def _spoke_names(spokes: int | Sequence[str]) -> list[str]:
     return names
 
 
+VPC_ID_RE = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+TGW_ID_RE = re.compile(r"tgw-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+
+
+def check_existing(existing_vpcs: object, transit_gateway_id: object, storage: object,
+                   new_names: Sequence[str], regions: object = None) -> dict[str, dict[str, str]]:
+    """``existing_vpcs`` / ``transit_gateway_id`` / ``storage`` checked without any AWS call; returns
+    the existing VPCs as ``{spoke name: {"vpc_id": ..., "secondary_cidr": ...}}``.
+
+    ``existing_vpcs`` maps a spoke name to a VPC id (``{"data": "vpc-0123456789abcdef0"}``), or to
+    ``{"vpc_id": ..., "secondary_cidr": "10.255.255.224/27" | "auto"}`` to let labnet add a secondary
+    CIDR block for its attachment subnets when the VPC has no free /28 in an AZ (only when asked)."""
+    out: dict[str, dict[str, str]] = {}
+    if existing_vpcs is not None:
+        if not isinstance(existing_vpcs, Mapping):
+            raise InvalidSpecError("existing_vpcs", existing_vpcs, "must map a spoke name to a VPC id",
+                                   "for example {'data': 'vpc-0123456789abcdef0'}")
+        if regions is not None and existing_vpcs:
+            raise InvalidSpecError("existing_vpcs", dict(existing_vpcs), "existing VPCs join a network in one "
+                                   "Region (a network across regions routes each Region's summary block)",
+                                   "size the network with region= (no regions=) to attach existing VPCs")
+        seen: dict[str, str] = {}
+        for name, value in existing_vpcs.items():
+            field = f"existing_vpcs[{name!r}]"
+            if not isinstance(name, str):
+                raise InvalidSpecError("existing_vpcs", name, "spoke names must be text", "for example 'data'")
+            preflight.check_spoke_name(field, name)
+            if name in new_names:
+                raise InvalidSpecError(field, name, "is also the name of a new spoke: spoke names must be unique",
+                                       "name the existing VPC's spoke something else, for example 'data'")
+            entry = dict(value) if isinstance(value, Mapping) else {"vpc_id": value}
+            unknown = set(entry) - {"vpc_id", "secondary_cidr"}
+            if unknown:
+                raise InvalidSpecError(field, dict(entry), f"takes only vpc_id and secondary_cidr, not "
+                                       f"{', '.join(sorted(map(str, unknown)))}", "")
+            vpc_id = entry.get("vpc_id")
+            if not isinstance(vpc_id, str) or not VPC_ID_RE.fullmatch(vpc_id):
+                raise InvalidSpecError(field, vpc_id, "must be a VPC id",
+                                       "VPC ids look like 'vpc-0123456789abcdef0'")
+            if vpc_id in seen:
+                raise InvalidSpecError(field, vpc_id, f"is already spoke {seen[vpc_id]!r}: one spoke per VPC", "")
+            seen[vpc_id] = name
+            extra = entry.get("secondary_cidr", "")
+            if extra not in ("", None, "auto"):
+                preflight.parse_cidr(f"{field}.secondary_cidr", extra, preflight.VPC_PREFIX_RANGE)
+            out[name] = {"vpc_id": vpc_id, "secondary_cidr": str(extra or "")}
+    if transit_gateway_id is not None:
+        if not isinstance(transit_gateway_id, str) or not TGW_ID_RE.fullmatch(transit_gateway_id):
+            raise InvalidSpecError("transit_gateway_id", transit_gateway_id, "must be a Transit Gateway id or None",
+                                   "TGW ids look like 'tgw-0123456789abcdef0'; None creates one")
+        if regions is not None:
+            raise InvalidSpecError("transit_gateway_id", transit_gateway_id, "an existing Transit Gateway serves "
+                                   "one Region; a network across regions has a TGW per Region",
+                                   "size the network with region= (no regions=) to use an existing TGW")
+    if storage is not None:
+        from .spec import STORAGE_PORTS
+
+        if not isinstance(storage, Mapping):
+            raise InvalidSpecError("storage", storage, "must map a spoke name to a storage kind",
+                                   "for example {'data': 'fsx-lustre'}")
+        names = set(new_names) | set(out)
+        for name, kind in storage.items():
+            if name not in names:
+                raise InvalidSpecError(f"storage[{name!r}]", name, "is not a spoke of the network",
+                                       f"name one of {sorted(names)}")
+            if kind not in STORAGE_PORTS:
+                raise InvalidSpecError(f"storage[{name!r}]", kind, f"must be one of {sorted(STORAGE_PORTS)}",
+                                       "'fsx-lustre' opens TCP 988 and 1018-1023 (FSx for Lustre clients)")
+    return out
+
+
+def parse_pairs(field: str, text: object, example: str) -> dict[str, str] | None:
+    """``"data=vpc-0abc…, lake=vpc-0def…"`` (a form's or a command line's way to say ``existing_vpcs=``
+    or ``storage=``; repeated options joined by commas) as a dict; empty text means none (None)."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    if isinstance(text, (list, tuple)):
+        text = ",".join(str(t) for t in text)
+    if not isinstance(text, str):
+        raise InvalidSpecError(field, text, f"must be text like {example!r}", "")
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in text.replace(";", ",").split(",")):
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InvalidSpecError(field, text, f"{part!r} is not NAME=VALUE", f"for example {example!r}")
+        if name.strip() in out:
+            raise InvalidSpecError(field, text, f"names {name.strip()} twice", "")
+        out[name.strip()] = value.strip()
+    return out or None
+
+
 def check_request(*, instance_type: object, region: object = "us-east-1", spokes: object = None, regions: object = None,
-                  azs: object = 2, compute_az: object = None, tags: object = None, **rest: object) -> None:
+                  azs: object = 2, compute_az: object = None, tags: object = None, existing_vpcs: object = None,
+                  transit_gateway_id: object = None, storage: object = None, **rest: object) -> None:
     """Every check of a sizing request that needs no facts from EC2 (``labnet.size``'s arguments),
     in one place and once per call, before any target is reached. With ``regions``, ``region`` is left
     at its default or names the first of them (the network's own region)."""
     check_known_region(region)
     check_instance_type_name(instance_type)
     # Per-region dicts of azs / compute_az are checked per region by check_regions below.
-    check_arguments(spokes=spokes, azs=2 if isinstance(azs, Mapping) else azs,
+    check_arguments(spokes=None if (existing_vpcs and spokes == 0) else spokes,
+                    azs=2 if isinstance(azs, Mapping) else azs,
                     compute_az=None if isinstance(compute_az, Mapping) else compute_az, **rest)
     if regions is not None:
         check_regions(regions, azs, compute_az)
@@ -229,3 +324,6 @@ def check_request(*, instance_type: object, region: object = "us-east-1", spokes
                                "pass one value, or size with regions=")
     if tags is not None:
         preflight.check_tags(tags)  # type: ignore[arg-type]
+    new_names = [n for names in _names_by_region(spokes, regions, str(region)).values() for n in names] \
+        if not (existing_vpcs and spokes == 0) else []
+    check_existing(existing_vpcs, transit_gateway_id, storage, new_names, regions)

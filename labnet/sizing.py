@@ -21,8 +21,11 @@ from .errors import FactsError, InvalidSpecError, SizingError
 from .facts.instances import InstanceFacts, instance_facts, region_facts
 from .preflight import RegionFacts
 from .request import (MAX_NODES_PER_SPOKE, _check_azs_shape, _names_by_region, _per_region, _validate_int,
-                      check_arguments, check_request)
-from .spec import RESERVED_PER_SUBNET, NetworkSpec, Spoke, Subnet, Tags, TransitGateway, Workload
+                      check_arguments, check_existing, check_request)
+from .facts import existing as existing_facts
+from .facts.existing import ExistingTgw
+from .spec import (RESERVED_PER_SUBNET, ExistingVpc, NetworkSpec, Spoke, Subnet, Tags, TransitGateway,
+                   Workload)
 
 ATTACHMENT_PREFIX = 28  # a small dedicated /28 per AZ for the TGW attachment
 PUBLIC_PREFIX = 26  # room for a NAT gateway and a few load balancers per AZ
@@ -69,6 +72,10 @@ def plan(
     compute_az: str | Mapping[str, str] | None = None,
     image_id: str | None = None,
     regions: Mapping[str, int | Sequence[str]] | None = None,
+    existing: Mapping[str, ExistingVpc] | None = None,
+    secondary: Mapping[str, str] | None = None,
+    existing_tgw: ExistingTgw | None = None,
+    storage: Mapping[str, str] | None = None,
 ) -> NetworkSpec:
     """Build a :class:`NetworkSpec` from a workload and facts; pure arithmetic, no AWS calls.
 
@@ -85,7 +92,8 @@ def plan(
     the supernet (``NetworkSpec.region_blocks``), so another region's TGW needs one static route for
     it; each region's TGW gets its own ASN (the spec's ``amazon_side_asn`` plus the region's index).
     """
-    check_arguments(spokes=3 if spokes is None else spokes, nodes_per_spoke=nodes_per_spoke,
+    check_arguments(spokes=3 if spokes is None else (None if existing and spokes == 0 else spokes),
+                    nodes_per_spoke=nodes_per_spoke,
                     azs=azs if not isinstance(azs, Mapping) else 1, supernet=supernet,
                     interface_mode=interface_mode, headroom=headroom, public_subnets=public_subnets,
                     s3_endpoint=s3_endpoint, compute_az=compute_az if not isinstance(compute_az, Mapping) else None,
@@ -93,15 +101,22 @@ def plan(
     return _plan(spokes=spokes, nodes_per_spoke=nodes_per_spoke, instance=instance, region=region, azs=azs,
                  supernet=supernet, interface_mode=interface_mode, headroom=headroom, public_subnets=public_subnets,
                  s3_endpoint=s3_endpoint, tags=tags, transit_gateway=transit_gateway, compute_az=compute_az,
-                 image_id=image_id, regions=regions)
+                 image_id=image_id, regions=regions, existing=existing, secondary=secondary,
+                 existing_tgw=existing_tgw, storage=storage)
 
 
 def _plan(*, spokes, nodes_per_spoke, instance: InstanceFacts, region, azs, supernet: str, interface_mode: str,
           headroom: float, public_subnets: bool, s3_endpoint: bool, tags: Tags | None,
-          transit_gateway: TransitGateway | None, compute_az, image_id: str | None, regions) -> NetworkSpec:
+          transit_gateway: TransitGateway | None, compute_az, image_id: str | None, regions,
+          existing: Mapping[str, ExistingVpc] | None = None, secondary: Mapping[str, str] | None = None,
+          existing_tgw: ExistingTgw | None = None, storage: Mapping[str, str] | None = None) -> NetworkSpec:
     """:func:`plan` for arguments already checked (:func:`labnet.request.check_arguments`)."""
     facts = _facts_by_region(region, regions)
-    per_region = _names_by_region(spokes, regions, next(iter(facts)))
+    existing = dict(existing or {})
+    if existing and spokes == 0:
+        per_region = {next(iter(facts)): []}  # a network of existing VPCs only
+    else:
+        per_region = _names_by_region(spokes, regions, next(iter(facts)))
     nodes = int(nodes_per_spoke)  # checked to be whole; papermill hands numbers over as floats
     net = preflight.parse_cidr("supernet", supernet, (8, 28))
     per_node = instance.ips_per_node(interface_mode)
@@ -125,7 +140,9 @@ def _plan(*, spokes, nodes_per_spoke, instance: InstanceFacts, region, azs, supe
                           f"the nearest layout that fits is {max_nodes} nodes per spoke "
                           f"(or spread the nodes over more spokes)")
     vpc_prefix = min(vpc_prefix, 28)
-    starts, blocks = _allocate(per_region, vpc_prefix, net, supernet)
+    home = next(iter(per_region))
+    old_spokes, avoid = _existing_spokes(existing, dict(secondary or {}), facts[home], net, vpc_prefix)
+    starts, blocks = _allocate(per_region, vpc_prefix, net, supernet, avoid)
     built: list[Spoke] = []
     for r, names in per_region.items():
         layout = layouts[r]
@@ -139,8 +156,14 @@ def _plan(*, spokes, nodes_per_spoke, instance: InstanceFacts, region, azs, supe
                 cursor += 2 ** (32 - prefix)
             built.append(Spoke(name=name, cidr=str(ipaddress.IPv4Network((vpc_start, vpc_prefix))),
                                subnets=tuple(s for s in subnets if s is not None), region=r if multi else ""))
-    built = _admissions(built, len(per_region))
+    built = _admissions(built + old_spokes, len(per_region))
+    if existing_tgw is not None and not existing_tgw.sg_referencing:
+        # References across a TGW need the option on the TGW itself, which labnet does not change on a
+        # TGW it does not own: every spoke admits the others by CIDR (the peer prefix list) instead.
+        built = [dataclasses.replace(sp, admission="prefix-list") for sp in built]
     tgw = transit_gateway or TransitGateway()
+    if existing_tgw is not None:
+        tgw = _existing_tgw(tgw, existing_tgw)
     if multi:
         home_asn = tgw.amazon_side_asn
         asns = tuple((r, _region_asn(home_asn, k)) for k, r in enumerate(per_region) if k > 0)
@@ -149,6 +172,7 @@ def _plan(*, spokes, nodes_per_spoke, instance: InstanceFacts, region, azs, supe
         region=next(iter(per_region)), supernet=str(net), spokes=tuple(built),
         transit_gateway=tgw, workload=workload, s3_endpoint=s3_endpoint, public_subnets=public_subnets,
         tags=tags or Tags(), region_blocks=blocks if multi else (),
+        storage=tuple((str(k), str(v)) for k, v in (storage or {}).items()),
     )
 
 
@@ -166,7 +190,9 @@ def _admissions(spokes: list[Spoke], regions: int) -> list[Spoke]:
     out = []
     for sp in spokes:
         peers = per_region[sp.region] - 1
-        ok = 0 < peers <= budget and not any(sn.az_id in preflight.NO_GROUP_REFERENCES_AZ_IDS for sn in sp.subnets)
+        # (an existing VPC's own subnets count: its nodes are there)
+        zones = [sn.az_id for sn in sp.subnets] + [sn.az_id for sn in (sp.existing.subnets if sp.existing else ())]
+        ok = 0 < peers <= budget and not any(z in preflight.NO_GROUP_REFERENCES_AZ_IDS for z in zones)
         out.append(dataclasses.replace(sp, admission="reference" if ok else "prefix-list"))
     return out
 
@@ -222,7 +248,7 @@ def _vpc_prefix(layout: list[tuple[str, str, int, int]]) -> int:
 
 
 def _allocate(per_region: dict[str, list[str]], vpc_prefix: int, net: ipaddress.IPv4Network,
-              supernet: str) -> tuple[dict[str, list[int]], tuple[tuple[str, str], ...]]:
+              supernet: str, avoid: Sequence[tuple[int, int]] = ()) -> tuple[dict[str, list[int]], tuple[tuple[str, str], ...]]:
     """Each spoke's VPC start address, and each region's summary block (one region: the spokes packed
     from the supernet's base, as always). Region blocks are aligned powers of two, placed largest
     first, so none overlaps another and each holds exactly its region's spokes."""
@@ -233,7 +259,20 @@ def _allocate(per_region: dict[str, list[str]], vpc_prefix: int, net: ipaddress.
         if vpc_prefix < net.prefixlen or total > 2 ** (vpc_prefix - net.prefixlen):
             _does_not_fit(total, vpc_prefix, net, supernet, total * vpc_size)
         (r, names), = per_region.items()
-        return {r: [base + i * vpc_size for i in range(len(names))]}, ()
+        if not avoid:
+            return {r: [base + i * vpc_size for i in range(len(names))]}, ()
+        # Around existing VPCs: the aligned blocks from the base that touch none of them.
+        starts, cursor, spans = [], base, sorted(avoid)
+        while len(starts) < len(names):
+            if cursor + vpc_size > end:
+                _does_not_fit(total, vpc_prefix, net, supernet, total * vpc_size, existing=len(spans))
+            hit = next((hi for lo, hi in spans if lo < cursor + vpc_size and hi >= cursor), None)
+            if hit is None:
+                starts.append(cursor)
+                cursor += vpc_size
+            else:  # jump past the block in the way, to the next aligned start
+                cursor = ((hit + 1 - base + vpc_size - 1) // vpc_size) * vpc_size + base
+        return {r: starts}, ()
     sizes = {r: vpc_size * 2 ** math.ceil(math.log2(len(n))) for r, n in per_region.items()}
     cursor = base
     starts: dict[str, list[int]] = {}
@@ -249,16 +288,163 @@ def _allocate(per_region: dict[str, list[str]], vpc_prefix: int, net: ipaddress.
 
 
 def _does_not_fit(count: int, vpc_prefix: int, net: ipaddress.IPv4Network, supernet: str, needed: int,
-                  regions: bool = False) -> None:
+                  regions: bool = False, existing: int = 0) -> None:
+    if existing:
+        raise SizingError("supernet", supernet,
+                          f"{count} new spoke(s) of /{vpc_prefix} do not fit in {supernet} around the "
+                          f"{existing} block(s) existing VPCs use or route elsewhere",
+                          "choose a larger supernet, or one that the existing VPCs do not use")
     fits = 0 if vpc_prefix < net.prefixlen else 2 ** (vpc_prefix - net.prefixlen)
     wanted = 32 - math.ceil(math.log2(needed))
     nearest = (f"a /{wanted} supernet such as "
                f"{ipaddress.ip_network((int(net.network_address) & ~((1 << (32 - wanted)) - 1), wanted))}"
                if wanted >= 8 else "fewer nodes per spoke")
     per = " (each region's spokes in one aligned block)" if regions else ""
+    if fits == 0:  # not even one spoke: fewer spokes is no way out, so it is not offered
+        raise SizingError("supernet", supernet,
+                          f"one spoke needs a /{vpc_prefix} and {supernet} is a /{net.prefixlen}: no spoke fits",
+                          f"the nearest layout that fits is {nearest}")
+    fewer = "fewer spokes per region" if regions else f"{fits} spoke(s)"
     raise SizingError("supernet", supernet,
                       f"{count} spoke(s) of /{vpc_prefix}{per} do not fit: {supernet} holds {fits}",
-                      f"the nearest layout that fits is {nearest}, or {fits} spoke(s)")
+                      f"the nearest layout that fits is {nearest}, or {fewer}")
+
+
+def free_blocks(blocks: Sequence[str], used: Sequence[str], prefix: int, n: int) -> list[str]:
+    """Up to ``n`` aligned /``prefix`` blocks inside ``blocks`` (in order) that overlap none of
+    ``used``, each block searched from its top down: a team that numbers its subnets from the bottom
+    of its VPC keeps its room to grow. Pure arithmetic.
+
+    >>> free_blocks(["10.9.0.0/24"], ["10.9.0.0/25"], 28, 2)
+    ['10.9.0.240/28', '10.9.0.224/28']
+    """
+    import bisect
+
+    spans = sorted((int(ipaddress.IPv4Network(u).network_address), int(ipaddress.IPv4Network(u).broadcast_address))
+                   for u in used)
+    starts = [lo for lo, _ in spans]
+    size = 2 ** (32 - prefix)
+    out: list[str] = []
+    for block in blocks:
+        b = ipaddress.IPv4Network(block)
+        if b.prefixlen > prefix:
+            continue
+        cursor = int(b.broadcast_address) + 1 - size
+        while cursor >= int(b.network_address) and len(out) < n:
+            k = bisect.bisect_right(starts, cursor + size - 1)  # spans starting at or below our end
+            clash = next((spans[j] for j in range(k - 1, -1, -1) if spans[j][1] >= cursor), None)
+            if clash is None:
+                out.append(str(ipaddress.IPv4Network((cursor, prefix))))
+                cursor -= size
+            else:  # below the used span, aligned
+                cursor = ((clash[0] - size) // size) * size if clash[0] >= size else -1
+        if len(out) >= n:
+            break
+    return out
+
+
+def pick_secondary(primary: str, prefix: int, supernet: ipaddress.IPv4Network, taken: Sequence[str]) -> str:
+    """A block labnet would offer as a VPC's secondary block for its attachment subnets: the highest
+    free /``prefix`` of the supernet that AWS allows next to ``primary``
+    (:func:`labnet.preflight.secondary_allowed`), else of 100.64.0.0/10."""
+    for space in (supernet, ipaddress.IPv4Network("100.64.0.0/10")):
+        for block in free_blocks([str(space)], list(taken), prefix, 64):
+            if not preflight.secondary_allowed(primary, block):
+                return block
+    return ""
+
+
+def _existing_spokes(existing: Mapping[str, ExistingVpc], secondary: Mapping[str, str], zones: RegionFacts,
+                     supernet: ipaddress.IPv4Network, vpc_prefix: int) -> tuple[list[Spoke], list[tuple[int, int]]]:
+    """The existing VPCs as spokes (their attachment /28 per AZ from free space, or from the secondary
+    block asked for), and the address spans new spokes must avoid: every block of theirs, and every
+    destination their route tables send elsewhere that a new spoke could fall inside."""
+    taken: list[str] = [c for ex in existing.values() for c in ex.cidrs]
+    _refuse_overlaps(existing, supernet)
+    avoid = [str(c) for c in taken]
+    for ex in existing.values():
+        for table in ex.route_tables:
+            for r in table.routes:
+                if r.target == "local" or "/" not in r.destination:
+                    continue
+                d = ipaddress.IPv4Network(r.destination)
+                if d.prefixlen >= vpc_prefix and d.overlaps(supernet):
+                    avoid.append(str(d))
+    out = []
+    for name, ex in existing.items():
+        field = f"existing_vpcs[{name!r}]"
+        azs = sorted({s.az for s in ex.subnets})
+        if not azs:
+            raise InvalidSpecError(field, ex.vpc_id, "has no subnets: labnet attaches the AZs the VPC's subnets "
+                                   "are in (a TGW attachment subnet per AZ)", "create the VPC's subnets first")
+        free = free_blocks(ex.cidrs, [s.cidr for s in ex.subnets], ATTACHMENT_PREFIX, len(azs))
+        asked = secondary.get(name, "")
+        added = ""
+        if len(free) < len(azs) or asked:
+            prefix = ATTACHMENT_PREFIX - math.ceil(math.log2(len(azs)))
+            offer = pick_secondary(ex.cidrs[0], prefix, supernet, taken)
+            if not asked:
+                raise SizingError(
+                    field, ex.vpc_id,
+                    f"has no free /28 for a TGW attachment subnet in each AZ its subnets use "
+                    f"({', '.join(zones.label(a) for a in azs)}): its blocks {', '.join(ex.cidrs)} hold "
+                    f"{len(free)} free /28 of the {len(azs)} needed (a TGW attachment takes one subnet per AZ)",
+                    f"let labnet add a secondary CIDR block for them: existing_vpcs={{{name!r}: {{'vpc_id': "
+                    f"{ex.vpc_id!r}, 'secondary_cidr': {offer or 'a free /' + str(prefix)!r}}}}} ('auto' picks that "
+                    "block; labnet associates it with the VPC and destroy removes it again), or free a /28 in "
+                    "each of those AZs")
+            added = offer if asked == "auto" else asked
+            net = ipaddress.IPv4Network(added)
+            if net.prefixlen > prefix:
+                raise InvalidSpecError(f"{field}.secondary_cidr", asked, f"holds {2 ** (28 - net.prefixlen)} /28, "
+                                       f"but {len(azs)} attachment subnets (one per AZ) need a /{prefix}",
+                                       f"for example {offer}" if offer else "")
+            why = preflight.secondary_allowed(ex.cidrs[0], added)
+            clash = next((t for t in taken if ipaddress.IPv4Network(t).overlaps(net)), None)
+            if why or clash:
+                raise InvalidSpecError(f"{field}.secondary_cidr", asked,
+                                       why or f"overlaps {clash}, a block an existing VPC uses",
+                                       f"for example {offer}" if offer else "choose another block")
+            free = free_blocks([added], [], ATTACHMENT_PREFIX, len(azs))
+            taken.append(added)
+            avoid.append(added)
+        subnets = tuple(Subnet("attachment", az, free[k], 1, zones.az_id(az)) for k, az in enumerate(azs))
+        out.append(Spoke(name=name, cidr=ex.cidrs[0], subnets=subnets,
+                         existing=dataclasses.replace(ex, added_cidr=added)))
+    spans = [(int(n.network_address), int(n.broadcast_address)) for n in map(ipaddress.IPv4Network, avoid)]
+    return out, spans
+
+
+def _refuse_overlaps(existing: Mapping[str, ExistingVpc], supernet: ipaddress.IPv4Network) -> None:
+    """Two existing VPCs that overlap (naming both blocks and VPC ids), or a block that overlaps the
+    supernet without lying inside it (new spokes could not be placed around it)."""
+    blocks = [(name, ex.vpc_id, ipaddress.IPv4Network(c)) for name, ex in existing.items() for c in ex.cidrs]
+    clash = preflight.first_overlap([b for _, _, b in blocks])
+    if clash is not None:
+        (an, av, a), (bn, bv, b) = blocks[clash[0]], blocks[clash[1]]
+        raise InvalidSpecError(f"existing_vpcs[{bn!r}]", bv,
+                               f"its block {b} overlaps {a} of {av} (spoke {an!r}): a Transit Gateway cannot "
+                               "route overlapping CIDRs", "attach only one of the two, or renumber one")
+    for name, vpc_id, b in blocks:
+        if b.overlaps(supernet) and not b.subnet_of(supernet):
+            raise InvalidSpecError(f"existing_vpcs[{name!r}]", vpc_id,
+                                   f"its block {b} overlaps the supernet {supernet} without lying inside it: new "
+                                   "spokes could not be placed around it",
+                                   "choose a supernet that holds the VPC's blocks or one clear of them")
+
+
+def _existing_tgw(tgw: TransitGateway, found: ExistingTgw) -> TransitGateway:
+    """The spec's TGW options for an existing TGW: its own ASN and DNS option as read, and the facts
+    preflight and the quota table need."""
+    if found.state != "available":
+        raise InvalidSpecError("transit_gateway_id", found.id, f"is {found.state!r}, not available",
+                               "wait until it is available, or ask its owner")
+    return dataclasses.replace(
+        tgw, amazon_side_asn=found.asn, dns_support=found.dns_support, existing_id=found.id,
+        existing_arn=found.arn, existing_owner=found.owner_id, default_association=found.default_association,
+        default_propagation=found.default_propagation, existing_attachments=len(found.attachments),
+        existing_route_tables=len(found.route_tables), existing_routes=found.routes,
+        description=f"existing Transit Gateway {found.id}")
 
 
 def _region_asn(home: int, k: int) -> int:
@@ -386,8 +572,15 @@ def size(ec2, *, instance_type: str, region: str = "us-east-1", **kwargs: Any) -
         clients = {ec2.meta.region_name: ec2}
     facts = instance_facts(next(iter(clients.values())), instance_type)
     by_region = {r: region_facts(c, [instance_type]) for r, c in clients.items()}
+    existing_vpcs, tgw_id = kwargs.pop("existing_vpcs", None), kwargs.pop("transit_gateway_id", None)
+    asked = check_existing(existing_vpcs, tgw_id, None, (), regions)
+    home, client = next(iter(clients.items()))
+    finder = ec2 if callable(ec2) and not hasattr(ec2, "meta") else None
+    read, tgw = existing_facts.read_all(client, by_region[home], {k: v["vpc_id"] for k, v in asked.items()},
+                                        tgw_id, finder)
     spec = _plan(instance=facts, region=by_region if regions is not None else next(iter(by_region.values())),
-                 **{**_PLAN_DEFAULTS, **kwargs})
+                 **{**_PLAN_DEFAULTS, **kwargs, "existing": read, "existing_tgw": tgw,
+                    "secondary": {k: v["secondary_cidr"] for k, v in asked.items()}})
     warnings = preflight.check(spec, by_region if regions is not None else by_region[spec.region])
     return spec, warnings
 
@@ -395,4 +588,4 @@ def size(ec2, *, instance_type: str, region: str = "us-east-1", **kwargs: Any) -
 _PLAN_DEFAULTS: dict[str, Any] = {
     "spokes": None, "azs": 2, "supernet": "10.0.0.0/8", "interface_mode": "efa", "headroom": 0.25,
     "public_subnets": False, "s3_endpoint": True, "tags": None, "transit_gateway": None, "compute_az": None,
-    "image_id": None, "regions": None}
+    "image_id": None, "regions": None, "storage": None}

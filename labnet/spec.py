@@ -25,6 +25,9 @@ from typing import Any, Mapping
 from .errors import InvalidSpecError
 
 ROLES = ("compute", "attachment", "public")
+# TCP port ranges a storage kind's clients need (``NetworkSpec.storage``). FSx for Lustre: 988 and
+# 1018-1023 (FSx for Lustre user guide, "File system access control with Amazon VPC").
+STORAGE_PORTS: dict[str, tuple[tuple[int, int], ...]] = {"fsx-lustre": ((988, 988), (1018, 1023))}
 INTERFACE_MODES = ("efa", "efa-only", "ena")
 # How a spoke's training group admits the other spokes' training nodes (issue 19):
 # "reference": the same-Region peers' training groups by reference across the TGW (only nodes that carry
@@ -59,6 +62,61 @@ class Subnet:
 
 
 @dataclass(frozen=True)
+class ExistingRoute:
+    """One route an existing route table already holds, as EC2 reported it when labnet read it:
+    its destination (a CIDR, or a prefix list id) and its target (``local``, ``tgw-…``, ``igw-…``,
+    ``pcx-…``, …)."""
+
+    destination: str
+    target: str
+
+
+@dataclass(frozen=True)
+class ExistingRouteTable:
+    """A route table of an existing VPC that serves at least one of its subnets: ``main`` (it
+    serves every subnet without an explicit association), the subnets explicitly associated, and
+    the routes it holds (which labnet never changes: it only adds routes of its own)."""
+
+    id: str
+    main: bool
+    subnet_ids: tuple[str, ...]
+    routes: tuple[ExistingRoute, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExistingSubnet:
+    """A subnet of an existing VPC as read (labnet never changes it): where the team's nodes are."""
+
+    id: str
+    az: str
+    az_id: str
+    cidr: str
+    route_table_id: str  # the table that serves it: its explicit association, else the VPC's main table
+
+
+@dataclass(frozen=True)
+class ExistingVpc:
+    """What labnet read about a VPC that exists already (``labnet.size(existing_vpcs=...)``), recorded in
+    the spec like the AZ IDs are: the program declares resources inside it by these ids and never
+    declares the VPC, its subnets, route tables or groups themselves, so no engine can modify or delete
+    them. ``cidrs`` are every associated IPv4 block, primary first; ``added_cidr`` is a secondary block
+    labnet associates for its attachment subnets (only when asked; removed again by destroy);
+    ``attachments`` are the TGW attachments the VPC already has, as (attachment id, TGW id)."""
+
+    vpc_id: str
+    cidrs: tuple[str, ...]
+    subnets: tuple[ExistingSubnet, ...] = ()
+    route_tables: tuple[ExistingRouteTable, ...] = ()
+    attachments: tuple[tuple[str, str], ...] = ()
+    added_cidr: str = ""
+
+    @property
+    def serving_tables(self) -> tuple[str, ...]:
+        """The route tables that serve the VPC's subnets (where labnet adds its routes), in order."""
+        return tuple(dict.fromkeys(s.route_table_id for s in self.subnets if s.route_table_id))
+
+
+@dataclass(frozen=True)
 class Spoke:
     """One VPC of the hub-and-spoke network. ``route_table`` names the TGW route table it uses;
     ``region`` the region its VPC is in ("" means the spec's own region, as every spoke of a
@@ -72,6 +130,20 @@ class Spoke:
     # See ADMISSIONS. Sizing chooses "reference" where AWS allows it; specs saved before issue 19 (and
     # hand-built ones that say nothing) keep admitting by CIDR, as they did.
     admission: str = "prefix-list"
+    # A VPC that exists already (its id and what labnet read of it): ``subnets`` then hold only what
+    # labnet adds inside it (its attachment subnets), and ``cidr`` is the VPC's primary block.
+    existing: ExistingVpc | None = None
+
+    @property
+    def cidrs(self) -> tuple[str, ...]:
+        """Every IPv4 block of the spoke's VPC: ``cidr``, and for an existing VPC its other blocks and
+        the block labnet adds. What the TGW routes to it and the other spokes admit from it."""
+        if self.existing is None:
+            return (self.cidr,)
+        extra = [c for c in self.existing.cidrs if c != self.cidr]
+        if self.existing.added_cidr:
+            extra.append(self.existing.added_cidr)
+        return (self.cidr, *dict.fromkeys(extra))
 
     @property
     def azs(self) -> tuple[str, ...]:
@@ -95,6 +167,19 @@ class TransitGateway:
     # A network across regions has one TGW per region: the spec's region uses ``amazon_side_asn``,
     # every other region the ASN given here (AWS recommends a unique ASN per peered TGW).
     region_asns: tuple[tuple[str, int], ...] = ()
+    # A Transit Gateway that exists already (``labnet.size(transit_gateway_id=...)``): labnet attaches
+    # the spokes to it with route tables of its own and never declares the TGW itself. The fields below
+    # are what labnet read of it (``amazon_side_asn`` and ``dns_support`` above are its own, as read):
+    # its ARN and owner, whether it associates/propagates new attachments to its default route tables,
+    # and what it already holds (for the quota table).
+    existing_id: str = ""
+    existing_arn: str = ""
+    existing_owner: str = ""
+    default_association: bool = False
+    default_propagation: bool = False
+    existing_attachments: int = 0
+    existing_route_tables: int = 0
+    existing_routes: int = 0
 
 
 @dataclass(frozen=True)
@@ -323,6 +408,14 @@ class NetworkSpec:
     # Across regions: each region's summary block (inside the supernet, holding exactly that region's
     # spokes), so every TGW route table needs one static route per remote region. Empty for one region.
     region_blocks: tuple[tuple[str, str], ...] = ()
+    # Storage the training groups reach across the TGW: (spoke, kind) pairs, kind a key of
+    # STORAGE_PORTS. labnet adds a storage security group in that spoke (for the file system's
+    # interfaces) admitting the network's training groups on the kind's ports.
+    storage: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def existing_spokes(self) -> tuple[Spoke, ...]:
+        return tuple(sp for sp in self.spokes if sp.existing is not None)
 
     # -- dict round trip -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -356,6 +449,7 @@ class NetworkSpec:
                     route_table=_get(sp, "route_table", str, where, "spokes"),
                     region=_get(sp, "region", str, where, ""),
                     admission=_get(sp, "admission", str, where, "prefix-list"),
+                    existing=_existing(sp.get("existing"), f"{where}.existing"),
                 )
             )
         tgw = _mapping(d.get("transit_gateway", {}), "transit_gateway")
@@ -409,6 +503,14 @@ class NetworkSpec:
                                  TransitGateway.description),
                 region_asns=_pairs(_get(tgw, "region_asns", (list, tuple, dict), "transit_gateway", ()),
                                    "transit_gateway.region_asns", int),
+                existing_id=_get(tgw, "existing_id", str, "transit_gateway", ""),
+                existing_arn=_get(tgw, "existing_arn", str, "transit_gateway", ""),
+                existing_owner=_get(tgw, "existing_owner", str, "transit_gateway", ""),
+                default_association=_get(tgw, "default_association", bool, "transit_gateway", False),
+                default_propagation=_get(tgw, "default_propagation", bool, "transit_gateway", False),
+                existing_attachments=_get(tgw, "existing_attachments", int, "transit_gateway", 0),
+                existing_route_tables=_get(tgw, "existing_route_tables", int, "transit_gateway", 0),
+                existing_routes=_get(tgw, "existing_routes", int, "transit_gateway", 0),
             ),
             security=Security(cross_spoke_ports=(ports[0], ports[1]),
                               self_ingress=_get(sec, "self_ingress", bool, "security", True),
@@ -427,6 +529,7 @@ class NetworkSpec:
                 extra=extra_pairs,
             ),
             region_blocks=_pairs(_get(d, "region_blocks", (list, tuple, dict), "spec", ()), "region_blocks", str),
+            storage=_pairs(_get(d, "storage", (list, tuple, dict), "spec", ()), "storage", str),
         )
 
     # -- views -----------------------------------------------------------------------------------
@@ -434,6 +537,7 @@ class NetworkSpec:
         """One plain dict per subnet: spoke, role, AZ name and ID, CIDR, usable IPs, IPs needed, headroom."""
         out = []
         for spoke in self.spokes:
+            vpc_cidr = ", ".join(spoke.cidrs) if spoke.existing is not None else spoke.cidr
             for sn in spoke.subnets:
                 usable = sn.usable_ips
                 out.append(
@@ -441,7 +545,7 @@ class NetworkSpec:
                         "spoke": spoke.name,
                         "region": self.region_of(spoke),
                         "admission": self.admission_text(spoke),
-                        "vpc_cidr": spoke.cidr,
+                        "vpc_cidr": vpc_cidr,
                         "role": sn.role,
                         "az": sn.az,
                         "az_id": sn.az_id,
@@ -451,6 +555,12 @@ class NetworkSpec:
                         "headroom": usable - sn.ips_needed,
                     }
                 )
+            # An existing VPC's own subnets, as read: role "existing" (labnet neither made nor sized them).
+            for ex in (spoke.existing.subnets if spoke.existing is not None else ()):
+                usable = ipaddress.ip_network(ex.cidr, strict=False).num_addresses - RESERVED_PER_SUBNET
+                out.append({"spoke": spoke.name, "region": self.region_of(spoke),
+                            "admission": self.admission_text(spoke), "vpc_cidr": vpc_cidr, "role": "existing", "az": ex.az, "az_id": ex.az_id, "cidr": ex.cidr,
+                            "usable_ips": usable, "ips_needed": 0, "headroom": usable})
         return out
 
     def table(self):
@@ -503,7 +613,9 @@ class NetworkSpec:
 
     def az_id(self, az: str) -> str:
         """The AZ ID the spec records for AZ name ``az`` ("" when it records none)."""
-        return next((sn.az_id for sp in self.spokes for sn in sp.subnets if sn.az == az and sn.az_id), "")
+        found = next((sn.az_id for sp in self.spokes for sn in sp.subnets if sn.az == az and sn.az_id), "")
+        return found or next((sn.az_id for sp in self.existing_spokes for sn in sp.existing.subnets  # type: ignore[union-attr]
+                              if sn.az == az and sn.az_id), "")
 
     def az_label(self, az: str) -> str:
         """``us-east-1b (use1-az1)``: the name a person reads, with the physical AZ behind it."""
@@ -524,28 +636,49 @@ class NetworkSpec:
             ('10.1.0.0/16', '10.2.0.0/15')
         """
         spans = sorted((int(net.network_address), int(net.broadcast_address), sp.name)
-                       for sp in self.spokes for net in [ipaddress.IPv4Network(sp.cidr)])
-        # Maximal runs of adjacent spokes: every spoke's peers are all runs but its own, plus the
-        # parts of its own run on either side of it.
-        runs: list[list[int]] = []  # [first address, last address, index of first spoke, of last]
+                       for sp in self.spokes for net in map(ipaddress.IPv4Network, sp.cidrs))
+        # Maximal runs of adjacent blocks: every spoke's peers are all runs but its own, plus the
+        # parts of its own run on either side of it. (An existing VPC may have several blocks, in
+        # several runs: its peers are the parts of each of those runs that are not its own.)
+        runs: list[list[int]] = []  # [first address, last address, index of first span, of last]
         for k, (lo, hi, _) in enumerate(spans):
             if runs and runs[-1][1] + 1 == lo:
                 runs[-1][1], runs[-1][3] = hi, k
             else:
                 runs.append([lo, hi, k, k])
         blocks_of_run = [_summarize(lo, hi) for lo, hi, _, _ in runs]
-        out: dict[str, tuple[str, ...]] = {}
-        for r, (run_lo, run_hi, first, last) in enumerate(runs):
-            others = [b for q, blocks in enumerate(blocks_of_run) if q != r for b in blocks]
+        mine_by_spoke: dict[str, list[tuple[int, int, int]]] = {}  # spoke → [(lo, hi, run)]
+        for r, (_, _, first, last) in enumerate(runs):
             for lo, hi, name in spans[first:last + 1]:
-                mine = _summarize(run_lo, lo - 1) + _summarize(hi + 1, run_hi)
-                out[name] = tuple(_cidr(start, plen) for start, plen in sorted(others + mine))
+                mine_by_spoke.setdefault(name, []).append((lo, hi, r))
+        others_except: dict[int, list[tuple[int, int]]] = {}
+        out: dict[str, tuple[str, ...]] = {}
+        for name, mine in mine_by_spoke.items():
+            touched = sorted({r for _, _, r in mine})
+            if len(touched) == 1:
+                r = touched[0]
+                if r not in others_except:
+                    others_except[r] = [b for q, blocks in enumerate(blocks_of_run) if q != r for b in blocks]
+                others = list(others_except[r])
+            else:
+                skip = set(touched)
+                others = [b for q, blocks in enumerate(blocks_of_run) if q not in skip for b in blocks]
+            for r in touched:
+                cursor = runs[r][0]
+                for lo, hi, _ in sorted(x for x in mine if x[2] == r):
+                    others += _summarize(cursor, lo - 1)
+                    cursor = hi + 1
+                others += _summarize(cursor, runs[r][1])
+            out[name] = tuple(_cidr(start, plen) for start, plen in sorted(others))
         return {sp.name: out[sp.name] for sp in self.spokes}
 
     def network_cidrs(self) -> tuple[str, ...]:
         """The network's own address blocks, every Region's: each Region's summary block (one
         Region: the supernet). What the network ACLs admit all traffic from and to."""
-        return tuple(dict.fromkeys(self.summary_of(r) for r in self.regions))
+        # (existing VPCs' blocks outside the supernet are the network's too: issue 20)
+        outside = [c for sp in self.existing_spokes for c in sp.cidrs
+                   if not ipaddress.IPv4Network(c).subnet_of(ipaddress.IPv4Network(self.supernet))]
+        return tuple(dict.fromkeys([*(self.summary_of(r) for r in self.regions), *outside]))
 
     def nacl_rules(self, public: bool = False) -> tuple[NaclRule, ...]:
         """The entries of a spoke's network ACL (issue 19): its private subnets' (the VPC's default
@@ -712,6 +845,41 @@ def _cards(raw: Any) -> tuple[NetworkCard, ...]:
             figures[key] = None if value is None else float(value)
         out.append(NetworkCard(index=_get(card, "index", int, where), **figures))
     return tuple(out)
+
+
+def _existing(raw: Any, where: str) -> ExistingVpc | None:
+    """``spokes[i].existing``: what labnet read of an existing VPC (see :class:`ExistingVpc`)."""
+    if raw is None:
+        return None
+    ex = _mapping(raw, where)
+    subnets = []
+    for j, item in enumerate(_get(ex, "subnets", (list, tuple), where, ())):
+        at = f"{where}.subnets[{j}]"
+        sn = _mapping(item, at)
+        subnets.append(ExistingSubnet(id=_get(sn, "id", str, at), az=_get(sn, "az", str, at),
+                                      az_id=_get(sn, "az_id", str, at, ""), cidr=_get(sn, "cidr", str, at),
+                                      route_table_id=_get(sn, "route_table_id", str, at, "")))
+    tables = []
+    for j, item in enumerate(_get(ex, "route_tables", (list, tuple), where, ())):
+        at = f"{where}.route_tables[{j}]"
+        rt = _mapping(item, at)
+        routes = []
+        for q, r in enumerate(_get(rt, "routes", (list, tuple), at, ())):
+            rr = _mapping(r, f"{at}.routes[{q}]")
+            routes.append(ExistingRoute(destination=_get(rr, "destination", str, f"{at}.routes[{q}]"),
+                                        target=_get(rr, "target", str, f"{at}.routes[{q}]", "")))
+        tables.append(ExistingRouteTable(id=_get(rt, "id", str, at), main=_get(rt, "main", bool, at, False),
+                                         subnet_ids=tuple(str(x) for x in _get(rt, "subnet_ids", (list, tuple), at, ())),
+                                         routes=tuple(routes)))
+    attachments = []
+    for j, pair in enumerate(_get(ex, "attachments", (list, tuple), where, ())):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise InvalidSpecError(f"{where}.attachments[{j}]", pair, "must be an [attachment id, TGW id] pair", "")
+        attachments.append((str(pair[0]), str(pair[1])))
+    return ExistingVpc(vpc_id=_get(ex, "vpc_id", str, where),
+                       cidrs=tuple(str(c) for c in _get(ex, "cidrs", (list, tuple), where)),
+                       subnets=tuple(subnets), route_tables=tuple(tables), attachments=tuple(attachments),
+                       added_cidr=_get(ex, "added_cidr", str, where, ""))
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:

@@ -38,6 +38,8 @@ class                           widget                                       att
 ``labnet-compute-az``           Dropdown "Compute AZ": auto or an offering   ``compute_az``
                                 AZ, shown as name (AZ ID); EFA modes only
 ``labnet-regions``              Text, description "Regions"                  ``regions``
+``labnet-existing-vpcs``        Text "Existing VPCs": name=vpc-…, …          ``existing_vpcs``
+``labnet-transit-gateway``      Text "Existing TGW": tgw-… or empty          ``transit_gateway``
 ``labnet-supernet``             Text, description "Supernet"                 ``supernet``
 ``labnet-interface-mode``       Dropdown, description "EFA mode"             ``interface_mode``
 ``labnet-headroom``             FloatSlider, description "Headroom"          ``headroom``
@@ -163,7 +165,8 @@ def _instance_options(target: str, region: str, all_types: bool) -> list[tuple[s
         if row.accelerators:
             bits.append(f"{row.accelerators}× {row.accelerator_name}".strip())
         if row.efa_supported:
-            bits.append(f"EFA, {row.network_cards} network cards")
+            cards = int(row.network_cards)
+            bits.append(f"EFA, {cards} network card{'s' if cards != 1 else ''}")
         options.append((f"{row.instance_type}" + (f" · {' · '.join(bits)}" if bits else ""), row.instance_type))
     return options
 
@@ -179,7 +182,8 @@ class SizingForm(W.VBox):
                  azs: int = 2, supernet: str = "10.0.0.0/8", interface_mode: str = "efa", headroom: float = 0.25,
                  *, region: str = "us-east-1", target: str = "emulator", cross_vpc_gb_per_month: float = 1000.0,
                  max_spokes: int = 20, max_nodes: int = 1024, all_types: bool = False,
-                 compute_az: str | None = None, regions: str = "") -> None:
+                 compute_az: str | None = None, regions: str = "", existing_vpcs: str = "",
+                 transit_gateway_id: str = "") -> None:
         self.region, self.target = region, target
         self.cross_vpc_gb_per_month = cross_vpc_gb_per_month
         self.spec: NetworkSpec | None = None
@@ -196,8 +200,11 @@ class SizingForm(W.VBox):
         self.nodes_per_spoke = _classed(W.IntSlider(value=nodes_per_spoke, min=0, max=max(max_nodes, nodes_per_spoke),
                                                     description="Nodes/spoke", continuous_update=False, style=style,
                                                     layout=layout), "labnet-nodes-per-spoke")
+        # Wider than the sliders: its labels run to ~70 characters ("g7e.48xlarge · 8× NVIDIA RTX PRO Server
+        # 6000 · EFA, 4 network cards"); tests/test_browser.py measures that the longest fits.
         self.instance_type = _classed(W.Dropdown(options=options, value=instance_type, description="Instance",
-                                                 style=style, layout=layout), "labnet-instance-type")
+                                                 style=style, layout=W.Layout(width="640px")),
+                                      "labnet-instance-type")
         self.azs = _classed(W.IntSlider(value=azs, min=1, max=max(6, azs), description="AZs",
                                         continuous_update=False, style=style, layout=layout), "labnet-azs")
         # Where an EFA cluster's nodes go: "auto" (sizing's rule) or one of the AZs that offer the type,
@@ -209,6 +216,14 @@ class SizingForm(W.VBox):
         self.regions = _classed(W.Text(value=regions, description="Regions", continuous_update=False,
                                        placeholder="one region; or us-east-1:2, us-west-2:2", style=style,
                                        layout=layout), "labnet-regions")
+        # Bring your own: VPCs that exist already ("data=vpc-…, lake=vpc-…"; request.parse_pairs reads it)
+        # and an existing Transit Gateway's id; both empty by default.
+        self.existing_vpcs = _classed(W.Text(value=existing_vpcs, description="Existing VPCs", continuous_update=False,
+                                             placeholder="none; or data=vpc-0123456789abcdef0", style=style,
+                                             layout=layout), "labnet-existing-vpcs")
+        self.transit_gateway = _classed(W.Text(value=transit_gateway_id, description="Existing TGW",
+                                               continuous_update=False, placeholder="none: a new one; or tgw-…",
+                                               style=style, layout=layout), "labnet-transit-gateway")
         self.supernet = _classed(W.Text(value=supernet, description="Supernet", continuous_update=False,
                                         placeholder="10.0.0.0/8", style=style, layout=layout), "labnet-supernet")
         self.interface_mode = _classed(W.Dropdown(options=INTERFACE_MODES, value=interface_mode,
@@ -225,7 +240,8 @@ class SizingForm(W.VBox):
         self.cost = _classed(W.HTML(), "labnet-sizing-cost")
         self._messages = _Messages(self.message)
         self.controls = (self.spokes, self.nodes_per_spoke, self.instance_type, self.azs, self.compute_az,
-                         self.regions, self.supernet, self.interface_mode, self.headroom)
+                         self.regions, self.existing_vpcs, self.transit_gateway, self.supernet,
+                         self.interface_mode, self.headroom)
         for control in self.controls:
             if control in (self.instance_type, self.interface_mode):
                 control.observe(self._on_type, names="value")  # new compute AZ choices, then one update
@@ -280,7 +296,10 @@ class SizingForm(W.VBox):
                 "compute_az": None if regions else (self.compute_az.value or None),
                 "supernet": self.supernet.value.strip(), "interface_mode": self.interface_mode.value,
                 "headroom": float(self.headroom.value), "region": next(iter(regions)) if regions else self.region,
-                "target": self.target}
+                "target": self.target,
+                "existing_vpcs": request.parse_pairs("existing_vpcs", self.existing_vpcs.value,
+                                                     "data=vpc-0123456789abcdef0"),
+                "transit_gateway_id": self.transit_gateway.value.strip() or None}
 
     def update(self, change: Any = None) -> NetworkSpec | None:
         """Size from the current values and redraw the table, picture and cost (the 'value' observer)."""
@@ -308,7 +327,8 @@ class SizingForm(W.VBox):
             _set_picture(self.picture, b"")
             notes.append(f"picture: {exc}")
         try:
-            self.cost.value = _table_html(labnet.cost.estimate(spec, cross_vpc_gb_per_month=self.cross_vpc_gb_per_month))
+            estimate = labnet.cost.estimate(spec, cross_vpc_gb_per_month=self.cross_vpc_gb_per_month)
+            self.cost.value = _table_html(labnet.formats.readable(estimate))  # 2,190 and 0.15, not 2190.0, 0.150000
         except LabnetError as exc:
             self.cost.value = ""
             notes.append(f"cost: {exc}")
@@ -343,8 +363,9 @@ class DeployForm(W.VBox):
                                        "labnet-preview-button")
         self.deploy_button = _classed(W.Button(description="Deploy", icon="play", button_style="primary",
                                                tooltip="create the network"), "labnet-deploy-button")
+        # Wide enough for its placeholder (tests/test_browser.py measures it).
         self.confirm = _classed(W.Text(description="Confirm", placeholder="type the stack name to destroy",
-                                       style=style), "labnet-destroy-confirm")
+                                       style=style, layout=W.Layout(width="400px")), "labnet-destroy-confirm")
         self.destroy_button = _classed(W.Button(description="Destroy", icon="trash", button_style="danger",
                                                 tooltip="delete everything the stack owns"), "labnet-destroy-button")
         self.progress = _classed(W.IntProgress(value=0, min=0, max=1, description="", bar_style="info"),

@@ -25,6 +25,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 APP_NOTEBOOK = REPO / "app" / "deploy_form.ipynb"
 APP_JUPYTER_PATH = REPO / "app" / "share" / "jupyter"  # holds the "labnet" Voilà template
+APP_CONFIG = REPO / "app" / "config"  # voila.py: the app's Voilà configuration, as `make app` uses it
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -117,7 +118,7 @@ def start_voila(env_extra: dict[str, str], log_dir: Path) -> VoilaServer:
     log = log_dir / "voila.log"
     cmd = [sys.executable, "-m", "voila", str(APP_NOTEBOOK), "--no-browser", "--Voila.ip=127.0.0.1",
            f"--port={port}", "--Voila.port_retries=0", "--template=labnet", "--theme=light",
-           "--show_tracebacks=True"]
+           "--show_tracebacks=True", f"--Voila.config_file_paths={APP_CONFIG}"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT)

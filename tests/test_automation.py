@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import stat
+from pathlib import Path
 
 import pytest
 from pulumi import automation as auto
@@ -122,14 +123,17 @@ def test_secret_outputs_show_as_secret():
 
 def test_auto_picks_the_engine_by_cli_presence(monkeypatch):
     spec = plan()
-    monkeypatch.setattr(automation, "engine_available", lambda: False)
+    """auto goes by the user's own CLI on PATH; the one `make pulumi` built in .tools/ serves engine='pulumi'
+    only (the suite's rehearsal tests stay on the rehearsal engine where it is built)."""
+    monkeypatch.setattr(automation, "cli_on_path", lambda: None)
     assert labnet.Lab("pick", spec).engine_name == "rehearsal"
-    monkeypatch.setattr(automation, "engine_available", lambda: True)
+    monkeypatch.setattr(automation, "cli_on_path", lambda: Path("/usr/bin/pulumi"))
     assert labnet.Lab("pick", spec).engine_name == "pulumi"
 
 
 def test_pulumi_engine_without_cli_says_why(monkeypatch, ec2):
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
+    monkeypatch.setattr(automation, "built_cli", lambda root=None: None)
     lab = labnet.Lab("nocli", labnet.size(spokes=2, nodes_per_spoke=2), engine="pulumi")
     with pytest.raises(labnet.EngineUnavailableError) as err:
         lab.up()

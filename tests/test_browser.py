@@ -226,9 +226,9 @@ def test_deploy_form_in_browser(browser_page, ec2, artifacts):
     assert progress[-1].endswith("|100%") and (n, n) in done_total, progress[-5:]
     assert any(0 < d < n for d, _ in done_total), f"no intermediate progress seen: {progress}"
     assert n == len(preview), f"deploy counted {n} resources, the preview listed {len(preview)}"
-    # Not asserted: that the bar's "done/total" label ends at n/n. The rehearsal engine reports from
-    # several threads and DeployForm.on_progress writes whatever event lands last, so the label can
-    # end at e.g. "35/36" under a full bar (seen here; reported to the widgets' owner).
+    # The rehearsal engine reports from several threads, each step under the lock that numbered it, so
+    # the label ends at n/n (it once ended at "35/36" under a full bar, the last two reports swapped).
+    assert done_total[-1] == (n, n), progress[-5:]
     outputs = table(page, "labnet-outputs-table")
     step("05-deployed")
 
@@ -308,3 +308,56 @@ def test_bad_input_shows_preflight_and_creates_nothing(browser_page, ec2, artifa
     assert total(inventory(ec2)) == 0
     assert all(labnet.stacks()["resources"] == 0)  # no state with resources either
     assert not log.outside(), f"the page made requests outside 127.0.0.1: {log.outside()}"
+
+
+FITS = """() => {
+  // For the instance dropdown (its longest option, as it shows once chosen) and the destroy box's
+  // placeholder: the text's width in the element's own font, against the room the element gives it.
+  const canvas = document.createElement('canvas').getContext('2d');
+  const room = (el, extra) => {
+    const cs = getComputedStyle(el);
+    canvas.font = cs.font;
+    return el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - extra;
+  };
+  const select = document.querySelector('.labnet-instance-type select');
+  const selectRoom = room(select, 0);  // the arrow sits in the select's right padding
+  const longest = [...select.options].map(o => o.text).sort((a, b) => b.length - a.length)[0];
+  const input = document.querySelector('.labnet-destroy-confirm input');
+  const inputRoom = room(input, 0);
+  return {longest, longestWidth: canvas.measureText(longest).width, selectRoom,
+          selectFont: getComputedStyle(select).font,
+          placeholder: input.placeholder, placeholderWidth: (canvas.font = getComputedStyle(input).font,
+                                                             canvas.measureText(input.placeholder).width),
+          inputRoom: room(input, 0)};
+}"""
+
+
+def test_labels_fit_and_a_closed_page_shuts_its_kernel_down(browser_page, artifacts):
+    """The instance dropdown shows its longest label whole, the destroy box its whole placeholder; and
+    closing the page ends its kernel (Voilà's shutdown POST carries the _xsrf cookie that
+    app/config/voila.py makes the page set)."""
+    from tests.browser_support import _alive, _children
+
+    page, log, server = browser_page
+    sizes = page.evaluate(FITS)
+    save_json(artifacts / "browser-label-widths.json", sizes)
+    assert sizes["longestWidth"] <= sizes["selectRoom"], sizes
+    assert sizes["placeholder"] == "type the stack name to destroy"
+    assert sizes["placeholderWidth"] <= sizes["inputRoom"], sizes
+    labels = page.evaluate("() => [...document.querySelectorAll('.labnet-instance-type option')].map(o => o.text)")
+    assert not [t for t in labels if " 1 network cards" in t]
+    cost = table(page, "labnet-sizing-cost")
+    hours = next(r for r in cost if r["item"] == "Transit Gateway VPC attachment")
+    assert hours["quantity"] == "2,190" and hours["per_hour_usd"] == "0.15", hours  # 3 spokes × 730 h at $0.05
+
+    assert "_xsrf=" in page.evaluate("() => document.cookie"), "the page set no _xsrf cookie"
+    kernels = [k for k in _children(server.proc.pid) if _alive(k)]
+    assert len(kernels) == 1, kernels  # this page's kernel
+    page.close(run_before_unload=True)
+    deadline = time.monotonic() + 60  # a watchdog, not a timing claim: the kernel must end at all
+    while _alive(kernels[0]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    voila_log = server.log.read_text()
+    assert "_xsrf' argument missing" not in voila_log and "403 POST /voila/api/shutdown" not in voila_log, \
+        voila_log[-2000:]
+    assert not _alive(kernels[0]), f"the kernel of the closed page still runs:\n{voila_log[-2000:]}"

@@ -413,3 +413,55 @@ def test_draws_the_outputs_of_a_real_two_region_deploy(fresh_emulator, tmp_path)
         assert_labels_clear(diagram.draw(spec, exports))
     finally:
         lab.destroy()
+
+
+# -- issue 22: the same order in every spoke, what the nodes are, the TGW's lines inside its box ------
+def _inside(inner, outer) -> bool:
+    return outer.x0 <= inner.x0 and inner.x1 <= outer.x1 and outer.y0 <= inner.y0 and inner.y1 <= outer.y1
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_every_spoke_draws_compute_above_its_attachments(n):
+    fig = diagram.draw(make_spec(n))
+    renderer = fig.canvas.get_renderer()
+    patches = [(p.get_facecolor()[:3], p.get_window_extent(renderer)) for p in fig.axes[0].patches]
+    face = {role: pytest.approx(_rgb(diagram.ROLE_STYLE[role]["face"])) for role in ("compute", "attachment")}
+    for box in spoke_boxes(fig):
+        compute = [bb for c, bb in patches if c == face["compute"] and _inside(bb, box)]
+        attachment = [bb for c, bb in patches if c == face["attachment"] and _inside(bb, box)]
+        assert compute and attachment
+        assert min(bb.y0 for bb in compute) > max(bb.y1 for bb in attachment), "attachments drawn above compute"
+
+
+def test_the_launch_template_line_says_how_many_nodes_of_which_type():
+    spec = make_spec(2)
+    exports = fake_exports(spec)
+    for k, sp in enumerate(exports["spokes"].values()):
+        sp["launch_template_id"] = f"lt-{k:017d}"
+        sp["launch_template"] = {"nodes": 64, "instance_type": "p5.48xlarge"}
+    shown = texts(diagram.draw(spec, exports))
+    assert "nodes: 64 × p5.48xlarge, lt-00000000000000000" in shown, [t for t in shown if "nodes" in t]
+
+
+@pytest.mark.parametrize("n, built", [(1, False), (2, False), (2, True), (3, True), (5, True)])
+def test_the_transit_gateway_lines_stay_clear_of_their_box_edge(n, built):
+    import matplotlib
+
+    spec = make_spec(n)
+    # As the figure draws itself (no hinting): the padding the layout gives. With matplotlib's default
+    # hinting (someone else's savefig at 100 dpi widens text 4-5 %): still clear of the rounded edge.
+    # A fresh figure each time: a text caches its measured size.
+    for hinting, least in (("none", 0.9 * diagram.HUB_PAD_X), ("default", 0.4)):
+        with matplotlib.rc_context({"text.hinting": hinting}):
+            fig = diagram.draw(spec, fake_exports(spec) if built else None)
+            ax = fig.axes[0]
+            em = ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0]  # pixels per em
+            hub = [p for p in ax.patches if p.get_facecolor()[:3] == pytest.approx(_rgb(diagram.TGW_FACE))]
+            lines = [t for t in ax.texts if t.get_color() == "white"]
+            assert len(hub) == 1 and lines[0].get_text() == "Transit Gateway"
+            renderer = fig.canvas.get_renderer()
+            box = hub[0].get_window_extent(renderer)
+            for t in lines:
+                bb = t.get_window_extent(renderer)
+                gap = min(bb.x0 - box.x0, box.x1 - bb.x1) / em
+                assert gap >= least, f"{t.get_text()!r} is {gap:.2f} em from its box's edge ({hinting} hinting)"

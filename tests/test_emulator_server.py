@@ -102,3 +102,27 @@ def test_many_calls_in_flight_on_one_route_table_never_fail(emulator_url, ec2):
     result = emulator_stress.hammer(emulator_url, threads=6, rounds=40)
     assert result["calls"] == 6 * 40 * 2
     assert result["failures"] == 0, result["kinds"]
+
+
+def test_the_quota_check_leaves_no_traceback_in_the_emulator_log(tmp_path, monkeypatch):
+    """Service Quotas' GetAWSDefaultServiceQuota (moto does not implement it) is served by labnet's
+    emulator: AWS's defaults that moto ships, NoSuchResourceException for the rest. The quota check
+    falls back as before, and the emulator's log holds no traceback."""
+    import boto3
+
+    monkeypatch.delenv(emulator.ENV_URL, raising=False)
+    monkeypatch.setenv("LABNET_HOME", str(tmp_path / "home"))
+    em = emulator.start()
+    try:
+        sq = boto3.client("service-quotas", region_name="us-east-1", endpoint_url=em.url,
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        assert sq.get_aws_default_service_quota(ServiceCode="vpc", QuotaCode="L-F678F1CE")["Quota"]["Value"] == 5
+        with pytest.raises(sq.exceptions.NoSuchResourceException):
+            sq.get_aws_default_service_quota(ServiceCode="ec2", QuotaCode="L-A2478D36")
+        frame = labnet.quotas(labnet.size(spokes=2, nodes_per_spoke=4, supernet="10.0.0.0/16"))
+        tgws = frame[frame.code == "L-A2478D36"].iloc[0]
+        assert tgws.applied == 5 and "NoSuchResourceException" in tgws.source  # the documented default
+    finally:
+        emulator.stop()
+    log = (tmp_path / "home" / "emulator.log").read_text()
+    assert "Traceback" not in log and "NotImplementedError" not in log and "Error on request" not in log, log[-2000:]

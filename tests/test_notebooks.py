@@ -117,7 +117,7 @@ def test_04_training_traffic(ec2, tmp_path):
     # 100 syncs × 4 GB = 400 GB through the TGW, $8.00
     assert "hierarchical: 100 synchronisations \\u00d7 4.000 GB = 400.000 GB through the TGW, $8.00" in text
     assert "Transit Gateway data processed" in html and "transit-gateway-quotas" in html  # bill and sources
-    assert outputs_of(nb, "image/png"), "the plot was not shown"
+    assert len(outputs_of(nb, "image/png")) == 1, "the plot is shown once"
     assert (tmp_path / "traffic.png").stat().st_size > 0
     assert non_default_vpcs(ec2) == [] and live_tgws(ec2) == []
 
@@ -131,7 +131,11 @@ def test_02_deploy_then_03_teardown(ec2, tmp_path):
     assert len(outputs_of(nb, "image/png")) >= 2, "the connectivity heatmap was not shown"
     assert "4 of 4 spoke pairs reachable" in json.dumps([c.get("outputs") for c in nb.cells])
     assert_no_output_widgets(nb)
-    assert "Routes per route table" in "\n".join(outputs_of(nb, "text/html"))  # the quota table
+    quota_html = [h for h in outputs_of(nb, "text/html") if "Routes per route table" in h]
+    assert quota_html, "the quota table was not shown"
+    # no <NA>: blank cells, and a note that says why they are blank
+    assert "&lt;NA&gt;" not in quota_html[0] and "<NA>" not in quota_html[0]
+    assert "in_use/adds blank: a quota per route table" in quota_html[0] and "request blank: it fits" in quota_html[0]
     table = pd.read_csv(csv, keep_default_na=False)
 
     # VPC ids and CIDRs
@@ -165,6 +169,9 @@ def test_02_deploy_then_03_teardown(ec2, tmp_path):
     printed = json.dumps([c.get("outputs") for c in nb.cells])
     first = rows[rows.spoke == "spoke-01"].id.item()
     assert f"LaunchTemplateId={first},Version=$Default" in printed  # the AWS CLI line
+    # ... which asks labnet for the emulator's address when it runs, rather than naming today's port
+    assert '--endpoint-url \\"$(python -m labnet emulator url)\\"' in printed and "--endpoint-url http" not in printed
+    assert "cards 1-31, device 1: efa" in printed  # the 32 interfaces, in one short line
     assert "SageMaker VpcConfig" in printed and "SlurmQueues" in printed and "FI_PROVIDER=efa" in printed
 
     # a second kernel, a second process: tear it down by name

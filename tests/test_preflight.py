@@ -360,3 +360,53 @@ def test_offerings_and_az_ids_in_region_facts():
     assert spec.spokes[0].subnets[0].az_id == "use1-az6"
     no_ids = preflight.RegionFacts("us-east-1", ("us-east-1a",))
     assert no_ids.az_id("us-east-1a") == "" and no_ids.label("us-east-1a") == "us-east-1a"
+
+
+# -- logical names that would collide (issue 23) ---------------------------------------------------
+def _with(spec, **changes):
+    import dataclasses
+
+    return dataclasses.replace(spec, **changes)
+
+
+def test_a_spoke_named_like_anothers_public_route_table_is_refused():
+    """With public subnets, spoke 'a' declares 'a-public-rt', the private route table of spoke 'a-public'."""
+    spec = plan(spokes=["a", "a-public"], public_subnets=True)
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        preflight.check(spec)
+    assert err.value.field == "spokes[1].name" and "'a-public-rt'" in str(err.value)
+    preflight.check(plan(spokes=["a", "a-public"], public_subnets=False))  # no public route tables: fine
+
+
+def test_tgw_route_table_names_that_meet_across_regions_are_refused():
+    from tests.test_regions import plan_regions
+
+    spec = plan_regions()
+    tables = ("spokes", "spokes-us-west-2")
+    bad = _with(spec, transit_gateway=_with(spec.transit_gateway, route_tables=tables))
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        preflight.check(bad)
+    assert err.value.field == "transit_gateway.route_tables" and "'tgw-rt-spokes-us-west-2'" in str(err.value)
+
+
+def test_preflight_predicts_the_tgw_route_table_names_the_program_declares():
+    """The names preflight checks are the names the program gives (one rule, checked both ways)."""
+    from labnet.declare import declare
+    from tests.test_regions import plan_regions
+
+    spec = plan_regions()
+    spec = _with(spec, transit_gateway=_with(spec.transit_gateway, route_tables=("spokes", "shared")))
+    declared = {r.name for r in declare(spec).resources if r.type == "aws:ec2transitgateway/routeTable:RouteTable"}
+    predicted = {f"tgw-rt-{t}{'' if r == spec.region else '-' + r}" for r in spec.regions
+                 for t in spec.transit_gateway.route_tables}
+    assert declared == predicted
+
+
+def test_the_program_refuses_any_duplicate_logical_name_before_registering_it():
+    """The program's own guard (run here without preflight): the duplicate never reaches an engine."""
+    from labnet.declare import declare
+
+    spec = plan(spokes=["b", "b-public"], public_subnets=True)
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        declare(spec)
+    assert "b-public-rt" in str(err.value) and "RouteTable" in str(err.value)

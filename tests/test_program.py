@@ -238,20 +238,40 @@ def test_no_module_shadows_pulumi():
     assert "site-packages" in pulumi.__file__
 
 
-def test_pulumi_yaml_entry_point_reads_the_spec_from_config(monkeypatch):
-    """`pulumi up` at the repo root runs deploy/__main__.py: same program, spec from stack config."""
+def _deploy_main(spec, monkeypatch):
     import json
     import runpy
     from pathlib import Path
 
-    spec = plan(spokes=2)
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"labnet:spec": json.dumps(spec.to_dict())}))
     root = Path(__file__).resolve().parent.parent
     assert "main: deploy/" in (root / "Pulumi.yaml").read_text()
-    rows = registrations(stack="cli", main=lambda: runpy.run_path(str(root / "deploy" / "__main__.py"),
+    return registrations(stack="cli", main=lambda: runpy.run_path(str(root / "deploy" / "__main__.py"),
                                                                   run_name="__main__"))
-    names = [name for _, name, _, _ in rows]
+
+
+def test_pulumi_yaml_entry_point_reads_the_spec_from_config(monkeypatch, aws_on_moto_env):
+    """`pulumi up` at the repo root runs deploy/__main__.py: same program, spec from stack config,
+    preflighted with the account's facts (boto3 with the deploying credentials: here, moto's)."""
+    import labnet
+
+    spec = labnet.size(spokes=2, nodes_per_spoke=4, azs=2, target="aws")
+    names = [name for _, name, _, _ in _deploy_main(spec, monkeypatch)]
     assert "tgw" in names and f"{spec.spokes[0].name}-vpc" in names
+
+
+def test_pulumi_yaml_entry_point_refuses_a_spec_the_account_contradicts(monkeypatch, aws_on_moto_env):
+    """An AZ ID recorded at sizing that this account maps to another AZ stops `pulumi up` before the
+    engine creates anything."""
+    import labnet
+
+    spec = labnet.size(spokes=2, nodes_per_spoke=4, azs=1, target="aws").to_dict()
+    for spoke in spec["spokes"]:
+        for subnet in spoke["subnets"]:
+            subnet["az_id"] = "use1-az99"
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        _deploy_main(labnet.NetworkSpec.from_dict(spec), monkeypatch)
+    assert "use1-az99" in str(err.value)
 
 
 def test_the_rehearsal_engine_names_resources_the_way_pulumi_does():
@@ -266,3 +286,16 @@ def test_the_rehearsal_engine_names_resources_the_way_pulumi_does():
     assert re.fullmatch(r"labnet-a-training-\d{16}[0-9a-f]{8}", named)
     assert re.fullmatch(r"sg-1-training-sg-[0-9a-f]{7}", physical_name("sg-1-training-sg", {}))
     assert physical_name("x", {"namePrefix": "p-"}) != physical_name("x", {"namePrefix": "p-"})
+
+
+def test_the_spec_command_sizes_against_the_target_it_is_given(aws_on_moto_env, capsys):
+    """`python -m labnet spec --target aws` (what Pulumi.yaml tells `pulumi up` users to run) reads
+    the account's facts through boto3, not the emulator's."""
+    import json
+
+    from labnet.__main__ import main
+
+    assert main(["spec", "--target", "aws", "--region", "us-east-1", "--spokes", "2", "--nodes-per-spoke", "2",
+                 "--azs", "1"]) == 0
+    spec = json.loads(capsys.readouterr().out)
+    assert spec["region"] == "us-east-1" and len(spec["spokes"]) == 2

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import urllib.request
@@ -24,23 +23,16 @@ import pytest
 import labnet
 from tests.helpers import by_cidr  # the peer prefix list (references: test_security)
 from labnet.engines import plugin, provider
+from labnet.engines import automation
 from labnet.engines.automation import aws_plugin_version
 from tests.inspect_ec2 import inventory, total
 
 ROOT = Path(__file__).resolve().parent.parent
-GO_MOD = ROOT / "tools" / "pulumi" / "go.mod"
-
-
-def built_cli() -> Path | None:
-    """The CLI `make pulumi` built for this checkout (.tools/pulumi-<version>/pulumi), if it is there."""
-    m = re.search(r"github\.com/pulumi/pulumi/pkg/v3 (v[0-9.]+)", GO_MOD.read_text())
-    path = ROOT / ".tools" / f"pulumi-{m.group(1)}" / "pulumi" if m else None
-    return path if path is not None and os.access(path, os.X_OK) else None
 
 
 def find_cli() -> Path | None:
-    found = shutil.which("pulumi")
-    return Path(found) if found else built_cli()
+    """The CLI labnet's engine drives: on PATH, else the one `make pulumi` built into .tools/."""
+    return automation.cli_path()
 
 
 @pytest.fixture
@@ -488,3 +480,218 @@ def test_make_pulumi_without_go_says_how_to_install_the_cli(tmp_path):
                               "LABNET_TOOLS_DIR": str(tmp_path / "tools")}, timeout=60)
     assert run.returncode == 1
     assert "get.pulumi.com" in run.stderr and "install Go" in run.stderr
+
+
+# -- a team on one stack (issue 23 item 4) --------------------------------------------------------
+@pytest.mark.pulumi_cli
+@pytest.mark.e2e
+def test_a_team_shares_one_stack_on_the_emulators_s3(pulumi_cli, ec2, fresh_emulator, tmp_path, monkeypatch,
+                                                       user_home):
+    """Alice deploys into an s3:// backend on the emulator's own S3; Bob, with another LABNET_HOME and
+    no record of the stack, opens it by name alone (the spec travels with the stack), reads its
+    outputs, adds a spoke; Alice, opening it by name again, sees Bob's spoke and destroys it all."""
+    import boto3
+
+    from labnet import emulator
+
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=fresh_emulator, aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
+        monkeypatch.delenv(var, raising=False)  # the CLI reaches the emulator's S3 with labnet's test keys
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "the-team-shares-this")
+    url = emulator.s3_backend("team-state")
+    alice, bob = tmp_path / "alice", tmp_path / "bob"
+    two = labnet.size(spokes=2, nodes_per_spoke=4, azs=1)
+    three = labnet.size(spokes=3, nodes_per_spoke=4, azs=1)
+
+    monkeypatch.setenv("LABNET_HOME", str(alice))
+    lab = labnet.Lab("team-net", two, engine="pulumi", backend=url, progress=lambda e: None)
+    assert lab.backend == url and f"backend={url!r}" in repr(lab)
+    lab.up()
+    first = inventory(ec2)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="team-state").get("Contents", [])]
+    assert any(k.endswith("team-net.json") for k in keys), keys  # the state is in the bucket
+    assert not (alice / "pulumi" / "backend").exists()  # and not in a local file backend
+
+    monkeypatch.setenv("LABNET_HOME", str(bob))
+    assert labnet.stacks().empty  # Bob's machine knows nothing of it
+    theirs = labnet.Lab("team-net", engine="pulumi", backend=url, progress=lambda e: None)
+    assert theirs.spec == two
+    out = theirs.outputs()
+    assert set(out[out.resource == "vpc"].id) == set(first["vpcs"])
+    grown = labnet.Lab("team-net", three, engine="pulumi", backend=url, progress=lambda e: None)
+    grown.up()
+    after = inventory(ec2)
+    assert len(after["vpcs"]) == 3 and set(first["vpcs"]) <= set(after["vpcs"])
+
+    monkeypatch.setenv("LABNET_HOME", str(alice))  # Alice's record says two spokes; the stack says three
+    again = labnet.Lab("team-net", engine="pulumi", backend=url, progress=lambda e: None)
+    assert again.spec == three and len(again.exports()["spokes"]) == 3
+    again.destroy()
+    assert total(inventory(ec2)) == 0
+
+
+def test_a_shared_backend_refuses_labnets_per_machine_passphrase(labnet_home):
+    """Before any CLI runs: a teammate could never decrypt with a passphrase generated on this machine."""
+    from labnet.engines.automation import workspace_env
+
+    url = "s3://team-state?region=us-east-1"
+    with pytest.raises(labnet.InvalidSpecError) as err:
+        workspace_env(labnet_home, user_env={}, url=url)
+    assert "backend=" in str(err.value) and "PULUMI_CONFIG_PASSPHRASE" in str(err.value)
+    own = str(labnet_home / "pulumi" / "passphrase")
+    with pytest.raises(labnet.InvalidSpecError):
+        workspace_env(labnet_home, user_env={"PULUMI_CONFIG_PASSPHRASE_FILE": own}, url=url)
+    # The team's passphrase (even an empty one: the CLI uses it), or a key service, is accepted.
+    assert "PULUMI_CONFIG_PASSPHRASE_FILE" not in workspace_env(labnet_home, {"PULUMI_CONFIG_PASSPHRASE": ""}, url)
+    workspace_env(labnet_home, {}, url, secrets_provider="awskms://alias/team")
+    # A local file backend keeps the generated passphrase.
+    local = workspace_env(labnet_home, {})
+    assert local["PULUMI_CONFIG_PASSPHRASE_FILE"] == own
+
+
+def test_pulumi_backend_url_is_honoured_and_named(labnet_home, monkeypatch):
+    from labnet.engines.automation import backend_url, workspace_env
+
+    env = {"PULUMI_BACKEND_URL": "file:///srv/team-state", "PULUMI_CONFIG_PASSPHRASE": "x"}
+    assert backend_url(labnet_home, None, env) == "file:///srv/team-state"
+    assert backend_url(labnet_home, "s3://given", env) == "s3://given"  # Lab(backend=) wins
+    assert workspace_env(labnet_home, env)["PULUMI_BACKEND_URL"] == "file:///srv/team-state"
+    assert workspace_env(labnet_home, {})["PULUMI_BACKEND_URL"] == f"file://{labnet_home / 'pulumi' / 'backend'}"
+    monkeypatch.setenv("PULUMI_BACKEND_URL", "file:///srv/team-state")
+    from tests.helpers import plan
+
+    lab = labnet.Lab("named", plan(), engine="pulumi")
+    assert lab.backend == "file:///srv/team-state" and "backend='file:///srv/team-state'" in repr(lab)
+
+
+# -- Ctrl-C and the lock through the real engine (issue 23 item 3) --------------------------------
+HOLD_HOOK = '''
+# Loaded by every Python started with this folder on PYTHONPATH (the emulator provider plugin too):
+# the provider's security-group creates wait, with the group's VPC made, until the engine cancels
+# (Cancel reaches the provider after Ctrl-C) or the test writes RELEASE. A test device only.
+import os, sys, time
+HOLD = os.environ.get("LABNET_TEST_HOLD")
+if HOLD:
+    try:
+        from labnet.engines import handlers
+    except Exception:
+        handlers = None
+    if handlers is not None:
+        handler = handlers.HANDLERS["aws:ec2/securityGroup:SecurityGroup"]
+        real = handler.create
+
+        def create(ec2, name, inputs):
+            provider = sys._getframe(1).f_locals.get("self")  # EmulatorProvider.create calls us
+            cancelled = getattr(provider, "cancelled", None)
+            with open(os.path.join(HOLD, "reached"), "a") as fh:
+                fh.write(name + "\\n")
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and not os.path.exists(os.path.join(HOLD, "release")) \\
+                    and not (cancelled is not None and cancelled.is_set()):
+                time.sleep(0.05)
+            return real(ec2, name, inputs)
+
+        handler.create = create
+'''
+
+
+def _held_up(tmp_path, stack: str, spec, home: Path, backend: str | None = None):
+    """A process running ``Lab(stack).up()`` through the real engine whose provider holds at the first
+    security group; returns (process, hold folder)."""
+    import sys
+
+    from tests.reliability.util import spec_json
+
+    hold = tmp_path / f"hold-{stack}"
+    hold.mkdir()
+    hook = tmp_path / f"hook-{stack}"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(HOLD_HOOK)
+    code = (f"import json, labnet\n"
+            f"spec = labnet.NetworkSpec.from_dict(json.loads({spec_json(spec)!r}))\n"
+            f"labnet.Lab({stack!r}, spec, engine='pulumi', backend={backend!r}, progress=lambda e: None).up()\n"
+            f"print('finished')\n")
+    env = {**os.environ, "LABNET_HOME": str(home), "LABNET_TEST_HOLD": str(hold),
+           "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])}
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    return proc, hold
+
+
+def _wait_reached(proc, hold: Path) -> None:
+    from tests.reliability.conftest import wait_for
+
+    wait_for(lambda: (hold / "reached").exists(), timeout=300, what="the provider to reach a security group",
+             proc=proc)
+
+
+@pytest.mark.pulumi_cli
+@pytest.mark.e2e
+def test_ctrl_c_during_a_real_up_then_resume_finishes_it(pulumi_cli, ec2, tmp_path, labnet_home, user_home):
+    """SIGINT to the Python process alone (a notebook's interrupt button; the CLI is not signalled): labnet
+    has the CLI cancel, waits for it (operations in flight finish, checkpoint written, lock released),
+    and records the up as interrupted; the next up asks for resume=True, which completes the network."""
+    import signal
+
+    spec = labnet.size(spokes=2, nodes_per_spoke=4, azs=1)
+    proc, hold = _held_up(tmp_path, "real-ctrl-c", spec, labnet_home)
+    try:
+        _wait_reached(proc, hold)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            (hold / "release").touch()
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0 and "InterruptedByUserError" in stderr, stderr[-2000:]
+    assert not (hold / "release").exists()  # the engine's Cancel, not the test, let the held create go
+    # Cancelled where it was held: the groups' creates finished, nothing that needs a group started.
+    groups = {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"}
+    assert groups and not [r for r in ec2.describe_security_group_rules()["SecurityGroupRules"]
+                           if r["GroupId"] in groups]
+    locks = labnet_home / "pulumi" / "backend" / ".pulumi" / "locks"
+    assert not [p for p in locks.rglob("*.json")]  # the CLI ended cleanly and released its lock
+
+    lab = labnet.Lab("real-ctrl-c", spec, engine="pulumi", progress=lambda e: None)
+    assert lab.status().startswith("interrupted")
+    with pytest.raises(labnet.InterruptedOperationError) as err:
+        lab.up()
+    assert "resume=True" in str(err.value)
+    lab.up(resume=True)
+    assert lab.status() == "deployed"
+    full = inventory(ec2)
+    assert len(full["vpcs"]) == 2 and len(full["attachments"]) == 2
+    groups = [g for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"]
+    assert len(groups) == 2  # the held creates finished once; resume made none twice
+    lab.destroy()
+    assert total(inventory(ec2)) == 0
+
+
+@pytest.mark.pulumi_cli
+@pytest.mark.e2e
+def test_a_second_process_meets_the_pulumi_lock(pulumi_cli, ec2, tmp_path, monkeypatch, user_home):
+    """Two machines (two LABNET_HOMEs, no shared labnet lock) on one backend: while one's up runs, the
+    other's up meets Pulumi's own stack lock as labnet.StackLockedError naming the backend, and changes
+    nothing; once the first finishes, the second operates normally."""
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "shared")
+    backend = f"file://{tmp_path / 'shared-backend'}"
+    (tmp_path / "shared-backend").mkdir()
+    spec = labnet.size(spokes=2, nodes_per_spoke=4, azs=1)
+    proc, hold = _held_up(tmp_path, "real-lock", spec, tmp_path / "first", backend)
+    try:
+        _wait_reached(proc, hold)
+        monkeypatch.setenv("LABNET_HOME", str(tmp_path / "second"))
+        other = labnet.Lab("real-lock", spec, engine="pulumi", backend=backend, progress=lambda e: None)
+        with pytest.raises(labnet.StackLockedError) as err:
+            other.up()
+        assert backend in str(err.value) and "is locked by another Pulumi update" in str(err.value)
+        assert other.status() == "up failed"
+    finally:
+        (hold / "release").touch()
+        out, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and "finished" in out, stderr[-2000:]
+    other = labnet.Lab("real-lock", spec, engine="pulumi", backend=backend, progress=lambda e: None)
+    other.destroy()
+    assert total(inventory(ec2)) == 0

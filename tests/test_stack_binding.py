@@ -11,6 +11,7 @@ it, so the checks are on labnet's behaviour. Target "aws" is pointed at the moto
 from __future__ import annotations
 
 import types
+from pathlib import Path
 
 import pytest
 from pulumi import automation as auto
@@ -252,6 +253,7 @@ def test_live_check_without_the_cli_says_so_with_a_distinct_exit_code(tmp_path):
 
     env = {k: v for k, v in __import__("os").environ.items() if k != "PATH"}
     env["PATH"] = str(tmp_path)  # no pulumi here, whatever the machine has
+    env["LABNET_TOOLS_DIR"] = str(tmp_path)  # nor the one `make pulumi` built
     for args in ([], ["--aws", "us-east-1", "--yes"]):
         proc = subprocess.run([sys.executable, "-m", "labnet", "live-check", *args], capture_output=True,
                               text=True, timeout=120, env=env)
@@ -283,3 +285,36 @@ def test_live_check_on_aws_asks_first_and_does_nothing_without_a_yes(pulumi_here
     assert "Expected cost: about $0.10 per hour" in "\n".join(lines)
     assert not pulumi_here.calls and total(inventory(ec2)) == 0
     assert live_check.run(aws_region="mars-north-9", out=lines.append) == 2
+
+
+def test_live_check_keeps_its_state_folder_when_the_destroy_fails(pulumi_here, ec2):
+    """The report tells the user to rerun destroy with the check's LABNET_HOME: that folder must survive."""
+    import re
+    import shutil as sh
+
+    from labnet import live_check
+
+    pulumi_here.interrupt = "destroy"
+    lines: list[str] = []
+    assert live_check.run(out=lines.append) == 1
+    text = "\n".join(lines)
+    assert "FAIL  destroy" in text and "THE NETWORK MAY STILL EXIST" in text
+    kept = re.search(r"state folder is kept at (\S+) ", text)
+    assert kept, text
+    home = Path(kept.group(1))
+    try:
+        assert (home / "stacks").is_dir() and f"LABNET_HOME={home}" in text
+    finally:
+        sh.rmtree(home, ignore_errors=True)
+
+
+def test_live_check_removes_its_state_folder_when_nothing_is_left(pulumi_here, ec2, monkeypatch):
+    import tempfile
+
+    from labnet import live_check
+
+    made: list[str] = []
+    real = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda **kw: made.append(real(**kw)) or made[-1])
+    live_check.run(out=lambda line: None)
+    assert made and not Path(made[0]).exists()

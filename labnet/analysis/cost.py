@@ -173,10 +173,15 @@ def estimate(spec: NetworkSpec, cross_vpc_gb_per_month: float = 1000.0, hours_pe
     def here(r: str) -> str:
         return f" in {r}" if many else ""
 
+    # Existing VPCs are spokes like any (labnet attaches them), but labnet puts no NAT gateway or
+    # endpoint in a VPC it does not own.
+    owned_in = {r: Decimal(len([sp for sp in spec.spokes_in(r) if sp.existing is None])) for r in regions}
     for r in regions:
         n = spokes_in[r]
+        old = n - owned_in[r]
         line("tgw_attachment_hour", r, n * hours, n,
-             f"{_n(n)} VPC attachment(s), one per spoke{here(r)}, × {_n(hours)} h")
+             f"{_n(n)} VPC attachment(s), one per spoke{here(r)}"
+             + (f" ({_n(old)} of them to existing VPCs)" if old else "") + f", × {_n(hours)} h")
     if many:
         for r in regions:
             peers = [o for o in regions if o != r]
@@ -207,7 +212,7 @@ def estimate(spec: NetworkSpec, cross_vpc_gb_per_month: float = 1000.0, hours_pe
              item=f"{price_set.items['inter_region_transfer_gb']['label']} to {b}")
     if spec.public_subnets:
         for r in regions:
-            n = spokes_in[r]
+            n = owned_in[r]
             line("nat_gateway_hour", r, n * hours, n,
                  f"{_n(n)} NAT gateway(s), one per spoke{here(r)}, × {_n(hours)} h")
         for r in regions:
@@ -218,7 +223,7 @@ def estimate(spec: NetworkSpec, cross_vpc_gb_per_month: float = 1000.0, hours_pe
                  + " (internet data transfer out is billed separately); per hour is the monthly average")
     if spec.s3_endpoint:
         for r in regions:
-            n = spokes_in[r]
+            n = owned_in[r]
             line("s3_gateway_endpoint", r, n, Decimal(0),
                  f"{_n(n)} gateway endpoint(s), free: S3 traffic skips NAT and the TGW")
     kind = spec.security.flow_log_kind

@@ -276,7 +276,9 @@ def count(resources: Iterable[Resource], nau_units: Mapping[str, int], aws_list_
             if r.type == TGW_PROPAGATION:
                 attachment = ref(i.get("transitGatewayAttachmentId"))
                 vpc = ref(attachment.inputs.get("vpcId")) if attachment is not None else None
-                tgw_routes[tgw] += _vpc_cidrs(vpc)
+                # An existing VPC (referenced by id, not declared) brings its primary block at least;
+                # quota_report adds its other blocks from the spec.
+                tgw_routes[tgw] += _vpc_cidrs(vpc) if vpc is not None or attachment is None else 1
             elif r.type == TGW_ROUTE:
                 tgw_routes[tgw] += 1
             else:

@@ -97,12 +97,38 @@ def rows(spec: NetworkSpec, facts: AccountFacts, resources: Iterable[Resource],
     per region, each region's declared resources against its own quotas and holdings."""
     data = account.quota_data()
     counts = declared.count(resources, data["nau_units"], data["aws_prefix_list_weights"]["weights"], existing)
+    _add_holdings(spec, counts)
     if not spec.multi_region:
         return analysis.compare(data, facts.applied, facts.usage, counts, spec.region, facts.workload)
     wl = facts.workload
     workloads = {r: None if wl is None else replace(wl, spokes=len(spec.spokes_in(r))) for r in spec.regions}
     return analysis.compare_regions(data, facts.regions or {spec.region: (facts.applied, facts.usage)}, counts,
                                     spec.region, workloads)
+
+
+def _add_holdings(spec: NetworkSpec, counts: declared.Declared) -> None:
+    """What existing networks already hold, added to the per-resource counts (the program declares
+    only what labnet adds to them): the routes already in an existing VPC's route tables (labnet adds
+    its routes there), the extra blocks an existing VPC propagates into labnet's TGW route tables, and
+    an existing TGW's attachments, route tables and routes (its quotas are shared with the
+    organisation). labnet adds no rule to an existing group: its groups in an existing VPC are new."""
+    tables = len(spec.transit_gateway.route_tables)
+    for sp in spec.existing_spokes:
+        for t in sp.existing.route_tables:  # type: ignore[union-attr]
+            if t.id in counts.routes_per_route_table:
+                counts.routes_per_route_table[t.id] += len(t.routes)
+    tgw = spec.transit_gateway
+    key = tgw.existing_id or next((k for k in counts.routes_per_transit_gateway
+                                   if counts.region_of.get(k, "") in ("", spec.region)), None)
+    if key is None or key not in counts.routes_per_transit_gateway:
+        return
+    counts.routes_per_transit_gateway[key] += tables * sum(len(sp.cidrs) - 1 for sp in spec.existing_spokes)
+    if tgw.existing_id:
+        counts.attachments_per_transit_gateway[key] = counts.attachments_per_transit_gateway.get(key, 0) \
+            + tgw.existing_attachments
+        counts.route_tables_per_transit_gateway[key] = counts.route_tables_per_transit_gateway.get(key, 0) \
+            + tgw.existing_route_tables
+        counts.routes_per_transit_gateway[key] += tgw.existing_routes
 
 
 def check(spec: NetworkSpec, target: targets.Target, *, stack: str = "quotas", existing: Iterable[str] = (),

@@ -29,7 +29,7 @@ from ..facts.account import Applied, Usage
 from .declared import Declared
 
 COLUMNS = ["quota", "code", "scope", "resource", "applied", "in_use", "adds", "needs", "fits", "request", "needed_for",
-           "region", "source"]
+           "region", "source", "note"]
 
 
 @dataclass(frozen=True)
@@ -219,12 +219,30 @@ def refusal_message(stack: str, rows: list[QuotaRow]) -> str:
               "Service Quotas) and deploy again once they are granted")
 
 
+def note(r: QuotaRow) -> str:
+    """Why a row's cells are blank, in words: a per-resource quota has no Region count (``needs`` is
+    the fullest resource's own figure), a quota that fits has nothing to request, and a quota without
+    a Service Quotas code is raised by AWS Support."""
+    parts = []
+    if r.in_use is None:
+        parts.append(f"in_use/adds blank: a quota per {r.scope}, so needs is the fullest {r.scope}'s own count")
+    if r.request is None:
+        parts.append("request blank: it fits")
+    else:
+        parts.append(f"request {r.request:,}: " + ("labnet.request_quota_increases(spec, target='aws') files it"
+                                                   if r.code else "not in Service Quotas: ask AWS Support"))
+    if not r.code and r.request is None:
+        parts.append("code blank: not in Service Quotas (AWS Support raises it)")
+    return "; ".join(parts)
+
+
 def table(rows: list[QuotaRow]):
     """The rows as a pandas DataFrame (counts as nullable integers: blank where not applicable; a
-    quota without a Service Quotas code has a blank ``code``)."""
+    quota without a Service Quotas code has a blank ``code``); ``note`` says why a cell is blank and
+    how a quota that does not fit is raised."""
     import pandas as pd
 
-    frame = pd.DataFrame([r.as_dict() for r in rows], columns=COLUMNS)
+    frame = pd.DataFrame([{**r.as_dict(), "note": note(r)} for r in rows], columns=COLUMNS)
     for col in ("applied", "in_use", "adds", "needs", "request"):
         frame[col] = frame[col].astype("Int64")
     frame["fits"] = frame["fits"].astype(bool)

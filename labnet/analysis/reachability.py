@@ -52,6 +52,8 @@ egress rule does not carry EFA). Between spokes its row says ``NOT_APPLICABLE`` 
 
 from __future__ import annotations
 
+import dataclasses
+
 import functools
 import gc
 import ipaddress
@@ -799,7 +801,24 @@ def _analyse(snapshot: Snapshot, probes: tuple[Probe, ...]) -> tuple[Verdict, ..
                 else:
                     code, at, path, detail = blocked
                     rows.append(Verdict(*base, False, code, at, path, detail, **where))
+            rows += _storage_rows(model, src, dst)
     return tuple(rows)
+
+
+def _storage_rows(model: _Model, src: Spoke, dst: Spoke) -> list[Verdict]:
+    """Storage in ``dst`` (``spec.storage``): from ``src``'s training nodes to the storage group, on
+    the first and last port of each of the storage's port ranges (probe ``storage tcp:988``)."""
+    if not dst.storage_group_id:
+        return []
+    target = dataclasses.replace(dst, security_group_id=dst.storage_group_id)
+    rows = []
+    for port in dict.fromkeys(p for lo, hi in dst.storage_ports for p in (lo, hi)):
+        probe = Probe("tcp", port, "storage")
+        base = (src.name, dst.name, f"storage tcp:{port}", "tcp", port, transport(src, dst))
+        where = {"src_region": src.region, "dst_region": dst.region}
+        blocked = _first_blocked(model, src, target, probe)
+        rows.append(Verdict(*base, True, **where) if blocked is None else Verdict(*base, False, *blocked, **where))
+    return rows
 
 
 def _not_applicable(src: Spoke, dst: Spoke, probe: Probe) -> str:
@@ -809,7 +828,7 @@ def _not_applicable(src: Spoke, dst: Spoke, probe: Probe) -> str:
         return ("EFA does not cross subnets or a Transit Gateway: between spokes NCCL uses TCP "
                 "(the tcp probes)")
     if src.efa is False:
-        return "the workload does not use EFA (interface mode 'ena')"
+        return "the workload does not use EFA here (interface mode 'ena', or an existing VPC's own nodes)"
     return ""
 
 
@@ -853,6 +872,9 @@ def exposure(snapshot: Snapshot) -> tuple[Finding, ...]:
         return p == "1" and e.icmp_type == 3
     own_groups = {g.id for g in snapshot.security_groups if g.vpc_id in vpc_ids}
     lists = {p.id: p for p in snapshot.prefix_lists}
+    # Storage groups (spec.storage) are listed whole: what each admits is the point of the option.
+    storage = {sp.storage_group_id: ", ".join(f"TCP {lo}-{hi}" if lo != hi else f"TCP {lo}" for lo, hi in sp.storage_ports)
+               for sp in snapshot.spokes if sp.storage_group_id}
 
     def outside_cidr(cidr: str) -> str:
         lo, hi = _span(cidr)
@@ -883,6 +905,8 @@ def exposure(snapshot: Snapshot) -> tuple[Finding, ...]:
                               (" …" if len(foreign) > 3 else "") + " outside the stack's spokes"
             elif r.group_id and r.group_id not in own_groups:
                 why = "a security group outside the stack"
+            if not why and g.id in storage:
+                why = f"by design: storage ports for the network's training groups ({storage[g.id]})"
             if why:
                 out.append(Finding(name_of.get(g.vpc_id, ""), "security_group", g.id, r.id,
                                    _rule_protocol(r.protocol), _rule_ports(r.protocol, r.from_port, r.to_port),

@@ -50,6 +50,7 @@ from typing import Any, Callable, Mapping
 
 from ..errors import StateError, TargetError
 from ..outputs import FlowLogOutput, StackOutputs, is_secret
+from ..spec import STORAGE_PORTS
 from ..spec import _plain  # the one way labnet turns nested dataclass dicts into JSON-ready data
 
 VERSION = 1
@@ -268,6 +269,10 @@ class Spoke:
     attachment_id: str
     tgw_id: str
     efa: bool | None = None
+    # Storage in the spoke (spec.storage): the group its file system carries and the TCP port ranges
+    # the training groups must reach it on; the matrix probes them.
+    storage_group_id: str = ""
+    storage_ports: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -359,12 +364,14 @@ def _value(hint: Any, value: Any) -> Any:
 
 
 # -- reading -------------------------------------------------------------------------------------
-def spokes_from_exports(exports: "StackOutputs | Mapping[str, Any]", efa: bool | None = None) -> tuple[Spoke, ...]:
+def spokes_from_exports(exports: "StackOutputs | Mapping[str, Any]", efa: bool | None = None,
+                        stack: str = "") -> tuple[Spoke, ...]:
     """The spokes a stack's outputs describe (``Lab.stack_outputs()`` or ``Lab.exports()``); raises if
     there are none, or if a spoke's ids are secret (verify needs them)."""
     out_ = StackOutputs.of(exports)
     if is_secret(out_.spokes) or not out_.spokes:
-        raise StateError("the stack has no outputs to verify: deploy it first (lab.up())")
+        which = f"stack {stack!r}" if stack else "the stack"
+        raise StateError(f"{which} has no outputs to verify: deploy it first (lab.up())")
     tgws = out_.tgw_ids()
     out = []
     for name, sp in out_.spokes.items():
@@ -374,7 +381,10 @@ def spokes_from_exports(exports: "StackOutputs | Mapping[str, Any]", efa: bool |
         out.append(Spoke(name=name, region=where, vpc_id=sp.vpc_id or "", cidr=sp.cidr or "",
                          compute_subnet_ids=sp.compute_subnet_ids, security_group_id=sp.security_group_id or "",
                          attachment_id=sp.attachment_id or "",
-                         tgw_id=sp.transit_gateway_id or tgws.get(where, ""), efa=efa))
+                         tgw_id=sp.transit_gateway_id or tgws.get(where, ""),
+                         efa=False if sp.existing else efa,  # an existing VPC's nodes: the team's, not labnet's EFA layout
+                         storage_group_id=sp.storage_security_group_id or "",
+                         storage_ports=STORAGE_PORTS.get(sp.storage or "", ())))
     return tuple(out)
 
 

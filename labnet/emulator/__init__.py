@@ -60,7 +60,7 @@ class Emulator:
         # timed out would be made again by a retry, and that copy is named by no journal entry (most
         # EC2 creates take no idempotency token). labnet's journal and find() recover the one copy.
         with _SESSION_LOCK:  # botocore sessions do not promise thread-safe client creation
-            return boto3.session.Session(botocore_session=_botocore_session()).client(
+            return _boto3_session().client(
                 service, region_name=region, endpoint_url=self.url,
                 config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
                               connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT),
@@ -69,6 +69,22 @@ class Emulator:
 
 _SESSION_LOCK = threading.Lock()
 _SESSION = None
+
+
+_BOTO3 = None
+
+
+def _boto3_session():
+    """One boto3 session over :func:`_botocore_session` (called with _SESSION_LOCK held). A boto3
+    session registers its handlers (S3's transfer methods among them) on the botocore session it
+    wraps, so a second one over the same botocore session makes every later S3 client fail with
+    "Cannot inject class attribute 'upload_file'"."""
+    global _BOTO3
+    import boto3
+
+    if _BOTO3 is None:
+        _BOTO3 = boto3.session.Session(botocore_session=_botocore_session())
+    return _BOTO3
 
 
 def _botocore_session():
@@ -201,6 +217,22 @@ def stop() -> bool:
         stopped = True
     _record().unlink(missing_ok=True)
     return stopped
+
+
+def s3_backend(bucket: str = "labnet-state", region: str = "us-east-1") -> str:
+    """A Pulumi state backend on the emulator's own S3, for a team sharing one stack without an AWS
+    account: the bucket is created if it is not there, and the URL uses Pulumi's S3 backend options
+    (``endpoint``, ``s3ForcePathStyle``, ``region``). Pass it as ``Lab(..., backend=url)``; labnet gives
+    the CLI the emulator's test credentials for it (never the user's).
+
+    >>> url = labnet.emulator.s3_backend("team-state")
+    >>> labnet.Lab("team-net", spec, engine="pulumi", backend=url).up()
+    """
+    em = ensure()
+    s3 = em.client("s3", region)
+    if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=bucket)
+    return f"s3://{bucket}?endpoint={em.url}&s3ForcePathStyle=true&region={region}"
 
 
 def status() -> dict:

@@ -1,10 +1,13 @@
 """The Pulumi Automation API engine: the production path, and the real engine on the emulator.
 
-Inline program through ``create_or_select_stack``; a local file backend in labnet's state folder by
-default (0700; ``s3://…`` and other backend URLs accepted); the passphrase secrets provider with a
-generated passphrase file (0600) unless the user brings one; aws provider config for the target;
-``on_event`` turned into :class:`ProgressEvent`; Pulumi's errors re-raised as labnet errors chained
-``from`` the original. Needs the ``pulumi`` CLI on PATH (``engine_available()``).
+Inline program through ``create_or_select_stack``; the backend named explicitly (``backend=``, else
+``PULUMI_BACKEND_URL``, else a file backend in labnet's state folder, 0700; ``s3://…`` shared by a
+team, who then need a secrets provider they share); the passphrase secrets provider with a generated
+passphrase file (0600) for a local backend unless the user brings one; aws provider config for the
+target; the spec exported with the stack, so a teammate opens it by name (:func:`shared_spec`);
+``on_event`` turned into :class:`ProgressEvent`; each CLI call interruptible cleanly (:func:`cli_call`);
+Pulumi's errors re-raised as labnet errors chained ``from`` the original. Needs the ``pulumi`` CLI:
+on PATH, or built by `make pulumi` into the checkout (:func:`cli_path`).
 
 Everything that does not need the CLI (workspace options, config, event translation, error mapping)
 is plain code that the test suite runs everywhere.
@@ -21,7 +24,8 @@ from typing import Any, Callable
 
 from .. import paths
 from ..errors import (DeployError, EngineUnavailableError, InterruptedByUserError, InterruptedOperationError,
-                      LabnetError, StackLockedError, StateError, TargetError, TeardownIncompleteError)
+                      InvalidSpecError, LabnetError, StackLockedError, StateError, TargetError,
+                      TeardownIncompleteError)
 from ..outputs import SECRET
 from ..redact import redact
 from ..spec import NetworkSpec
@@ -32,19 +36,68 @@ from .state import StackStore
 PROJECT = "labnet"
 PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
 PASSPHRASE_FILE_ENV = "PULUMI_CONFIG_PASSPHRASE_FILE"
+BACKEND_ENV = "PULUMI_BACKEND_URL"
 
 OP_ACTION = {"create": "create", "same": "same", "update": "update", "replace": "replace",
              "create-replacement": "replace", "delete-replaced": "replace", "delete": "delete",
              "read": "read", "refresh": "read", "discard": "delete"}
 
 
+def built_cli(root: Path | None = None) -> Path | None:
+    """The CLI `make pulumi` built into this checkout (``.tools/pulumi-<version>/bin/pulumi``, the version
+    ``tools/pulumi/go.mod`` pins; ``$LABNET_TOOLS_DIR`` instead of ``.tools`` as for the build), if it is
+    there. ``root``: the checkout (default: labnet's own)."""
+    import re
+
+    root = root or Path(__file__).resolve().parent.parent.parent
+    try:
+        found = re.search(r"github\.com/pulumi/pulumi/pkg/v3 (v[0-9][0-9.]*)", (root / GO_MOD).read_text())
+    except OSError:
+        return None  # an installed labnet, not a checkout
+    tools = Path(os.environ.get("LABNET_TOOLS_DIR") or root / ".tools")  # where build.sh puts it too
+    path = tools / f"pulumi-{found.group(1)}" / "bin" / "pulumi" if found else None
+    return path if path is not None and os.access(path, os.X_OK) else None
+
+
+GO_MOD = Path("tools") / "pulumi" / "go.mod"
+
+
+def cli_on_path() -> Path | None:
+    """The user's own ``pulumi`` (on PATH), which ``engine="auto"`` goes by."""
+    found = shutil.which("pulumi")
+    return Path(found) if found else None
+
+
+def cli_path() -> Path | None:
+    """The ``pulumi`` CLI the engine drives: the one on PATH, else the one `make pulumi` built here."""
+    return cli_on_path() or built_cli()
+
+
 def engine_available() -> bool:
-    return shutil.which("pulumi") is not None
+    return cli_path() is not None
 
 
 def unavailable_reason() -> str:
-    return ("the `pulumi` CLI is not on PATH (the Automation API drives it); install it from "
-            "pulumi.com, or use engine='rehearsal' on the emulator")
+    return ("the `pulumi` CLI is not on PATH (the Automation API drives it) and `make pulumi` has not built "
+            "one in this checkout's .tools/; run `make pulumi` or install it from pulumi.com, or use "
+            "engine='rehearsal' on the emulator")
+
+
+_COMMANDS: dict[str, Any] = {}
+
+
+def pulumi_command():
+    """The Automation API's handle on :func:`cli_path` (it runs ``pulumi version`` once, so cached)."""
+    from pulumi import automation as auto
+
+    cli = cli_path()
+    if cli is None:
+        raise EngineUnavailableError(unavailable_reason())
+    if str(cli) not in _COMMANDS:
+        # PulumiCommand(root) runs root/bin/pulumi, which is how `make pulumi` lays its build out.
+        _COMMANDS[str(cli)] = auto.PulumiCommand(root=str(cli.parent.parent)) if cli.parent.name == "bin" \
+            else auto.PulumiCommand()
+    return _COMMANDS[str(cli)]
 
 
 def passphrase_file(home: Path) -> Path:
@@ -57,43 +110,105 @@ def passphrase_file(home: Path) -> Path:
     return path
 
 
-def backend_url(home: Path, url: str | None = None) -> str:
-    """``file://`` in labnet's state folder (0700) unless a URL (``s3://…``, ``file://…``) is given."""
+def backend_url(home: Path, url: str | None = None, user_env: dict[str, str] | None = None) -> str:
+    """The backend an operation uses, named so a person can see it: the ``backend`` a Lab was given;
+    else ``PULUMI_BACKEND_URL`` (the user's Pulumi setting, which the CLI would otherwise apply behind
+    labnet's back); else ``file://`` in labnet's state folder (0700, made by :func:`workspace_options`)."""
+    source = user_env if user_env is not None else os.environ
     if url:
         return url
-    folder = paths.private_dir(home / "pulumi" / "backend")
-    return f"file://{folder}"
+    if source.get(BACKEND_ENV):
+        return source[BACKEND_ENV]
+    return f"file://{home / 'pulumi' / 'backend'}"
 
 
-def workspace_env(home: Path, user_env: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for the Pulumi CLI: the secrets passphrase source, no update checks.
+def is_local(url: str) -> bool:
+    """A file backend: one machine's folder (labnet's generated passphrase can serve it)."""
+    return url.startswith("file://")
+
+
+def passphrase_is_set(user_env: dict[str, str] | None = None) -> bool:
+    """Whether the user brings the passphrase. An empty ``PULUMI_CONFIG_PASSPHRASE`` is set: the CLI
+    uses it (an empty passphrase), so labnet must not put its own file beside it."""
+    source = user_env if user_env is not None else os.environ
+    return PASSPHRASE_ENV in source or bool(source.get(PASSPHRASE_FILE_ENV))
+
+
+def check_shared_secrets(home: Path, url: str, secrets_provider: str | None = None,
+                         user_env: dict[str, str] | None = None) -> None:
+    """A backend other people open (``s3://…``, Pulumi Cloud, …) needs a secrets provider they share:
+    a passphrase everyone sets (``PULUMI_CONFIG_PASSPHRASE(_FILE)``) or a key service (``awskms://…``).
+    labnet's generated passphrase exists on one machine only, so a teammate's CLI would fail later
+    with "incorrect passphrase"; it is refused here, before anything runs."""
+    if is_local(url) or (secrets_provider and secrets_provider != "passphrase"):
+        return
+    source = user_env if user_env is not None else os.environ
+    mine = str(home / "pulumi" / "passphrase")
+    if passphrase_is_set(source) and source.get(PASSPHRASE_FILE_ENV, "") != mine:
+        return
+    raise InvalidSpecError(
+        "backend", url, "a shared backend needs a secrets provider the whole team shares, and labnet's generated "
+        "passphrase exists on this machine only (a teammate would meet 'incorrect passphrase')",
+        f"set {PASSPHRASE_ENV} (or {PASSPHRASE_FILE_ENV}) to the team's passphrase on every machine, or pass "
+        "secrets_provider='awskms://alias/…' (any provider Pulumi accepts), or use the local backend (backend=None)")
+
+
+def backend_env(url: str, emulator_url: str | None = None) -> dict[str, str]:
+    """Environment the CLI needs to reach the backend itself. A state bucket on the emulator's own S3
+    (``s3://…?endpoint=<the emulator>``) takes the emulator's fixed test credentials, never the
+    user's; every other backend uses the user's own credential chain, as the CLI would."""
+    if not emulator_url or not url.startswith("s3://"):
+        return {}
+    from urllib.parse import parse_qs, urlsplit
+
+    endpoint = (parse_qs(urlsplit(url).query).get("endpoint") or [""])[0].rstrip("/")
+    if not endpoint or endpoint != emulator_url.rstrip("/"):
+        return {}
+    from ..emulator import TEST_CREDENTIALS
+
+    return {"AWS_ACCESS_KEY_ID": TEST_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": TEST_CREDENTIALS["aws_secret_access_key"]}
+
+
+def workspace_env(home: Path, user_env: dict[str, str] | None = None, url: str | None = None,
+                  secrets_provider: str | None = None) -> dict[str, str]:
+    """Environment for the Pulumi CLI: the backend (``PULUMI_BACKEND_URL`` set to the one labnet
+    names, so the CLI cannot pick another), the secrets passphrase source, no update checks.
 
     ``PULUMI_HOME`` is left as the user has it (their own, or Pulumi's default ``~/.pulumi``): that
     is where the plugins they already have live, and their Pulumi Cloud login. A private one would
     hide both and download the large aws plugin again for every state folder, failing offline or
     behind a proxy."""
-    env = {"PULUMI_SKIP_UPDATE_CHECK": "true"}
     source = user_env if user_env is not None else os.environ
-    if not source.get(PASSPHRASE_ENV) and not source.get(PASSPHRASE_FILE_ENV):
+    url = url or backend_url(home, None, source)
+    check_shared_secrets(home, url, secrets_provider, source)
+    env = {"PULUMI_SKIP_UPDATE_CHECK": "true", BACKEND_ENV: url}
+    if not passphrase_is_set(source) and (secrets_provider or "passphrase") == "passphrase":
         env[PASSPHRASE_FILE_ENV] = str(passphrase_file(home))
     return env
 
 
 def workspace_options(home: Path, backend: str | None = None, user_env: dict[str, str] | None = None,
-                      pulumi_home: Path | None = None):
+                      pulumi_home: Path | None = None, secrets_provider: str | None = None,
+                      emulator_url: str | None = None):
     """``pulumi_home``: the emulator target's PULUMI_HOME of labnet's own (:mod:`labnet.engines.plugin`),
-    whose aws plugin is labnet's emulator provider; None keeps the user's."""
+    whose aws plugin is labnet's emulator provider; None keeps the user's. ``secrets_provider``:
+    ``passphrase`` (default) or a key service URL (``awskms://…``) for a new stack. ``emulator_url``:
+    the emulator the stack's target is, if it is one (:func:`backend_env`)."""
     from pulumi import automation as auto
 
-    url = backend_url(home, backend)
-    env = workspace_env(home, user_env)
+    url = backend_url(home, backend, user_env)
+    if is_local(url) and url == backend_url(home):
+        paths.private_dir(home / "pulumi" / "backend")
+    env = {**workspace_env(home, user_env, url, secrets_provider), **backend_env(url, emulator_url)}
     if pulumi_home is not None:
         env["PULUMI_HOME"] = str(pulumi_home)
     return auto.LocalWorkspaceOptions(
         work_dir=str(paths.private_dir(home / "pulumi" / "work")),
+        pulumi_command=pulumi_command() if cli_path() is not None else None,
         project_settings=auto.ProjectSettings(name=PROJECT, runtime="python",
                                               backend=auto.ProjectBackend(url=url)),
-        secrets_provider="passphrase",
+        secrets_provider=secrets_provider or "passphrase",
         env_vars=env,
     )
 
@@ -186,8 +301,10 @@ def _name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
 
-def map_error(exc: BaseException, stack: str, operation: str, redact: Callable[[str], str]) -> LabnetError:
-    """A Pulumi error as the labnet error a caller can act on (the caller chains it ``from exc``)."""
+def map_error(exc: BaseException, stack: str, operation: str, redact: Callable[[str], str],
+              backend: str = "") -> LabnetError:
+    """A Pulumi error as the labnet error a caller can act on (the caller chains it ``from exc``);
+    ``backend`` (the URL the stack is in) is named in it."""
     from pulumi.automation import errors as perr
 
     text = redact(getattr(exc, "args", [""])[0] if getattr(exc, "args", None) else str(exc))
@@ -196,12 +313,13 @@ def map_error(exc: BaseException, stack: str, operation: str, redact: Callable[[
         return StackLockedError(stack, {"operation": "another Pulumi update (or one that was killed: `pulumi "
                                         "cancel` on Pulumi Cloud; on a file or s3 backend remove its lock under "
                                         ".pulumi/locks once you are sure nothing runs)", "pid": "?",
-                                        "host": "the backend", "detail": tail})
+                                        "host": f"backend {backend}" if backend else "the backend", "detail": tail})
     if operation == "destroy":
         return TeardownIncompleteError(stack, ["(see `pulumi stack --show-urns`)"], tail,
                                        "destroy() to finish; the Pulumi state is kept")
     if isinstance(exc, perr.CommandError):
-        return DeployError(f"{operation} of stack {stack!r} failed: {tail}. Pulumi's state records what was "
+        where = f" (backend {backend})" if backend else ""
+        return DeployError(f"{operation} of stack {stack!r}{where} failed: {tail}. Pulumi's state records what was "
                            "created; fix the cause and run up() again, or destroy() to remove it")
     return DeployError(f"{operation} of stack {stack!r} failed: {type(exc).__name__}: {redact(str(exc))[:300]}")
 
@@ -221,12 +339,15 @@ class AutomationEngine:
 
     name = "pulumi"
 
-    def __init__(self, store: StackStore, target, backend: str | None = None) -> None:
+    def __init__(self, store: StackStore, target, backend: str | None = None,
+                 secrets_provider: str | None = None) -> None:
         self.store = store
         self.stack_name = store.stack
         self.target = target
         self.home = store.root
         self.backend = backend
+        self.backend_url = backend_url(store.root, backend)  # the one actually used, named in messages
+        self.secrets_provider = secrets_provider
         self.managed: int | None = None
 
     def redact(self, text: str) -> str:
@@ -247,7 +368,9 @@ class AutomationEngine:
             stack = auto.create_or_select_stack(
                 stack_name=self.stack_name, project_name=PROJECT,
                 program=lambda: program.pulumi_program(spec, program_target),
-                opts=workspace_options(self.home, self.backend, pulumi_home=pulumi_home))
+                opts=workspace_options(self.home, self.backend_url, pulumi_home=pulumi_home,
+                                       secrets_provider=self.secrets_provider,
+                                       emulator_url=self.target.endpoint if self.target.kind == "emulator" else None))
             ensure_aws_plugin(stack.workspace)
             stack.remove_all_config(list(STALE_EMULATOR_CONFIG))
             stack.set_all_config(config_values(self.target.pulumi_config()))
@@ -255,12 +378,12 @@ class AutomationEngine:
         except LabnetError:
             raise
         except Exception as exc:  # noqa: BLE001 re-raised as a labnet error
-            raise map_error(exc, self.stack_name, "select", self.redact) from exc
+            raise map_error(exc, self.stack_name, "select", self.redact, self.backend_url) from exc
         # The stack's own outputs say where its resources are: a Lab on another machine, sharing the
         # backend but not labnet's local state, is refused too.
         kind = getattr(recorded, "value", None)
         if kind and kind != self.target.kind:
-            raise TargetError(f"stack {self.stack_name!r} in backend {workspace_options(self.home, self.backend).project_settings.backend.url} "
+            raise TargetError(f"stack {self.stack_name!r} in backend {self.backend_url} "
                               f"holds resources on target {kind!r}, not {self.target.kind!r}; open it with "
                               f"target={kind!r}, or choose another stack name")
         return stack
@@ -343,11 +466,11 @@ class AutomationEngine:
                 rows.append(PlannedResource(OP_ACTION.get(md.op.value, md.op.value), md.type, _name(md.urn), inputs))
 
         try:
-            stack.preview(on_event=on_event)
+            cli_call(stack.preview, on_event=on_event)
         except KeyboardInterrupt as exc:
             raise self._interrupted("preview", exc) from exc
         except Exception as exc:  # noqa: BLE001
-            raise map_error(exc, self.stack_name, "preview", self.redact) from exc
+            raise map_error(exc, self.stack_name, "preview", self.redact, self.backend_url) from exc
         return Plan(tuple(rows))
 
     def up(self, spec: NetworkSpec, progress: ProgressCallback = ignore, *, resume: bool = False) -> UpResult:
@@ -361,7 +484,7 @@ class AutomationEngine:
         stack = self._stack(spec)
         if resume:
             try:
-                stack.refresh(on_event=EventTranslator("refresh", 0, progress))
+                cli_call(stack.refresh, on_event=EventTranslator("refresh", 0, progress))
             except KeyboardInterrupt as exc:
                 raise self._interrupted("refresh before resuming up", exc) from exc
             except Exception as exc:  # noqa: BLE001
@@ -370,13 +493,13 @@ class AutomationEngine:
         # AWS would double the time of every up.
         translator = EventTranslator("up", declared_count(spec, self.stack_name), progress)
         try:
-            result = stack.up(on_event=translator, show_secrets=False)
+            result = cli_call(stack.up, on_event=translator, show_secrets=False)
         except KeyboardInterrupt as exc:
             self._count(stack)
             raise self._interrupted("up", exc) from exc
         except Exception as exc:  # noqa: BLE001
             self._count(stack)
-            raise map_error(exc, self.stack_name, "up", self.redact) from exc
+            raise map_error(exc, self.stack_name, "up", self.redact, self.backend_url) from exc
         self._count(stack)
         changes = getattr(getattr(result, "summary", None), "resource_changes", None) or {"update": 1}
         return UpResult(plain_outputs(result.outputs),
@@ -410,13 +533,13 @@ class AutomationEngine:
                 removed.append(_name(out.metadata.urn))
 
         try:
-            stack.destroy(on_event=on_event)
+            cli_call(stack.destroy, on_event=on_event)
         except KeyboardInterrupt as exc:
             self._count(stack)
             raise self._interrupted("destroy", exc) from exc
         except Exception as exc:  # noqa: BLE001
             self._count(stack)
-            raise map_error(exc, self.stack_name, "destroy", self.redact) from exc
+            raise map_error(exc, self.stack_name, "destroy", self.redact, self.backend_url) from exc
         left = [r for r in stack.export_stack().deployment.get("resources", [])
                 if not _is_stack_or_provider(r.get("type", ""))]
         self.managed = len(left)
@@ -432,16 +555,120 @@ class AutomationEngine:
     def _refresh(self, spec: NetworkSpec, progress: ProgressCallback) -> RefreshResult:
         stack = self._stack(spec)
         try:
-            stack.refresh(on_event=EventTranslator("refresh", 0, progress))
+            cli_call(stack.refresh, on_event=EventTranslator("refresh", 0, progress))
         except KeyboardInterrupt as exc:
             raise self._interrupted("refresh", exc) from exc
         except Exception as exc:  # noqa: BLE001
-            raise map_error(exc, self.stack_name, "refresh", self.redact) from exc
+            raise map_error(exc, self.stack_name, "refresh", self.redact, self.backend_url) from exc
         rows = [{"name": _name(r["urn"]), "type": r["type"], "id": r.get("id", ""), "status": "present"}
                 for r in stack.export_stack().deployment.get("resources", [])
                 if not _is_stack_or_provider(r.get("type", ""))]
         self.managed = len(rows)
         return RefreshResult(tuple(rows))
+
+
+def shared_spec(stack: str, home: Path, backend: str | None, target_kind: str,
+                secrets_provider: str | None = None) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The spec a stack was last deployed with, read from the stack itself (its ``spec`` output: the
+    spec travels with the stack), for a Lab opened by name alone on a machine that has no record of
+    it, such as a teammate's on a shared ``s3://`` backend, and its outputs (``[secret]`` for secrets).
+    None when the backend has no such stack, or it carries no spec.
+
+    The stack's ``target`` output must be ``target_kind``: a stack on AWS is never opened against the
+    emulator."""
+    if not engine_available():
+        return None
+    from pulumi import automation as auto
+
+    emulator_url = None
+    if target_kind == "emulator":
+        from .. import emulator
+
+        emulator_url = emulator.ensure().url
+    url = backend_url(home, backend)
+    opts = workspace_options(home, url, secrets_provider=secrets_provider, emulator_url=emulator_url)
+    try:
+        outputs = auto.select_stack(stack_name=stack, project_name=PROJECT, program=lambda: None, opts=opts).outputs()
+    except auto.StackNotFoundError:
+        return None
+    except Exception as exc:  # noqa: BLE001 re-raised as a labnet error
+        raise map_error(exc, stack, "open", lambda t: t, url) from exc
+    kind = getattr(outputs.get("target"), "value", None)
+    if kind and kind != target_kind:
+        raise TargetError(f"stack {stack!r} in backend {url} holds resources on target {kind!r}, not "
+                          f"{target_kind!r}; open it with target={kind!r}")
+    found = getattr(outputs.get("spec"), "value", None)
+    return (found, plain_outputs(outputs)) if isinstance(found, dict) else None
+
+
+def cli_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one Automation API call (``stack.up`` …) so that Ctrl-C cancels the CLI cleanly.
+
+    Interrupted in the SDK's own code, Python leaves the CLI running and closes its pipes, and the CLI
+    dies at its next line of output, mid-update, leaving the stack locked and operations pending. So
+    the call runs in a worker thread; a first Ctrl-C (which only this main thread sees) is passed on
+    to the CLI as the SIGINT a terminal sends (:func:`signal_cli`), and labnet waits while the CLI
+    finishes the resource operations in flight, writes its checkpoint and releases the lock; then
+    KeyboardInterrupt is raised. A second Ctrl-C stops at once (and so does the CLI)."""
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 handed to the calling thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="labnet-pulumi-cli", daemon=True)
+    worker.start()
+    interrupted = False
+    while worker.is_alive():
+        try:
+            worker.join(0.2)
+        except KeyboardInterrupt:
+            signal_cli()
+            if interrupted:
+                raise
+            interrupted = True
+    if interrupted:
+        raise KeyboardInterrupt
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
+def signal_cli() -> list[int]:
+    """Send the ``pulumi`` CLIs this process started the SIGINT a terminal's Ctrl-C would: the CLI
+    cancels gracefully (a second one makes it stop at once). Not when this process runs in the
+    foreground of a terminal, whose Ctrl-C reached the CLI already (one process group); a notebook's
+    interrupt button reaches the kernel only. Returns the pids signalled."""
+    import signal
+    import sys
+
+    import psutil
+
+    try:
+        from_terminal = sys.stdin is not None and sys.stdin.isatty() and \
+            os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (OSError, ValueError):
+        from_terminal = False
+    sent = []
+    for proc in psutil.Process().children():
+        if _is_cli(proc) and not from_terminal:
+            try:
+                proc.send_signal(signal.SIGINT)
+                sent.append(proc.pid)
+            except psutil.NoSuchProcess:
+                pass
+    return sent
+
+
+def _is_cli(proc) -> bool:
+    try:
+        return proc.name() == "pulumi" and proc.status() != "zombie"
+    except Exception:  # noqa: BLE001 gone or not ours to read
+        return False
 
 
 def declared_count(spec: NetworkSpec, stack: str) -> int:

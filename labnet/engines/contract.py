@@ -116,13 +116,17 @@ def unavailable(name: str, target_kind: str) -> str | None:
 
 def pick(target_kind: str, bound: str | None = None) -> str:
     """What ``engine="auto"`` means: the engine the stack is bound to, else the Automation API when the
-    CLI is here, else rehearsal."""
+    user's own CLI is on PATH, else rehearsal. (The CLI `make pulumi` builds into the checkout serves
+    ``engine="pulumi"`` only, so a checkout that built it keeps rehearsing by default.)"""
     if bound in NAMES:
         return bound  # type: ignore[return-value]
-    return "pulumi" if unavailable("pulumi", target_kind) is None else "rehearsal"
+    from . import automation
+
+    return "pulumi" if automation.cli_on_path() is not None else "rehearsal"
 
 
-def open_engine(name: str, store: "StackStore", target, *, backend: str | None = None) -> Engine:
+def open_engine(name: str, store: "StackStore", target, *, backend: str | None = None,
+                secrets_provider: str | None = None) -> Engine:
     """Engine ``name`` for the stack in ``store`` on ``target`` (a :class:`labnet.emulator.targets.Target`).
     Opening costs nothing and needs no CLI (what the stack holds is read from labnet's record); an
     engine that cannot run here raises :class:`EngineUnavailableError` at its first operation, before
@@ -135,4 +139,4 @@ def open_engine(name: str, store: "StackStore", target, *, backend: str | None =
         return RehearsalEngine.for_target(store, target)
     from .automation import AutomationEngine
 
-    return AutomationEngine(store, target, backend)
+    return AutomationEngine(store, target, backend, secrets_provider)

@@ -351,6 +351,46 @@ class Route(Handler):
         return any(r.get(key) == dest for t in tables for r in t.get("Routes", []))
 
 
+class VpcCidrBlock(Handler):
+    """A secondary IPv4 block associated with a VPC (an existing VPC's, for labnet's attachment
+    subnets, only when asked); its id is the association id. Deleting it disassociates the block,
+    which leaves the VPC's other blocks as they were."""
+
+    token = "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation"
+
+    def create(self, ec2, name, inputs):
+        assoc = ec2.associate_vpc_cidr_block(VpcId=inputs["vpcId"], CidrBlock=inputs["cidrBlock"])
+        aid = assoc["CidrBlockAssociation"]["AssociationId"]
+        return aid, self.adopt(ec2, aid, inputs)
+
+    def adopt(self, ec2, rid, inputs):
+        _wait(lambda: self._state(ec2, rid, inputs), {"associated"}, f"CIDR block {inputs['cidrBlock']}")
+        return {}
+
+    @staticmethod
+    def _state(ec2, rid, inputs):
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [inputs["vpcId"]]}])["Vpcs"]
+        for v in vpcs:
+            for a in v.get("CidrBlockAssociationSet", []):
+                if a.get("AssociationId") == rid:
+                    return a.get("CidrBlockState", {}).get("State", "associated")
+        return "disassociated"
+
+    def delete(self, ec2, rid, inputs, outputs):
+        ec2.disassociate_vpc_cidr_block(AssociationId=rid)
+        _wait(lambda: self._state(ec2, rid, inputs), {"disassociated"}, f"CIDR block {inputs['cidrBlock']} removal")
+
+    def find(self, ec2, inputs):
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [inputs["vpcId"]]}])["Vpcs"]
+        found = [a["AssociationId"] for v in vpcs for a in v.get("CidrBlockAssociationSet", [])
+                 if a.get("CidrBlock") == inputs["cidrBlock"]
+                 and a.get("CidrBlockState", {}).get("State") in ("associating", "associated")]
+        return found[0] if found else None
+
+    def find_by_id(self, ec2, rid, inputs):
+        return self._state(ec2, rid, inputs) in ("associating", "associated")
+
+
 class InternetGateway(Handler):
     token = "aws:ec2/internetGateway:InternetGateway"
 
@@ -407,7 +447,39 @@ class VpcAttachment(Handler):
 
     def adopt(self, ec2, rid, inputs):
         _wait(lambda: self._state(ec2, rid), {"available"}, f"attachment {rid}")
+        self._leave_defaults(ec2, rid, inputs)
         return {}
+
+    @staticmethod
+    def _leave_defaults(ec2, rid, inputs):
+        """Like pulumi-aws (terraform-provider-aws's VPC attachment create): on a TGW that associates
+        and propagates new attachments with its default route tables (an existing TGW may), an
+        attachment declared with ``transitGatewayDefaultRouteTableAssociation`` / ``...Propagation``
+        false is taken out of them right after it is made. Only this attachment's own links change;
+        the TGW's tables and everything else in them stay as they are."""
+        (tgw,) = ec2.describe_transit_gateways(TransitGatewayIds=[inputs["transitGatewayId"]])["TransitGateways"]
+        opts = tgw.get("Options", {})
+        for key, on, table_key, list_call, list_key, gone, call in (
+                ("transitGatewayDefaultRouteTableAssociation", "DefaultRouteTableAssociation",
+                 "AssociationDefaultRouteTableId", "get_transit_gateway_route_table_associations", "Associations",
+                 ("disassociated", "disassociating"), "disassociate_transit_gateway_route_table"),
+                ("transitGatewayDefaultRouteTablePropagation", "DefaultRouteTablePropagation",
+                 "PropagationDefaultRouteTableId", "get_transit_gateway_route_table_propagations",
+                 "TransitGatewayRouteTablePropagations", ("disabled", "disabling"),
+                 "disable_transit_gateway_route_table_propagation")):
+            wanted = inputs.get(key, True)
+            table = opts.get(table_key)
+            if wanted not in (False, "false") or opts.get(on) != "enable" or not table:
+                continue
+
+            def linked(table=table, list_call=list_call, list_key=list_key, gone=gone):
+                items = getattr(ec2, list_call)(TransitGatewayRouteTableId=table)[list_key]
+                return any(a.get("TransitGatewayAttachmentId") == rid and a.get("State") not in gone for a in items)
+
+            if linked():
+                getattr(ec2, call)(TransitGatewayRouteTableId=table, TransitGatewayAttachmentId=rid)
+                _wait(lambda linked=linked: "linked" if linked() else "gone", {"gone"},
+                      f"attachment {rid} leaving default route table {table}")
 
     def _state(self, ec2, aid):
         items = ec2.describe_transit_gateway_vpc_attachments(
@@ -1463,5 +1535,5 @@ HANDLERS: dict[str, Handler] = {h.token: h for h in (
 HANDLERS[LaunchTemplate.token] = LaunchTemplate()
 for _handler in (TgwPeeringAttachment(), TgwPeeringAccepter(), TgwRoute(), Bucket(), BucketPublicAccessBlock(),
                  BucketOwnershipControls(), BucketEncryption(), BucketVersioning(), BucketLifecycle(), BucketPolicy(),
-                 FlowLog(), DefaultSecurityGroup(), DefaultNetworkAcl(), NetworkAcl()):
+                 FlowLog(), DefaultSecurityGroup(), DefaultNetworkAcl(), NetworkAcl(), VpcCidrBlock()):
     HANDLERS[_handler.token] = _handler

@@ -70,6 +70,8 @@ REPLACE_ON_CHANGES: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "aws:ec2transitgateway/route:Route": {
         "blackhole", "destinationCidrBlock", "transitGatewayAttachmentId", "transitGatewayRouteTableId"},
     "aws:ec2/vpc:Vpc": {"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"},
+    "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation": {
+        "cidrBlock", "vpcId", "ipv4IpamPoolId", "ipv4NetmaskLength"},
     "aws:ec2/subnet:Subnet": {"availabilityZone", "availabilityZoneId", "cidrBlock", "vpcId", "outpostArn",
                               "ipv6Native"},
     "aws:ec2/routeTable:RouteTable": {"vpcId"},
@@ -561,8 +563,11 @@ def main(argv: list[str] | None = None) -> int:
     args, _unknown = parser.parse_known_args(argv)
     server = serve(args.engine)
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # A terminal's Ctrl-C reaches the whole process group, this plugin included. The engine decides:
+    # it lets the operations in flight finish (Cancel tells the provider) and then closes the plugin;
+    # stopping here would fail those operations and leave pending creates in the stack's state.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A CLI that dies without closing its plugins (killed, or its pipes closed under it) leaves them
     # running; Pulumi's own providers then exit when the engine stops answering. This one exits when
     # the process that started it is gone (it is adopted by another).

@@ -289,8 +289,10 @@ class RehearsalEngine:
                 counter["seq"] += 1
                 counter["done"] += 1
                 seq, done, total = counter["seq"], counter["done"], counter["total"]
-            self.store.record(state, {"event": "created", "urn": urn, "id": rid, "outputs": outputs, "seq": seq})
-            progress(ProgressEvent("up", "create", name, typ, done, total, "done"))
+                self.store.record(state, {"event": "created", "urn": urn, "id": rid, "outputs": outputs,
+                                          "seq": seq})
+                # Reported under the lock that numbered it: step numbers reach the display in order.
+                progress(ProgressEvent("up", "create", name, typ, done, total, "done"))
             return rid, {**inputs, **outputs, "id": rid}
 
         def update(typ: str, name: str, inputs: dict, rec: Resource) -> tuple[str, dict]:
@@ -310,8 +312,8 @@ class RehearsalEngine:
             with lock:
                 counter["done"] += 1
                 done, total = counter["done"], counter["total"]
-            self.store.record(state, {"event": "updated", "urn": rec.urn, "inputs": inputs, "outputs": outputs})
-            progress(ProgressEvent("up", "update", name, typ, done, total, "done"))
+                self.store.record(state, {"event": "updated", "urn": rec.urn, "inputs": inputs, "outputs": outputs})
+                progress(ProgressEvent("up", "update", name, typ, done, total, "done"))
             return rec.id or "", {**inputs, **outputs, "id": rec.id}
 
         return hook

@@ -145,18 +145,32 @@ def instance_facts(ec2, instance_type: str) -> InstanceFacts:
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if "InvalidInstanceType" in code or "InvalidParameterValue" in code:
-            raise InvalidSpecError("instance_type", instance_type,
-                                   f"EC2 in {ec2.meta.region_name} does not know this instance type",
-                                   "pick one from labnet.instance_types()") from None
+            raise _unknown_type(ec2, instance_type) from None
         raise FactsError(f"describe_instance_types failed: {code or exc}") from exc
     if not items:
-        raise InvalidSpecError("instance_type", instance_type,
-                               f"EC2 in {ec2.meta.region_name} does not know this instance type",
-                               "pick one from labnet.instance_types()")
+        raise _unknown_type(ec2, instance_type)
     facts = InstanceFacts.from_ec2(items[0])
     with _cache_lock:
         _cache[key] = facts
     return facts
+
+
+def _unknown_type(ec2, instance_type: str) -> InvalidSpecError:
+    """The error for a type EC2 does not know, naming the nearest names EC2 does report (a typo such
+    as ``p5.48xlarg``). Costs the paginated list of every type, on this error path only."""
+    import difflib
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        names = [f.instance_type for f in all_instance_facts(ec2)]
+    except (ClientError, BotoCoreError):
+        names = []
+    near = difflib.get_close_matches(instance_type, names, n=3, cutoff=0.75)
+    fix = (f"did you mean {' or '.join(repr(n) for n in near)}? labnet.instance_types() lists them all" if near
+           else "pick one from labnet.instance_types()")
+    return InvalidSpecError("instance_type", instance_type,
+                            f"EC2 in {ec2.meta.region_name} does not know this instance type", fix)
 
 
 def all_instance_facts(ec2) -> tuple[InstanceFacts, ...]:
@@ -229,6 +243,13 @@ def region_facts(ec2, instance_types: Sequence[str] = ()) -> RegionFacts:
         return zones
     offerings = tuple((t, offered_azs(ec2, t)) for t in dict.fromkeys(instance_types))
     return dataclasses.replace(zones, offerings=offerings)
+
+
+def spec_facts(spec, ec2_for) -> dict[str, RegionFacts]:
+    """Preflight's facts for ``spec``: every region it spans, each read through ``ec2_for(region)``
+    (its AZs and their IDs, and where the workload's instance type is offered)."""
+    types = [spec.workload.instance_type] if spec.workload is not None else []
+    return {r: region_facts(ec2_for(r), types) for r in spec.regions}
 
 
 def offering_rows(ec2, instance_type: str) -> list[dict[str, Any]]:

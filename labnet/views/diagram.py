@@ -17,6 +17,7 @@ session's matplotlib backend. matplotlib is imported only when a picture is draw
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ..errors import InvalidSpecError
 from ..outputs import SECRET, SpokeOutput, StackOutputs, is_secret
-from ..spec import NetworkSpec, Spoke
+from ..spec import NetworkSpec, Spoke, Subnet, Workload
 from . import figure
 
 if TYPE_CHECKING:  # typing only: matplotlib loads when a picture is drawn
@@ -41,6 +42,7 @@ MONO = "DejaVu Sans Mono"  # ships with matplotlib, so text widths below are exa
 CHAR_W = 0.602  # advance of one DejaVu Sans Mono character, in em
 LINE_H = 1.3  # line pitch, in em
 PAD = 0.6  # inner padding of boxes and cells, in em
+HUB_PAD_X = 1.2  # left and right padding of a TGW box: its lines are its widest, clear of its rounded edge
 CELL_GAP = 0.4  # between AZ columns and role rows, in em
 RING_GAP = (2.2, 1.6)  # least x / y clearance between neighbouring spoke boxes, in em
 HUB_CLEARANCE = 3.0  # least visible line between a spoke box and the TGW box, in em
@@ -52,8 +54,8 @@ PANEL_GAP = 3.0  # least space between two region panels
 LANE_GAP = 1.2  # between a peering link's line and its label, and above a panel before the first lane
 LINK_SPREAD = 1.4  # between the points where a hub's peering links leave its top
 
-# Top to bottom for a spoke above the hub; reversed below it, so the attachment row faces the TGW.
-ROLE_ORDER = ("compute", "public", "attachment")
+# Top to bottom in every spoke, wherever it sits around the hub, so every spoke reads the same way.
+ROLE_ORDER = ("existing", "compute", "public", "attachment")
 ROLE_STYLE = {
     "compute": {"face": "#dbeafe", "edge": "#1e40af", "linestyle": "solid",
                 "legend": "compute subnet (training nodes)"},
@@ -61,6 +63,8 @@ ROLE_STYLE = {
                "legend": "public subnet (NAT gateway)"},
     "attachment": {"face": "#fef3c7", "edge": "#b45309", "linestyle": "solid",
                    "legend": "attachment /28 (TGW interface)"},
+    "existing": {"face": "#f1f5f9", "edge": "#64748b", "linestyle": "dotted",
+                 "legend": "existing subnet (not managed by labnet)"},
 }
 SPOKE_FACE, SPOKE_EDGE = "#f8fafc", "#475569"
 TGW_FACE, TGW_EDGE = "#4c1d95", "#2e1065"
@@ -142,6 +146,17 @@ def _shown(value: object) -> str:
     return str(value) if value != "" else "(none)"
 
 
+def _nodes(built: SpokeOutput, workload: Workload | None) -> str:
+    """"16 × p5.48xlarge, " for a spoke's launch template line: what the template starts, from the
+    outputs (the template as built), else from the spec's workload; nothing when neither says."""
+    lt = built.launch_template if isinstance(built.launch_template, Mapping) else {}
+    count = lt.get("nodes") or (workload.nodes_per_spoke if workload else None)
+    kind = lt.get("instance_type") or (workload.instance_type if workload else None)
+    if count and kind:
+        return f"{count} × {kind}, "
+    return f"{kind}, " if kind else ""
+
+
 # -- layout --------------------------------------------------------------------------------------
 @dataclass
 class _Cell:
@@ -166,7 +181,16 @@ class _SpokeBox:
     hub_y: float = 0.0  # height of the centre of the hub the box is linked to
 
     @classmethod
-    def of(cls, spoke: Spoke, built: SpokeOutput | None, extras: str) -> "_SpokeBox":
+    def of(cls, spoke: Spoke, built: SpokeOutput | None, extras: str,
+           workload: Workload | None = None) -> "_SpokeBox":
+        if spoke.existing is not None:
+            # An existing VPC: its own subnets drawn as "existing" beside what labnet adds, the title
+            # marked, and nothing of the extras (labnet puts no endpoint or NAT in a VPC it does not own).
+            ex = spoke.existing
+            theirs = tuple(Subnet("existing", sn.az, sn.cidr, 0, sn.az_id) for sn in ex.subnets)
+            spoke = dataclasses.replace(spoke, subnets=theirs + spoke.subnets, existing=None,
+                                        cidr=", ".join(spoke.cidrs) + f"  existing {ex.vpc_id}")
+            extras = ""
         azs = list(spoke.azs)
         roles = [r for r in ROLE_ORDER if spoke.subnets_by_role(r)]
         # Custom specs may carry roles labnet does not draw specially; keep them visible.
@@ -194,7 +218,7 @@ class _SpokeBox:
         if built is not None:
             ids = [_shown(built.vpc_id), _shown(built.attachment_id)]
             if built.launch_template_id is not None:
-                ids.append(f"nodes: {_shown(built.launch_template_id)}")
+                ids.append(f"nodes: {_nodes(built, workload)}{_shown(built.launch_template_id)}")
         texts = [title, *ids, extras]
         width = max([len(t) * CHAR_W for t in texts] + [sum(col_w) + CELL_GAP * (len(azs) - 1)]) + 2 * PAD
         height = (2 * PAD + LINE_H * (1 + len(ids)) + LINE_H  # title, ids, AZ header
@@ -231,16 +255,16 @@ class _Layout:
                                              ("IGW + NAT gateway", spec.public_subnets)) if on)
         boxes = []
         for spoke in spec.spokes:
-            boxes.append(_SpokeBox.of(spoke, _built_spoke(exports, spoke), extras))
+            boxes.append(_SpokeBox.of(spoke, _built_spoke(exports, spoke), extras, spec.workload))
 
         tgw = spec.transit_gateway
-        hub = ["Transit Gateway"]
+        hub = ["Transit Gateway" + (" (existing)" if tgw.existing_id else "")]
         if exports is not None:
             hub += _hub_lines(exports, spec.region, tgw.route_tables)
         else:
             hub.append("route tables: " + ", ".join(tgw.route_tables))
         hub += [f"ASN {tgw.amazon_side_asn} · MTU 8500", f"{spec.region} · {spec.supernet}"]
-        hub_w = max(len(t) for t in hub) * CHAR_W + 2 * PAD
+        hub_w = max(len(t) for t in hub) * CHAR_W + 2 * HUB_PAD_X
         hub_h = len(hub) * LINE_H + 2 * PAD
 
         n = len(spec.spokes)
@@ -275,7 +299,8 @@ class _Layout:
 
     def _roles(self) -> list[str]:
         """Roles the legend explains: those this network has."""
-        return [r for r in ROLE_ORDER if any(s.role == r for sp in self.spec.spokes for s in sp.subnets)]
+        return [r for r in ROLE_ORDER if any(s.role == r for sp in self.spec.spokes for s in sp.subnets)
+                or (r == "existing" and self.spec.existing_spokes)]
 
     def _legend_width(self) -> float:
         return sum(LEGEND_SWATCH + len(ROLE_STYLE[r]["legend"]) * CHAR_W + LEGEND_GAP for r in self._roles())
@@ -338,8 +363,9 @@ class _Layout:
         for k, line in enumerate(lines):
             text(cx, y - k * LINE_H, line, color="white", weight="bold" if k == 0 else "normal")
 
-    def _rows_top_down(self, b: _SpokeBox) -> list[tuple[str, list[_Cell | None], float]]:
-        return b.rows if b.y - b.hub_y > -1e-9 else list(reversed(b.rows))  # level with the hub counts as above
+    @staticmethod
+    def _rows_top_down(b: _SpokeBox) -> list[tuple[str, list[_Cell | None], float]]:
+        return b.rows  # ROLE_ORDER in every spoke (the link reaches the attachment row from any side)
 
     @staticmethod
     def _grid_top(b: _SpokeBox) -> float:
@@ -500,7 +526,7 @@ class _RegionsLayout(_Layout):
         for r in spec.regions:
             boxes = []
             for spoke in spec.spokes_in(r):
-                boxes.append(_SpokeBox.of(spoke, _built_spoke(exports, spoke), extras))
+                boxes.append(_SpokeBox.of(spoke, _built_spoke(exports, spoke), extras, spec.workload))
             hub = ["Transit Gateway"]
             tables = spec.transit_gateway.route_tables
             if exports is not None:
@@ -510,7 +536,7 @@ class _RegionsLayout(_Layout):
             hub += [f"ASN {spec.asn_of(r)} · MTU 8500", f"{r} · {spec.summary_of(r)}"]
             n = len(boxes)
             label = f"{r}: {n} spoke{'s' if n != 1 else ''} in {spec.summary_of(r)}"
-            clusters.append(_Cluster(r, boxes, hub, max(len(t) for t in hub) * CHAR_W + 2 * PAD,
+            clusters.append(_Cluster(r, boxes, hub, max(len(t) for t in hub) * CHAR_W + 2 * HUB_PAD_X,
                                      len(hub) * LINE_H + 2 * PAD, label))
 
         index = {r: k for k, r in enumerate(spec.regions)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import sys
+import threading
 import time
 from typing import Callable
 
@@ -53,19 +54,29 @@ class NotebookProgress:
 
 
 class LogProgress:
-    """One plain line per finished resource on stderr."""
+    """One plain line per finished resource on stderr.
+
+    Engines report from several threads. ``print`` writes the text and its newline as two writes, so
+    two threads printing at once could run their lines together ("…: doneup …"); each line is one
+    write here, under a lock."""
 
     def __init__(self, title: str, stream=None) -> None:
         self.title = title
         self.stream = stream or sys.stderr
         self.start = time.monotonic()
+        self._lock = threading.Lock()
+
+    def _write(self, line: str) -> None:
+        with self._lock:
+            self.stream.write(line + "\n")
+            self.stream.flush()
 
     def __call__(self, event: ProgressEvent) -> None:
         if event.status != "started":
-            print(f"{self.title} {event.line()}", file=self.stream, flush=True)
+            self._write(f"{self.title} {event.line()}")
 
     def finish(self, message: str) -> None:
-        print(f"{self.title}: {message} ({time.monotonic() - self.start:.1f}s)", file=self.stream, flush=True)
+        self._write(f"{self.title}: {message} ({time.monotonic() - self.start:.1f}s)")
 
 
 def notice(title: str, lines: list[str], custom: Callable[[ProgressEvent], None] | None = None) -> None:

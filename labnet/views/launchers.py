@@ -29,6 +29,8 @@ from ..outputs import SpokeOutput, StackOutputs, is_secret
 
 DEFAULT_VERSION = "$Default"  # the template is created with update_default_version: $Default is current
 AMI_PLACEHOLDER = "<ami-id>"
+# The emulator's URL, asked of labnet when a shell runs the AWS CLI snippet (its port changes per start).
+EMULATOR_URL_COMMAND = '"$(python -m labnet emulator url)"'
 # NCCL bootstraps (and, without EFA, moves data) over IP sockets; never over loopback or containers'
 # bridges, which NCCL may otherwise pick on a node with many interfaces.
 NCCL_SOCKET_IFNAME = "^docker,lo,veth"
@@ -134,22 +136,38 @@ class NodeLaunch:
 
     @property
     def aws_cli(self) -> str:
-        """The same request as an ``aws ec2 run-instances`` command."""
+        """The same request as an ``aws ec2 run-instances`` command. On the emulator the endpoint is
+        asked of labnet when the command runs (``python -m labnet emulator url``): the emulator's
+        port is chosen when it starts, so a port written here would be stale after a restart."""
         parts = ["aws", "ec2", "run-instances", "--region", self.region]
         if self.endpoint:
-            parts += ["--endpoint-url", self.endpoint]
+            parts += ["--endpoint-url", EMULATOR_URL_COMMAND]
         parts += ["--launch-template", f"LaunchTemplateId={self.template_id},Version={self.version}"]
         if not self.image_id:
             parts += ["--image-id", AMI_PLACEHOLDER]
         parts += ["--count", str(self.nodes)]
-        return " ".join(shlex.quote(p) for p in parts)
+        return " ".join(p if p == EMULATOR_URL_COMMAND else shlex.quote(p) for p in parts)
+
+    @property
+    def layout(self) -> str:
+        """The interfaces of one node in a line: runs of cards with the same device index and type
+        together ("card 0, device 0: efa; cards 1-31, device 1: efa"), not one entry per card."""
+        runs: list[list[int | str]] = []  # [first card, last card, device index, type]
+        for card, device, kind in sorted(self.interfaces):
+            last = runs[-1] if runs else None
+            if last is not None and last[1] == card - 1 and last[2] == device and last[3] == kind:
+                last[1] = card
+            else:
+                runs.append([card, card, device, kind])
+        return "; ".join(f"card {a}, device {d}: {k}" if a == b else f"cards {a}-{b}, device {d}: {k}"
+                         for a, b, d, k in runs)
 
     def __str__(self) -> str:
-        layout = ", ".join(f"card {c}/dev {d} {t}" for c, d, t in self.interfaces)
         where = f"{self.az} ({self.az_id})" if self.az_id else self.az
+        n = len(self.interfaces)
         return (f"launch template {self.template_id} ({self.version}) for spoke {self.spoke}: {self.nodes} × "
                 f"{self.instance_type} in {where}, subnet {self.subnet_id}, group {self.security_group_id}\n"
-                f"interfaces ({self.interface_mode}): {layout}\n\n"
+                f"{n} interface{'s' if n != 1 else ''} per node ({self.interface_mode}): {self.layout}\n\n"
                 f"boto3:\n{self.boto3}\n\nAWS CLI:\n{self.aws_cli}")
 
     def _repr_markdown_(self) -> str:

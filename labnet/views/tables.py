@@ -50,7 +50,8 @@ def outputs(stack: "StackOutputs | dict[str, Any]") -> pd.DataFrame:
         hub = HubOutput(home, SECRET, SECRET, SECRET, SECRET, SECRET)
     hub = hub or HubOutput(home, None)
     # The spec's own region keeps the rows a network in one region always had; other regions after it.
-    row("", "transit_gateway", "tgw", hub.id, hub.summary if many else out.supernet, role=_asn(hub.asn) if many else "")
+    row("", "transit_gateway", "tgw", hub.id, hub.summary if many else out.supernet,
+        role=_asn(hub.asn) if many else "existing (not managed by labnet)" if out.existing_tgw else "")
     row("", "transit_gateway_arn", "tgw", hub.arn)
     _route_table_rows(hub.route_tables, row)
     if is_secret(out.hubs):
@@ -72,7 +73,12 @@ def outputs(stack: "StackOutputs | dict[str, Any]") -> pd.DataFrame:
         def srow(*args, **kwargs):
             row(spoke, *args, region=region, **kwargs)
 
-        srow("vpc", f"{spoke}-vpc", sp.vpc_id, sp.cidr)
+        srow("vpc", sp.vpc_id if sp.existing else f"{spoke}-vpc", sp.vpc_id, sp.cidr,
+             role="existing (not managed by labnet)" if sp.existing else "")
+        if sp.added_cidr:
+            srow("vpc_cidr_block", f"{spoke}-added-cidr", sp.vpc_id, sp.added_cidr, role="secondary block labnet added")
+        for rt_id in sp.route_table_ids:
+            srow("route_table", rt_id, rt_id, role="existing: labnet adds its routes only")
         if is_secret(sp.subnets):
             srow("subnet", "", SECRET)
         for sn in () if is_secret(sp.subnets) else sp.subnets:
@@ -83,6 +89,8 @@ def outputs(stack: "StackOutputs | dict[str, Any]") -> pd.DataFrame:
         srow("security_group", f"{spoke}-training-sg", sp.security_group_id)
         if sp.peer_prefix_list_id is not None:
             srow("peer_prefix_list", f"{spoke}-peers", sp.peer_prefix_list_id)
+        if sp.storage_security_group_id is not None:
+            srow("security_group", f"{spoke}-storage-sg", sp.storage_security_group_id, role=f"storage ({sp.storage})")
         if sp.launch_template_id is not None:
             lt = sp.launch_template if isinstance(sp.launch_template, dict) else {}
             srow("launch_template", f"{spoke}-node-template", sp.launch_template_id,
@@ -136,11 +144,24 @@ def offerings(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=OFFERING_COLUMNS)
 
 
-def preview(planned: Iterable[Any], spokes: Iterable[str] = (), region: str = "") -> pd.DataFrame:
+def preview(planned: Iterable[Any], spokes: Iterable[str] = (), region: str = "", spec: Any = None) -> pd.DataFrame:
     """One row per resource ``up`` would touch: action, resource type, name, spoke, region, CIDR, detail.
 
-    ``region`` is the network's own region, shown where a planned resource names none."""
+    ``region`` is the network's own region, shown where a planned resource names none. With ``spec``,
+    the VPCs and Transit Gateway that exist already come first, with action ``existing``: ``up`` uses
+    them and changes nothing of theirs."""
     rows = []
+    for sp in (spec.existing_spokes if spec is not None else ()):
+        ex = sp.existing
+        rows.append({"action": "existing", "resource": "Vpc", "name": ex.vpc_id, "spoke": sp.name,
+                     "region": spec.region_of(sp), "cidr": ", ".join(ex.cidrs),
+                     "detail": f"{len(ex.subnets)} subnet(s) in {', '.join(dict.fromkeys(s.az for s in ex.subnets))}; "
+                               f"labnet adds routes to {', '.join(ex.serving_tables)}"})
+    if spec is not None and spec.transit_gateway.existing_id:
+        tgw = spec.transit_gateway
+        rows.append({"action": "existing", "resource": "TransitGateway", "name": tgw.existing_id, "spoke": "",
+                     "region": spec.region, "cidr": "",
+                     "detail": f"ASN {tgw.amazon_side_asn}; labnet adds its own route table(s) and attachments"})
     names = sorted(spokes, key=len, reverse=True)
     for p in planned:
         inputs = p.inputs or {}
@@ -152,7 +173,8 @@ def preview(planned: Iterable[Any], spokes: Iterable[str] = (), region: str = ""
         elif inputs.get("ipProtocol"):
             proto = inputs["ipProtocol"]
             ports = "" if proto == "-1" else f" {int(inputs.get('fromPort', 0))}-{int(inputs.get('toPort', 0))}"
-            src = ("itself" if inputs.get("referencedSecurityGroupId") else
+            ref = inputs.get("referencedSecurityGroupId")
+            src = (("itself" if ref == inputs.get("securityGroupId") else "the training group") if ref else
                    "the peer prefix list" if inputs.get("prefixListId") else inputs.get("cidrIpv4", ""))
             detail = f"{'all' if proto == '-1' else proto}{ports} {'from' if 'Ingress' in p.type else 'to'} {src}"
         elif inputs.get("serviceName"):

@@ -17,7 +17,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 version=$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" || $2 == "github.com/pulumi/pulumi/pkg/v3" {print $NF}' "$here/go.mod" | head -n 1)
 case "$version" in v3.*) ;; *) echo "tools/pulumi/go.mod names no github.com/pulumi/pulumi/pkg/v3 version" >&2; exit 1 ;; esac
-out="${LABNET_TOOLS_DIR:-$root/.tools}/pulumi-$version/pulumi"
+# bin/pulumi: the layout the Automation API's PulumiCommand(root=...) expects (labnet finds it there).
+out="${LABNET_TOOLS_DIR:-$root/.tools}/pulumi-$version/bin/pulumi"
 
 if [ "${LABNET_PULUMI_BUILD:-}" != 1 ] && found=$(command -v pulumi 2>/dev/null); then
     echo "pulumi on PATH: $("$found" version 2>/dev/null || echo 'version unknown')" >&2
