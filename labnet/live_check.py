@@ -195,7 +195,7 @@ def _run(aws_region: str | None, yes: bool, out, ask, target_text: str) -> int:
         if tried_up:
             t = time.monotonic()
             try:
-                removed = lab.destroy()
+                removed = lab.destroy(delete_logs=True)  # a check leaves nothing, its flow-log bucket included
                 left = _left(ec2, stack)
                 report.step("destroy", not left, time.monotonic() - t,
                             f"{len(removed)} removed; left on the target: {left or 'nothing'}")
